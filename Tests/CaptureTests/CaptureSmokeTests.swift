@@ -1,0 +1,6 @@
+import XCTest
+@testable import Capture
+
+final class CaptureSmokeTests: XCTestCase {
+    func testModuleLinks() { XCTAssertTrue(true) }
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import Delivery
+
+final class DeliverySmokeTests: XCTestCase {
+    func testModuleLinks() { XCTAssertTrue(true) }
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import Engine
+
+final class EngineSmokeTests: XCTestCase {
+    func testModuleLinks() { XCTAssertTrue(true) }
+}
