@@ -104,13 +104,14 @@ public final class AuditWriter: @unchecked Sendable {
     /// Blocks until everything submitted before this call is committed; false on timeout.
     @discardableResult
     public func flush(timeout: TimeInterval = .infinity) -> Bool {
-        let deadline = timeout.isFinite ? Date(timeIntervalSinceNow: timeout) : Date.distantFuture
+        // NSCondition.wait(until:) traps on distantFuture, so an unbounded flush uses wait().
+        let deadline = timeout.isFinite ? Date(timeIntervalSinceNow: timeout) : nil
         condition.lock(); defer { condition.unlock() }
         let target = submitted
         flushWanted = true
         condition.broadcast()
         while committed < target {
-            if !condition.wait(until: deadline) { return committed >= target }
+            if let deadline { if !condition.wait(until: deadline) { return committed >= target } } else { condition.wait() }
         }
         return true
     }
@@ -170,7 +171,7 @@ public final class AuditWriter: @unchecked Sendable {
         while true {
             while queue.isEmpty && updates.isEmpty && !stopping {
                 if retention != nil && (retentionRunning || Date() >= nextRetention) { break }
-                _ = condition.wait(until: retention == nil ? Date.distantFuture : nextRetention)
+                if retention == nil { condition.wait() } else { _ = condition.wait(until: nextRetention) }
             }
             if stopping && queue.isEmpty && updates.isEmpty { break }
             if let first = firstQueuedAt {
