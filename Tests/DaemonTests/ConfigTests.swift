@@ -114,8 +114,8 @@ final class ConfigTests: XCTestCase {
         assertOneProblem("site: {line: L, station: S}\nmodel: {path: model.onnx}\n", at: "cameras", containing: "is required")
         assertOneProblem(yaml("site: {line: a/b, station: S}\n").replacingOccurrences(of: "site: {line: L1, station: S1}\n", with: ""),
                          at: "site.line", containing: "must not contain '/'")
-        assertOneProblem(yaml("detection: {line_rules: [{id: r, type: ng_rate, frames: 10}]}\n"),
-                         at: "detection.line_rules[0].percent", containing: "is required")
+        assertOneProblem(yaml("detection: {line_rules: [{id: r, kind: ng_rate, frames: 10}]}\n"),
+                         at: "detection.line_rules[0].ng_percent", containing: "is required")
     }
 
     func testAllProblemsAreReportedAtOnceWithLines() {
@@ -137,7 +137,7 @@ final class ConfigTests: XCTestCase {
 
     func testClassNamesAreCheckedAgainstTheModel() throws {
         let c = try InspectdConfig.parse(yaml: yaml(camera: "  - id: c\n    source: {type: synthetic}\n    thresholds: {classes: {shrot: 0.5}}\n",
-                                                    "detection:\n  classes: {open: {confidence: 0.4}}\n  line_rules: [{id: r, type: consecutive_class, class: spurr}]\n"),
+                                                    "detection:\n  classes: {open: {confidence: 0.4}}\n  line_rules: [{id: r, kind: consecutive_class, class: spurr}]\n"),
                                          file: "t.yaml", baseDirectory: dir)
         let p = c.problems(classNames: ["open", "short", "mousebite", "spur", "copper", "pin-hole"])
         XCTAssertEqual(p.map(\.path), ["cameras[0].thresholds.classes.shrot", "detection.line_rules[0].class"])

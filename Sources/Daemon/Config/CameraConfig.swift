@@ -148,7 +148,7 @@ extension CameraConfig {
                                    classes: readClassValues(t, "classes", in: 0...1))
             }
             let rules: [LineRuleConfig]? = m.has("line_rules")
-                ? m.list("line_rules") { LineRuleConfig.read($0, at: $1, reader: m.reader) } : nil
+                ? LineRuleConfig.readList(m) : nil
             guard let id, let source else { return nil }
             return CameraConfig(id: id, source: source, queueSize: queueSize, overload: overload, roi: roi,
                                 thresholds: thresholds, lineRules: rules)

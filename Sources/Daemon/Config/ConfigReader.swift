@@ -22,6 +22,9 @@ final class ConfigReader {
         problems.append(ConfigProblem(path: path.description, message: message, line: node?.mark.map { $0.line }))
     }
 
+    /// Records a problem made elsewhere.
+    func problems(append problem: ConfigProblem) { problems.append(problem) }
+
     /// Reads `node` as a mapping; a node of another kind is reported and read as an empty mapping so that
     /// the defaults apply and reading goes on.
     func mapping(_ node: Node?, at path: ConfigPath) -> ConfigMapping {

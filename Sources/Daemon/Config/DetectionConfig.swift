@@ -13,8 +13,18 @@ public struct DetectionConfig: Sendable, Equatable {
     public var nms: NMS
     /// Line rules evaluated per camera (`line_rules`).
     public var lineRules: [LineRuleConfig]
+    /// How the model output is laid out (`output_layout`).
+    public var outputLayout: OutputLayout
+    /// Which classes a box may stand for (`labels`).
+    public var labels: Labels
 
-    /// `classes.<name>`: a class's confidence and box limits (areas in source pixels², aspect = width/height).
+    /// `output_layout`: `auto` decides from the output's shape and the model's class count.
+    public enum OutputLayout: String, Sendable, CaseIterable { case auto, ultralytics, yolov5 }
+    /// `labels`: a box takes its best class only, or every class above the threshold.
+    public enum Labels: String, Sendable, CaseIterable { case best, all }
+
+    /// `classes.<name>`: a class's confidence and box limits (areas in source pixels², aspect = long side /
+    /// short side, so ≥ 1 whichever way a box runs).
     public struct ClassRules: Sendable, Equatable {
         public var confidence: Double?
         public var minArea: Double?, maxArea: Double?
@@ -24,6 +34,8 @@ public struct DetectionConfig: Sendable, Equatable {
     /// `adaptive`: threshold = clamp(percentile(window of OK-frame top scores) + margin, floor, ceiling).
     public struct Adaptive: Sendable, Equatable {
         public var enabled: Bool
+        /// Classes that adapt, by name; nil = every class.
+        public var classes: [NamedValue<Bool>]?
         /// Samples kept per class.
         public var window: Int
         /// Percentile of the window (0…100).
@@ -61,8 +73,8 @@ public struct DetectionConfig: Sendable, Equatable {
                     let rules = ClassRules(confidence: r.double("confidence", in: 0...1),
                                            minArea: r.double("min_area", in: 0...1e9),
                                            maxArea: r.double("max_area", in: 0...1e9),
-                                           minAspect: r.double("min_aspect", in: 0...1e6),
-                                           maxAspect: r.double("max_aspect", in: 0...1e6))
+                                           minAspect: r.double("min_aspect", in: 1...1e6),
+                                           maxAspect: r.double("max_aspect", in: 1...1e6))
                     if let lo = rules.minArea, let hi = rules.maxArea, lo > hi {
                         r.report("min_area", "is larger than max_area")
                     }
@@ -75,7 +87,13 @@ public struct DetectionConfig: Sendable, Equatable {
             }
         }
         let adaptive = m.section("adaptive") { a in
-            let v = Adaptive(enabled: a.bool("enabled", default: false),
+            let classes: [NamedValue<Bool>]? = a.has("classes") ? a.list("classes") { node, path in
+                guard case .scalar(let s) = node, !s.string.isEmpty else {
+                    a.reader.report(path, "expected a class name, got \(node.kindDescription)", node: node); return nil
+                }
+                return NamedValue(name: s.string, value: true, path: path.description, line: node.mark?.line)
+            } : nil
+            let v = Adaptive(enabled: a.bool("enabled", default: false), classes: classes,
                              window: a.int("window", default: 100, in: 10...100_000),
                              percentile: a.double("percentile", default: 90, in: 1...100),
                              margin: a.double("margin", default: 0.1, in: 0...1),
@@ -94,8 +112,10 @@ public struct DetectionConfig: Sendable, Equatable {
                 maxDetections: n.int("max_detections", default: 300, in: 1...100_000),
                 containment: n.double("containment", in: 0.01...1))
         }
-        let rules = m.list("line_rules") { LineRuleConfig.read($0, at: $1, reader: m.reader) }
-        return DetectionConfig(confidence: confidence, classes: classes, adaptive: adaptive, nms: nms, lineRules: rules)
+        let rules = LineRuleConfig.readList(m)
+        return DetectionConfig(confidence: confidence, classes: classes, adaptive: adaptive, nms: nms, lineRules: rules,
+                               outputLayout: m.choice("output_layout", default: .auto),
+                               labels: m.choice("labels", default: .best))
     }
 }
 
@@ -112,27 +132,38 @@ public struct LineRuleConfig: Sendable, Equatable {
 
     /// The two rule kinds.
     public enum Kind: Sendable, Equatable {
-        /// The same class (or any class, when nil) on `frames` consecutive inspected frames.
+        /// The same class (each class on its own, when nil) on `frames` consecutive inspected frames.
         case consecutiveClass(className: String?, frames: Int)
-        /// NG rate above `percent` % over the last `frames` frames.
+        /// NG rate above `percent` % over the last `frames` frames (`ng_percent`).
         case ngRate(percent: Double, frames: Int)
+    }
+
+    /// Reads `line_rules` of `m`, reporting duplicate ids.
+    static func readList(_ m: ConfigMapping) -> [LineRuleConfig] {
+        let rules = m.list("line_rules") { read($0, at: $1, reader: m.reader) }
+        var seen = Set<String>()
+        for r in rules where !seen.insert(r.id).inserted {
+            m.reader.problems(append: ConfigProblem(path: r.path + ".id", message: "duplicate rule id '\(r.id)'",
+                                                     line: r.line))
+        }
+        return rules
     }
 
     static func read(_ node: Node, at path: ConfigPath, reader: ConfigReader) -> LineRuleConfig? {
         reader.mapping(node, at: path).read { m in
             let id = m.requiredString("id")
-            guard let type = m.requiredString("type") else { return nil }
+            guard let type = m.requiredString("kind") else { return nil }
             let kind: Kind
             switch type {
             case "consecutive_class":
                 kind = .consecutiveClass(className: m.string("class"),
-                                         frames: m.int("frames", default: 3, in: 2...10_000))
+                                         frames: m.int("frames", default: 3, in: 1...10_000))
             case "ng_rate":
                 let frames = m.int("frames", default: 100, in: 1...1_000_000)
-                guard m.has("percent") else { m.report("percent", "is required"); return nil }
-                kind = .ngRate(percent: m.double("percent", default: 100, in: 0...100), frames: frames)
+                guard m.has("ng_percent") else { m.report("ng_percent", "is required for an ng_rate rule"); return nil }
+                kind = .ngRate(percent: m.double("ng_percent", default: 100, in: 0...100), frames: frames)
             default:
-                m.report("type", "'\(type)' is not one of consecutive_class, ng_rate"); return nil
+                m.report("kind", "'\(type)' is not one of consecutive_class, ng_rate"); return nil
             }
             guard let id else { return nil }
             return LineRuleConfig(id: id, kind: kind, path: path.description, line: node.mark?.line)

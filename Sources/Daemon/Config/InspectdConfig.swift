@@ -119,6 +119,7 @@ public struct InspectdConfig: Sendable, Equatable {
                                           + "its classes are \(classNames.joined(separator: ", "))", line: line))
         }
         for c in detection.classes { check(c.name, c.path, c.line) }
+        for c in detection.adaptive.classes ?? [] { check(c.name, c.path, c.line) }
         for camera in cameras { for c in camera.thresholds.classes { check(c.name, c.path, c.line) } }
         for rule in detection.lineRules + cameras.flatMap({ $0.lineRules ?? [] }) {
             if case .consecutiveClass(let name?, _) = rule.kind { check(name, rule.path + ".class", rule.line) }
