@@ -60,6 +60,7 @@ let package = Package(
             "Daemon", "Capture", "Imaging", "Engine", "Detection", "Delivery",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Yams", package: "Yams"),
         ], swiftSettings: strict),
 
         // MARK: tests, one target per module
@@ -69,5 +70,7 @@ let package = Package(
         .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strict),
         .testTarget(name: "DeliveryTests", dependencies: ["Delivery"], swiftSettings: strict),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon"], swiftSettings: strict),
+        // End-to-end tests of the `inspectd` binary (built next to the test bundle).
+        .testTarget(name: "InspectdTests", dependencies: ["Detection"], swiftSettings: strict),
     ]
 )
