@@ -79,10 +79,10 @@ struct Eval: ParsableCommand {
         print("class          labels   AP50    AP50:95  P       R       F1")
         for c in report.perClass {
             let name = classNames.indices.contains(c.classID) ? classNames[c.classID] : "\(c.classID)"
-            print(String(format: "%-14@ %6d   %@  %@   %.4f  %.4f  %.4f", name as NSString, c.groundTruths,
-                         (c.ap50.map { String(format: "%.4f", $0) } ?? "  -   ") as NSString,
-                         (c.ap50_95.map { String(format: "%.4f", $0) } ?? "  -   ") as NSString,
-                         c.precision, c.recall, c.f1))
+            let ap = { (v: Double?) in v.map { String(format: "%.4f", $0) } ?? "  -   " }
+            print(name.padding(toLength: 14, withPad: " ", startingAt: 0)
+                + String(format: " %6d   ", c.groundTruths) + ap(c.ap50) + "  " + ap(c.ap50_95)
+                + String(format: "   %.4f  %.4f  %.4f", c.precision, c.recall, c.f1))
         }
     }
 }
