@@ -122,38 +122,50 @@ struct PCBPainter {
         // Traces: polylines at 0/45/90° that keep their clearance, ending on pads.
         let directions = [(1.0, 0.0), (0.7071, 0.7071), (0.0, 1.0), (-0.7071, 0.7071),
                           (-1.0, 0.0), (-0.7071, -0.7071), (0.0, -1.0), (0.7071, -0.7071)]
-        for _ in 0..<rng.int(12...20) {
-            let r = Double(rng.int(4...13)) * scale
-            var x = rng.double(-20, Double(width) + 20), y = rng.double(-20, Double(height) + 20)
-            var dir = rng.int(0...7)
-            let start = (x, y)
-            var drawn = 0
+        for _ in 0..<rng.int(8...14) {
+            let r = Double(rng.int(4...12)) * scale
+            let x0 = rng.double(-20, Double(width) + 20), y0 = rng.double(-20, Double(height) + 20)
+            var dirs = [rng.int(0...7)], lengths: [Double] = []
             for _ in 0..<rng.int(1...3) {
-                let d = directions[dir]
-                let len = rng.double(80, 320) * scale
-                let nx = x + d.0 * len, ny = y + d.1 * len
-                // Check from just past the joint so the previous segment does not count as a neighbour.
-                let skip = drawn == 0 ? 0 : r + clearance + 1
-                guard isClear(x + d.0 * skip, y + d.1 * skip, nx, ny, r + clearance) else { break }
-                capsule(x, y, nx, ny, r, 0)
-                segments.append(Segment(x0: x, y0: y, x1: nx, y1: ny, r: r))
-                x = nx; y = ny; drawn += 1
-                dir = (dir + (rng.bool() ? 1 : 7)) % 8
+                lengths.append(rng.double(80, 320) * scale)
+                dirs.append((dirs[dirs.count - 1] + (rng.bool() ? 1 : 7)) % 8)
             }
-            guard drawn > 0 else { continue }
-            for end in [start, (x, y)] where rng.bool(0.6) {
-                let pr = r + Double(rng.int(10...22)) * scale
-                // The pad must keep clearance from everything except its own trace.
-                let seg = end == start ? segments[segments.count - drawn] : segments[segments.count - 1]
-                let away = end == start ? (seg.x0 - seg.x1, seg.y0 - seg.y1) : (seg.x1 - seg.x0, seg.y1 - seg.y0)
-                let l = max(hypot(away.0, away.1), 1e-9)
-                let probe = (end.0 + away.0 / l * pr * 0.6, end.1 + away.1 / l * pr * 0.6)
-                guard isClear(probe.0, probe.1, probe.0, probe.1, pr * 0.4 + clearance) else { continue }
-                if rng.bool(0.7) {
-                    // Drill holes are about half the pad: smaller ones look like pin-holes to a detector.
-                    disc(end.0, end.1, pr, 0); disc(end.0, end.1, max(pr * rng.double(0.5, 0.62), 8 * scale), 255)
-                } else {
-                    fillRect(Int(end.0 - pr), Int(end.1 - pr), Int(end.0 + pr), Int(end.1 + pr), 0)
+            // Often a bus: parallel copies at a fixed pitch, as on real boards.
+            let copies = rng.bool(0.45) ? rng.int(2...4) : 1
+            let pitch = 2 * r + rng.double(12, 24) * scale
+            let normal = (-directions[dirs[0]].1, directions[dirs[0]].0)
+            let padChance = copies > 1 ? 0.25 : 0.6
+            for k in 0..<copies {
+                var x = x0 + normal.0 * pitch * Double(k), y = y0 + normal.1 * pitch * Double(k)
+                let start = (x, y)
+                var drawn = 0
+                for (i, len) in lengths.enumerated() {
+                    let d = directions[dirs[i]]
+                    // Copies of a turning bus keep their pitch only approximately; shorten inner ones.
+                    let l = len - (i < lengths.count - 1 ? Double(k) * pitch * 0.4 : 0)
+                    let nx = x + d.0 * l, ny = y + d.1 * l
+                    // Check from past the joint (a 45° turn stays within r + clearance for 1.5× that).
+                    let skip = drawn == 0 ? 0 : 1.5 * (r + clearance) + 1
+                    guard l > skip + 10, isClear(x + d.0 * skip, y + d.1 * skip, nx, ny, r + clearance) else { break }
+                    capsule(x, y, nx, ny, r, 0)
+                    segments.append(Segment(x0: x, y0: y, x1: nx, y1: ny, r: r))
+                    x = nx; y = ny; drawn += 1
+                }
+                guard drawn > 0 else { continue }
+                for end in [start, (x, y)] where rng.bool(padChance) {
+                    let pr = r + Double(rng.int(10...22)) * scale
+                    // The pad must keep clearance from everything except its own trace.
+                    let seg = end == start ? segments[segments.count - drawn] : segments[segments.count - 1]
+                    let away = end == start ? (seg.x0 - seg.x1, seg.y0 - seg.y1) : (seg.x1 - seg.x0, seg.y1 - seg.y0)
+                    let l = max(hypot(away.0, away.1), 1e-9)
+                    let probe = (end.0 + away.0 / l * pr * 0.6, end.1 + away.1 / l * pr * 0.6)
+                    guard isClear(probe.0, probe.1, probe.0, probe.1, pr * 0.4 + clearance) else { continue }
+                    if rng.bool(0.7) {
+                        // Drill holes are about half the pad: smaller ones look like pin-holes to a detector.
+                        disc(end.0, end.1, pr, 0); disc(end.0, end.1, max(pr * rng.double(0.5, 0.62), 8 * scale), 255)
+                    } else {
+                        fillRect(Int(end.0 - pr), Int(end.1 - pr), Int(end.0 + pr), Int(end.1 + pr), 0)
+                    }
                 }
             }
         }
