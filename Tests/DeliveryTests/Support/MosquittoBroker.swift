@@ -8,7 +8,12 @@ final class MosquittoBroker {
     /// Username/password authentication (written with `mosquitto_passwd`).
     struct Auth { var username: String; var password: String }
     /// Server-side TLS material (PEM files).
-    struct TLS { var caFile: String; var certFile: String; var keyFile: String }
+    /// Server-side TLS material (PEM files); with `clientCertFile`/`clientKeyFile` the broker also requires a
+    /// client certificate signed by the CA, and the readiness probe presents that one.
+    struct TLS {
+        var caFile: String; var certFile: String; var keyFile: String
+        var clientCertFile: String? = nil; var clientKeyFile: String? = nil
+    }
 
     let directory: URL
     let port: Int
@@ -30,6 +35,8 @@ final class MosquittoBroker {
             "log_type error", "log_type warning", "log_type notice",
             "max_queued_messages 0",
         ]
+        // Started as root, mosquitto drops to user `mosquitto`, which cannot write our temporary directory.
+        if getuid() == 0 { lines.append("user root") }
         if let auth {
             let file = directory.appendingPathComponent("passwd").path
             FileManager.default.createFile(atPath: file, contents: nil)
@@ -38,7 +45,10 @@ final class MosquittoBroker {
         } else {
             lines.append("allow_anonymous true")
         }
-        if let tls { lines += ["cafile \(tls.caFile)", "certfile \(tls.certFile)", "keyfile \(tls.keyFile)"] }
+        if let tls {
+            lines += ["cafile \(tls.caFile)", "certfile \(tls.certFile)", "keyfile \(tls.keyFile)"]
+            if tls.clientCertFile != nil { lines += ["require_certificate true"] }
+        }
         try (lines.joined(separator: "\n") + "\n").write(to: configFile, atomically: true, encoding: .utf8)
     }
 
@@ -51,7 +61,10 @@ final class MosquittoBroker {
         if Self.isListening(port) {
             throw TestProcess.Failure(description: "port \(port) on 127.0.0.1 is busy: refusing to start a test broker there")
         }
-        try TestProcess.check("mosquitto", ["-c", configFile.path, "-d"])
+        let status = try TestProcess.runDaemonizing("mosquitto", ["-c", configFile.path, "-d"])
+        guard status == 0 else {
+            throw TestProcess.Failure(description: "mosquitto -c \(configFile.path) -d exited \(status): \(log)")
+        }
         let deadline = Date(timeIntervalSinceNow: timeout)
         var last = ""
         while Date() < deadline {
@@ -87,7 +100,10 @@ final class MosquittoBroker {
     func clientArguments() -> [String] {
         var args = ["-h", "127.0.0.1", "-p", String(port)]
         if let auth { args += ["-u", auth.username, "-P", auth.password] }
-        if let tls { args += ["--cafile", tls.caFile] }
+        if let tls {
+            args += ["--cafile", tls.caFile]
+            if let cert = tls.clientCertFile, let key = tls.clientKeyFile { args += ["--cert", cert, "--key", key] }
+        }
         return args
     }
 

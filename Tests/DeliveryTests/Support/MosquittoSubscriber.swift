@@ -9,10 +9,13 @@ final class MosquittoSubscriber {
     private let output: URL
 
     /// Subscribes to `topic` on `broker` with client id `clientID`.
-    init(broker: MosquittoBroker, topic: String, clientID: String, directory: URL) throws {
-        output = directory.appendingPathComponent("sub-\(clientID).log")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+    /// With `appendingTo`, resumes an earlier subscriber's session and keeps adding to its record.
+    init(broker: MosquittoBroker, topic: String, clientID: String, directory: URL,
+         appendingTo previous: MosquittoSubscriber? = nil) throws {
+        output = previous?.output ?? directory.appendingPathComponent("sub-\(clientID).log")
+        if previous == nil { _ = FileManager.default.createFile(atPath: output.path, contents: nil) }
         let handle = try FileHandle(forWritingTo: output)
+        handle.seekToEndOfFile()
         process.executableURL = URL(fileURLWithPath: try TestProcess.resolve("mosquitto_sub"))
         process.arguments = broker.clientArguments() + ["-t", topic, "-q", "1", "-c", "-i", clientID, "-v",
                                                          "-V", "mqttv311", "--keepalive", "5"]
@@ -45,6 +48,9 @@ final class MosquittoSubscriber {
 
     /// Raw output (for failure messages).
     var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+
+    /// False once mosquitto_sub has exited.
+    var isRunning: Bool { process.isRunning }
 
     func stop() {
         if process.isRunning { process.terminate(); process.waitUntilExit() }

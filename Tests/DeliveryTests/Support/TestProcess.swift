@@ -35,6 +35,26 @@ enum TestProcess {
         return (process.terminationStatus, text)
     }
 
+    /// Runs a command that daemonizes (`mosquitto -d`) with posix_spawn + waitpid. Foundation's Process waits for
+    /// every inheritor of its status pipe to exit, so with a daemonizing child it would never report termination.
+    static func runDaemonizing(_ executable: String, _ arguments: [String]) throws -> Int32 {
+        let path = try resolve(executable)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        guard rc == 0 else { throw Failure(description: "cannot start \(path): \(String(cString: strerror(rc)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (status >> 8) & 0xff
+    }
+
     /// Runs and throws unless the exit status is 0.
     @discardableResult
     static func check(_ executable: String, _ arguments: [String], timeout: TimeInterval = 60) throws -> String {
