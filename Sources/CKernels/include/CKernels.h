@@ -8,4 +8,79 @@
 /// Name of the instruction set the dispatcher picked for int8 kernels ("avx512vnni", "avx2", "neondot", "scalar").
 const char *ck_isa_name(void);
 
+// MARK: thread pool — created once per session; the caller thread takes part in every run.
+typedef struct ck_pool ck_pool;
+typedef void (*ck_task_fn)(void *ctx, int task);
+ck_pool *ck_pool_create(int threads);
+void ck_pool_destroy(ck_pool *pool);
+/// Runs fn(ctx, 0..<tasks) across the pool's threads and returns when all are done.
+void ck_pool_run(ck_pool *pool, int tasks, ck_task_fn fn, void *ctx);
+int ck_pool_threads(const ck_pool *pool);
+
+// MARK: float kernels
+/// col[(c*kh+i)*kw+j][oh*OW+ow] for channels [c0, c1) of x[C][H][W]; zero outside the image.
+void ck_im2col_f32(const float *x, int c0, int c1, int H, int W, int kh, int kw, int sh, int sw, int ph, int pw,
+                   int dh, int dw, int OH, int OW, float *col);
+/// Depthwise convolution (one filter per channel) for channels [c0, c1); bias may be NULL.
+void ck_depthwise_f32(const float *x, int H, int W, const float *w, const float *bias, int kh, int kw, int sh,
+                      int sw, int ph, int pw, int dh, int dw, int OH, int OW, float *y, int c0, int c1);
+/// Elementwise ops: 0 add, 1 sub, 2 mul, 3 div, 4 pow, 5 max, 6 min, 7 equal-free placeholder.
+/// Broadcasting is done through strides (0 on broadcast axes), rank ≤ 8, contiguous output.
+void ck_binary_f32(int op, const float *a, const int64_t *astr, const float *b, const int64_t *bstr, float *y,
+                   const int64_t *shape, int rank);
+/// Unary ops: 0 sigmoid, 1 silu, 2 relu, 3 tanh, 4 exp, 5 log, 6 sqrt, 7 neg, 8 abs, 9 erf, 10 floor, 11 ceil,
+/// 12 reciprocal, 13 hardswish, 14 gelu(erf), 15 identity. `alpha`/`beta` used by 16 leakyrelu, 17 clip, 18 hardsigmoid.
+void ck_unary_f32(int op, const float *x, float *y, size_t n, float alpha, float beta);
+/// Copies a strided view: y[i] at dst strides, x[i] at src strides (elements of `elem` bytes), rank ≤ 8.
+void ck_copy_strided(void *y, const int64_t *ystr, const void *x, const int64_t *xstr, const int64_t *shape,
+                     int rank, int elem);
+/// Max pooling over planes [p0, p1) of x[planes][H][W]; padding never wins. Works for f32 (elem 4), u8 and s8.
+void ck_maxpool_f32(const float *x, int H, int W, int kh, int kw, int sh, int sw, int pt, int pl, int dh, int dw,
+                    int OH, int OW, float *y, int p0, int p1);
+/// Average pooling (count_include_pad selects the divisor).
+void ck_avgpool_f32(const float *x, int H, int W, int kh, int kw, int sh, int sw, int pt, int pl, int OH, int OW,
+                    int count_include_pad, float *y, int p0, int p1);
+/// Nearest resize of planes [p0, p1) from tables of source rows/columns.
+void ck_resize_nearest(const void *x, int H, int W, void *y, int OH, int OW, const int32_t *rows,
+                       const int32_t *cols, int elem, int p0, int p1);
+/// Softmax over `n` elements spaced `inner` apart, for outer×inner lines.
+void ck_softmax_f32(const float *x, float *y, int outer, int n, int inner, int log);
+
+// MARK: quantization
+/// y = saturate(round_half_even(x / scale) + zp) into u8 (is_signed 0) or s8.
+void ck_quantize_f32(const float *x, void *y, size_t n, float scale, int zp, int is_signed);
+/// y = (x - zp) * scale from u8/s8/s32 (kind 0 u8, 1 s8, 2 s32).
+void ck_dequantize(const void *x, float *y, size_t n, float scale, int zp, int kind);
+/// y[i] = table[x[i]] on bytes (u8 or s8 bit patterns).
+void ck_lut_u8(const uint8_t *x, uint8_t *y, size_t n, const uint8_t *table);
+
+/// Integer convolution: u8 (or s8, shifted to u8) activations × s8 weights, int32 accumulation, then one of
+/// three epilogues: requantize to u8/s8 (optionally through a 256-entry table), float output, or float output
+/// with SiLU applied before quantizing to the next scale. Weights are packed once at load by ck_qconv_pack.
+typedef struct ck_qconv {
+    int cin, H, W, cout, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, group;
+    int x_signed;            // input bytes are s8: xor 0x80 gives the u8 value with zero point x_zp
+    int x_zp;                // activation zero point in the u8 domain
+    int K;                   // cin/group*kh*kw
+    const int8_t *w;         // packed weights (layout owned by the kernel), cout rows of K
+    const int32_t *comp;     // per output channel: -x_zp*sum(w) (+ K*x_zp*w_zp - handled via w_zp==0 rule)
+    const float *mul;        // per output channel: x_scale*w_scale[c] (dequantized accumulator)
+    const float *bias;       // per output channel float bias (dequantized), added after mul
+    int out_mode;            // 0 quantized out, 1 float out, 2 float SiLU then quantized out, 3 float SiLU out
+    float y_inv_scale;       // 1/y_scale for quantized out
+    int y_zp, y_signed;
+    const uint8_t *lut;      // optional table applied to quantized outputs (mode 0)
+} ck_qconv;
+/// Bytes of scratch ck_qconv_run needs per task for one conv.
+size_t ck_qconv_scratch(const ck_qconv *p);
+/// im2col of group g (u8, padded with the zero point) into col.
+void ck_qconv_im2col(const ck_qconv *p, const void *x, int g, uint8_t *col);
+/// GEMM + epilogue for output channels [co0, co1) inside one group whose im2col is in col.
+void ck_qconv_gemm(const ck_qconv *p, const uint8_t *col, void *y, int co0, int co1);
+/// Runs output channels [co0, co1) of group-chunk; `col` is caller scratch of ck_qconv_scratch bytes.
+/// Task split: the caller splits output channels; im2col is done per group inside.
+void ck_qconv_run(const ck_qconv *p, const void *x, void *y, int co0, int co1, uint8_t *col);
+/// Same, through the portable scalar reference (the oracle for SIMD variants).
+void ck_qconv_run_reference(const ck_qconv *p, const void *x, void *y, int co0, int co1, uint8_t *col);
+
 #endif

@@ -1,0 +1,214 @@
+// Float kernels of the FP32 path (GEMM itself is OpenBLAS, called from Swift).
+#include "CKernels.h"
+#include <math.h>
+#include <string.h>
+#include <float.h>
+
+void ck_im2col_f32(const float *x, int c0, int c1, int H, int W, int kh, int kw, int sh, int sw, int ph, int pw,
+                   int dh, int dw, int OH, int OW, float *col) {
+    for (int c = c0; c < c1; c++) {
+        const float *xc = x + (size_t)c * H * W;
+        for (int i = 0; i < kh; i++) for (int j = 0; j < kw; j++) {
+            float *row = col + ((size_t)(c * kh + i) * kw + j) * OH * OW;
+            for (int oh = 0; oh < OH; oh++) {
+                int ih = oh * sh - ph + i * dh;
+                float *r = row + (size_t)oh * OW;
+                if (ih < 0 || ih >= H) { memset(r, 0, sizeof(float) * OW); continue; }
+                const float *xr = xc + (size_t)ih * W;
+                if (sw == 1) {
+                    int off = j * dw - pw;
+                    for (int ow = 0; ow < OW; ow++) { int iw = ow + off; r[ow] = (iw >= 0 && iw < W) ? xr[iw] : 0.f; }
+                } else {
+                    for (int ow = 0; ow < OW; ow++) { int iw = ow * sw - pw + j * dw; r[ow] = (iw >= 0 && iw < W) ? xr[iw] : 0.f; }
+                }
+            }
+        }
+    }
+}
+
+void ck_depthwise_f32(const float *x, int H, int W, const float *w, const float *bias, int kh, int kw, int sh,
+                      int sw, int ph, int pw, int dh, int dw, int OH, int OW, float *y, int c0, int c1) {
+    for (int c = c0; c < c1; c++) {
+        const float *xc = x + (size_t)c * H * W;
+        const float *wc = w + (size_t)c * kh * kw;
+        float b = bias ? bias[c] : 0.f;
+        float *yc = y + (size_t)c * OH * OW;
+        for (int oh = 0; oh < OH; oh++) for (int ow = 0; ow < OW; ow++) {
+            float s = b;
+            for (int i = 0; i < kh; i++) {
+                int ih = oh * sh - ph + i * dh;
+                if (ih < 0 || ih >= H) continue;
+                for (int j = 0; j < kw; j++) {
+                    int iw = ow * sw - pw + j * dw;
+                    if (iw < 0 || iw >= W) continue;
+                    s += xc[(size_t)ih * W + iw] * wc[i * kw + j];
+                }
+            }
+            yc[(size_t)oh * OW + ow] = s;
+        }
+    }
+}
+
+static inline float binop(int op, float a, float b) {
+    switch (op) {
+    case 0: return a + b; case 1: return a - b; case 2: return a * b; case 3: return a / b;
+    case 4: return powf(a, b); case 5: return a > b ? a : b; case 6: return a < b ? a : b;
+    default: return 0.f;
+    }
+}
+
+void ck_binary_f32(int op, const float *a, const int64_t *astr, const float *b, const int64_t *bstr, float *y,
+                   const int64_t *shape, int rank) {
+    if (rank == 0) { y[0] = binop(op, a[0], b[0]); return; }
+    int64_t idx[8] = {0};
+    int64_t inner = shape[rank - 1], as = astr[rank - 1], bs = bstr[rank - 1];
+    int64_t outer = 1;
+    for (int d = 0; d < rank - 1; d++) outer *= shape[d];
+    for (int64_t o = 0; o < outer; o++) {
+        int64_t ao = 0, bo = 0;
+        for (int d = 0; d < rank - 1; d++) { ao += idx[d] * astr[d]; bo += idx[d] * bstr[d]; }
+        const float *pa = a + ao, *pb = b + bo;
+        float *py = y + o * inner;
+        if (as == 1 && bs == 1) {
+            switch (op) {
+            case 0: for (int64_t i = 0; i < inner; i++) py[i] = pa[i] + pb[i]; break;
+            case 1: for (int64_t i = 0; i < inner; i++) py[i] = pa[i] - pb[i]; break;
+            case 2: for (int64_t i = 0; i < inner; i++) py[i] = pa[i] * pb[i]; break;
+            case 3: for (int64_t i = 0; i < inner; i++) py[i] = pa[i] / pb[i]; break;
+            default: for (int64_t i = 0; i < inner; i++) py[i] = binop(op, pa[i], pb[i]);
+            }
+        } else if (as == 1 && bs == 0) {
+            float bv = pb[0];
+            switch (op) {
+            case 0: for (int64_t i = 0; i < inner; i++) py[i] = pa[i] + bv; break;
+            case 2: for (int64_t i = 0; i < inner; i++) py[i] = pa[i] * bv; break;
+            default: for (int64_t i = 0; i < inner; i++) py[i] = binop(op, pa[i], bv);
+            }
+        } else {
+            for (int64_t i = 0; i < inner; i++) py[i] = binop(op, pa[i * as], pb[i * bs]);
+        }
+        for (int d = rank - 2; d >= 0; d--) { if (++idx[d] < shape[d]) break; idx[d] = 0; }
+    }
+}
+
+void ck_unary_f32(int op, const float *x, float *y, size_t n, float alpha, float beta) {
+    switch (op) {
+    case 0: for (size_t i = 0; i < n; i++) y[i] = 1.f / (1.f + expf(-x[i])); break;
+    case 1: for (size_t i = 0; i < n; i++) y[i] = x[i] / (1.f + expf(-x[i])); break;
+    case 2: for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0.f; break;
+    case 3: for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]); break;
+    case 4: for (size_t i = 0; i < n; i++) y[i] = expf(x[i]); break;
+    case 5: for (size_t i = 0; i < n; i++) y[i] = logf(x[i]); break;
+    case 6: for (size_t i = 0; i < n; i++) y[i] = sqrtf(x[i]); break;
+    case 7: for (size_t i = 0; i < n; i++) y[i] = -x[i]; break;
+    case 8: for (size_t i = 0; i < n; i++) y[i] = fabsf(x[i]); break;
+    case 9: for (size_t i = 0; i < n; i++) y[i] = erff(x[i]); break;
+    case 10: for (size_t i = 0; i < n; i++) y[i] = floorf(x[i]); break;
+    case 11: for (size_t i = 0; i < n; i++) y[i] = ceilf(x[i]); break;
+    case 12: for (size_t i = 0; i < n; i++) y[i] = 1.f / x[i]; break;
+    case 13: for (size_t i = 0; i < n; i++) { float v = x[i] + 3.f; v = v < 0 ? 0 : (v > 6 ? 6 : v); y[i] = x[i] * v / 6.f; } break;
+    case 14: for (size_t i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.f + erff(x[i] * 0.70710678118654752f)); break;
+    case 15: if (y != x) memmove(y, x, n * sizeof(float)); break;
+    case 16: for (size_t i = 0; i < n; i++) y[i] = x[i] >= 0 ? x[i] : alpha * x[i]; break;
+    case 17: for (size_t i = 0; i < n; i++) { float v = x[i]; v = v < alpha ? alpha : v; y[i] = v > beta ? beta : v; } break;
+    case 18: for (size_t i = 0; i < n; i++) { float v = alpha * x[i] + beta; y[i] = v < 0 ? 0 : (v > 1 ? 1 : v); } break;
+    default: break;
+    }
+}
+
+void ck_copy_strided(void *y, const int64_t *ystr, const void *x, const int64_t *xstr, const int64_t *shape,
+                     int rank, int elem) {
+    if (rank == 0) { memcpy(y, x, (size_t)elem); return; }
+    int64_t idx[8] = {0};
+    int64_t inner = shape[rank - 1], xs = xstr[rank - 1], ys = ystr[rank - 1];
+    int64_t outer = 1;
+    for (int d = 0; d < rank - 1; d++) outer *= shape[d];
+    for (int d = 0; d < rank; d++) if (shape[d] == 0) return;
+    const char *xb = x; char *yb = y;
+    for (int64_t o = 0; o < outer; o++) {
+        int64_t xo = 0, yo = 0;
+        for (int d = 0; d < rank - 1; d++) { xo += idx[d] * xstr[d]; yo += idx[d] * ystr[d]; }
+        if (xs == 1 && ys == 1) memcpy(yb + yo * elem, xb + xo * elem, (size_t)(inner * elem));
+        else if (elem == 4) {
+            const float *px = (const float *)(const void *)(xb + xo * 4); float *py = (float *)(void *)(yb + yo * 4);
+            for (int64_t i = 0; i < inner; i++) py[i * ys] = px[i * xs];
+        } else if (elem == 1) {
+            for (int64_t i = 0; i < inner; i++) yb[yo + i * ys] = xb[xo + i * xs];
+        } else {
+            for (int64_t i = 0; i < inner; i++) memcpy(yb + (yo + i * ys) * elem, xb + (xo + i * xs) * elem, (size_t)elem);
+        }
+        for (int d = rank - 2; d >= 0; d--) { if (++idx[d] < shape[d]) break; idx[d] = 0; }
+    }
+}
+
+void ck_maxpool_f32(const float *x, int H, int W, int kh, int kw, int sh, int sw, int pt, int pl, int dh, int dw,
+                    int OH, int OW, float *y, int p0, int p1) {
+    for (int p = p0; p < p1; p++) {
+        const float *xp = x + (size_t)p * H * W;
+        float *yp = y + (size_t)p * OH * OW;
+        for (int oh = 0; oh < OH; oh++) for (int ow = 0; ow < OW; ow++) {
+            float m = -INFINITY;
+            for (int i = 0; i < kh; i++) {
+                int ih = oh * sh - pt + i * dh;
+                if (ih < 0 || ih >= H) continue;
+                for (int j = 0; j < kw; j++) {
+                    int iw = ow * sw - pl + j * dw;
+                    if (iw < 0 || iw >= W) continue;
+                    float v = xp[(size_t)ih * W + iw];
+                    if (v > m || isnan(v)) m = v;
+                }
+            }
+            yp[(size_t)oh * OW + ow] = m;
+        }
+    }
+}
+
+void ck_avgpool_f32(const float *x, int H, int W, int kh, int kw, int sh, int sw, int pt, int pl, int OH, int OW,
+                    int count_include_pad, float *y, int p0, int p1) {
+    for (int p = p0; p < p1; p++) {
+        const float *xp = x + (size_t)p * H * W;
+        float *yp = y + (size_t)p * OH * OW;
+        for (int oh = 0; oh < OH; oh++) for (int ow = 0; ow < OW; ow++) {
+            float s = 0; int n = 0;
+            for (int i = 0; i < kh; i++) {
+                int ih = oh * sh - pt + i;
+                for (int j = 0; j < kw; j++) {
+                    int iw = ow * sw - pl + j;
+                    if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                    s += xp[(size_t)ih * W + iw]; n++;
+                }
+            }
+            int div = count_include_pad ? kh * kw : n;
+            yp[(size_t)oh * OW + ow] = div ? s / (float)div : 0.f;
+        }
+    }
+}
+
+void ck_resize_nearest(const void *x, int H, int W, void *y, int OH, int OW, const int32_t *rows,
+                       const int32_t *cols, int elem, int p0, int p1) {
+    for (int p = p0; p < p1; p++) {
+        for (int oh = 0; oh < OH; oh++) {
+            size_t src = ((size_t)p * H + (size_t)rows[oh]) * W, dst = ((size_t)p * OH + oh) * OW;
+            if (elem == 4) {
+                const float *xs = (const float *)x + src; float *ys = (float *)y + dst;
+                for (int ow = 0; ow < OW; ow++) ys[ow] = xs[cols[ow]];
+            } else {
+                const uint8_t *xs = (const uint8_t *)x + src; uint8_t *ys = (uint8_t *)y + dst;
+                for (int ow = 0; ow < OW; ow++) ys[ow] = xs[cols[ow]];
+            }
+        }
+    }
+}
+
+void ck_softmax_f32(const float *x, float *y, int outer, int n, int inner, int log) {
+    for (int o = 0; o < outer; o++) for (int in = 0; in < inner; in++) {
+        const float *px = x + (size_t)o * n * inner + in;
+        float *py = y + (size_t)o * n * inner + in;
+        float m = -INFINITY;
+        for (int i = 0; i < n; i++) if (px[(size_t)i * inner] > m) m = px[(size_t)i * inner];
+        float s = 0;
+        for (int i = 0; i < n; i++) { float e = expf(px[(size_t)i * inner] - m); py[(size_t)i * inner] = e; s += e; }
+        if (log) { float ls = logf(s); for (int i = 0; i < n; i++) py[(size_t)i * inner] = px[(size_t)i * inner] - m - ls; }
+        else { float inv = 1.f / s; for (int i = 0; i < n; i++) py[(size_t)i * inner] *= inv; }
+    }
+}

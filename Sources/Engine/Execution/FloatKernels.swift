@@ -1,0 +1,171 @@
+import CKernels
+import COpenBLAS
+import Foundation
+
+/// Copies bytes unchanged (Reshape, Flatten, Squeeze, Unsqueeze, Identity).
+struct CopyKernel: Kernel {
+    let src: Int, dst: Int, bytes: Int
+    func run(_ c: RunContext) { if src != dst { memcpy(c.arena + dst, c.arena + src, bytes) } }
+}
+
+/// One strided copy: `shape` elements read at `srcStrides` from `src`, written at `dstStrides` to `dst`.
+struct StridedPart: Sendable {
+    var src: Int, srcStrides: [Int64], dst: Int, dstStrides: [Int64], shape: [Int64]
+}
+
+/// Concat, Split, Slice, Transpose, Expand, Gather: data movement as strided copies planned at load.
+struct StridedCopyKernel: Kernel {
+    let parts: [StridedPart]
+    let elem: Int
+    func run(_ c: RunContext) {
+        for p in parts {
+            p.dstStrides.withUnsafeBufferPointer { ds in p.srcStrides.withUnsafeBufferPointer { ss in p.shape.withUnsafeBufferPointer { sh in
+                ck_copy_strided(c.arena + p.dst, ds.baseAddress, c.arena + p.src, ss.baseAddress, sh.baseAddress, Int32(p.shape.count), Int32(elem))
+            } } }
+        }
+    }
+}
+
+/// Elementwise unary float op (Sigmoid, Relu, ...; codes as in ck_unary_f32).
+struct UnaryKernel: Kernel {
+    let op: Int32, x: Int, y: Int, count: Int, alpha: Float, beta: Float
+    func run(_ c: RunContext) {
+        c.pool.parallelRanges(count, align: 1024) { r in
+            ck_unary_f32(op, c.f32(x) + r.lowerBound, c.f32(y) + r.lowerBound, r.count, alpha, beta)
+        }
+    }
+}
+
+/// Elementwise binary float op with broadcasting (codes as in ck_binary_f32).
+struct BinaryKernel: Kernel {
+    let op: Int32, a: FloatOperand, b: FloatOperand, y: Int
+    let aStrides: [Int64], bStrides: [Int64], shape: [Int64]
+    func run(_ c: RunContext) {
+        a.withPointer(c) { pa in b.withPointer(c) { pb in
+            aStrides.withUnsafeBufferPointer { sa in bStrides.withUnsafeBufferPointer { sb in shape.withUnsafeBufferPointer { sh in
+                ck_binary_f32(op, pa, sa.baseAddress, pb, sb.baseAddress, c.f32(y), sh.baseAddress, Int32(shape.count))
+            } } }
+        } }
+    }
+}
+
+/// 2-D float convolution: 1×1 as a direct GEMM, depthwise by its own loop, the rest through im2col + sgemm.
+/// `silu` applies x·sigmoid(x) in place (a fused Sigmoid·Mul).
+struct ConvKernel: Kernel {
+    let x: Int, y: Int
+    let cin: Int, h: Int, w: Int, cout: Int, kh: Int, kw: Int, sh: Int, sw: Int, ph: Int, pw: Int, dh: Int, dw: Int
+    let oh: Int, ow: Int, group: Int
+    let weights: [Float]  // [cout][cin/group*kh*kw]
+    let bias: [Float]?
+    let silu: Bool
+
+    var isPointwise: Bool { kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 && group == 1 }
+    var isDepthwise: Bool { group == cin && group == cout && group > 1 }
+
+    func scratchBytes(threads: Int) -> Int {
+        isPointwise || isDepthwise ? 0 : (cin / group) * kh * kw * oh * ow * 4
+    }
+
+    func run(_ c: RunContext) {
+        let n = oh * ow
+        let out = c.f32(y), input = c.f32(x)
+        weights.withUnsafeBufferPointer { wp in
+            let wb = wp.baseAddress!
+            if isDepthwise {
+                let biasValues = bias ?? []
+                biasValues.withUnsafeBufferPointer { bb in
+                let bp = bias == nil ? nil : bb.baseAddress
+                c.pool.parallelRanges(cout) { r in
+                    ck_depthwise_f32(input, Int32(h), Int32(w), wb, bp, Int32(kh), Int32(kw), Int32(sh), Int32(sw),
+                                     Int32(ph), Int32(pw), Int32(dh), Int32(dw), Int32(oh), Int32(ow), out,
+                                     Int32(r.lowerBound), Int32(r.upperBound))
+                    if silu { ck_unary_f32(1, out + r.lowerBound * n, out + r.lowerBound * n, r.count * n, 0, 0) }
+                }
+                }
+                return
+            }
+            let cg = cin / group, og = cout / group, k = cg * kh * kw
+            for g in 0..<group {
+                let colBase: UnsafeMutablePointer<Float>
+                if isPointwise {
+                    colBase = input
+                } else {
+                    colBase = c.scratch.assumingMemoryBound(to: Float.self)
+                    let xg = input + g * cg * h * w
+                    c.pool.parallelRanges(cg) { r in
+                        ck_im2col_f32(xg, Int32(r.lowerBound), Int32(r.upperBound), Int32(h), Int32(w), Int32(kh), Int32(kw),
+                                      Int32(sh), Int32(sw), Int32(ph), Int32(pw), Int32(dh), Int32(dw), Int32(oh), Int32(ow),
+                                      colBase)
+                    }
+                }
+                let col = UnsafePointer(colBase)
+                // Split the output channels of this group across threads; each thread runs its own sgemm.
+                c.pool.parallelRanges(og, align: 4) { r in
+                    let o0 = g * og + r.lowerBound
+                    let yo = out + o0 * n
+                    var beta: Float = 0
+                    if let bias {
+                        for o in 0..<r.count { let v = bias[o0 + o]; let row = yo + o * n; for j in 0..<n { row[j] = v } }
+                        beta = 1
+                    }
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r.count), Int32(n), Int32(k), 1,
+                                wb + o0 * k, Int32(k), col, Int32(n), beta, yo, Int32(n))
+                    if silu { ck_unary_f32(1, yo, yo, r.count * n, 0, 0) }
+                }
+            }
+        }
+    }
+}
+
+/// MaxPool / AveragePool over NCHW planes.
+struct PoolKernel: Kernel {
+    let x: Int, y: Int, planes: Int, h: Int, w: Int, kh: Int, kw: Int, sh: Int, sw: Int, pt: Int, pl: Int
+    let dh: Int, dw: Int, oh: Int, ow: Int, isMax: Bool, countIncludePad: Bool
+    func run(_ c: RunContext) {
+        c.pool.parallelRanges(planes) { r in
+            if isMax {
+                ck_maxpool_f32(c.f32(x), Int32(h), Int32(w), Int32(kh), Int32(kw), Int32(sh), Int32(sw), Int32(pt), Int32(pl),
+                               Int32(dh), Int32(dw), Int32(oh), Int32(ow), c.f32(y), Int32(r.lowerBound), Int32(r.upperBound))
+            } else {
+                ck_avgpool_f32(c.f32(x), Int32(h), Int32(w), Int32(kh), Int32(kw), Int32(sh), Int32(sw), Int32(pt), Int32(pl),
+                               Int32(oh), Int32(ow), countIncludePad ? 1 : 0, c.f32(y), Int32(r.lowerBound), Int32(r.upperBound))
+            }
+        }
+    }
+}
+
+/// Nearest-neighbour Resize of the last two axes through source-index tables computed at load.
+struct ResizeNearestKernel: Kernel {
+    let x: Int, y: Int, planes: Int, h: Int, w: Int, oh: Int, ow: Int, elem: Int
+    let rows: [Int32], cols: [Int32]
+    func run(_ c: RunContext) {
+        rows.withUnsafeBufferPointer { rp in cols.withUnsafeBufferPointer { cp in
+            ck_resize_nearest(c.arena + x, Int32(h), Int32(w), c.arena + y, Int32(oh), Int32(ow), rp.baseAddress, cp.baseAddress,
+                              Int32(elem), 0, Int32(planes))
+        } }
+    }
+}
+
+/// Softmax / LogSoftmax along one axis.
+struct SoftmaxKernel: Kernel {
+    let x: Int, y: Int, outer: Int, n: Int, inner: Int, log: Bool
+    func run(_ c: RunContext) {
+        ck_softmax_f32(c.f32(x), c.f32(y), Int32(outer), Int32(n), Int32(inner), log ? 1 : 0)
+    }
+}
+
+/// Batched float MatMul with numpy broadcasting over the batch axes; B may be a constant.
+struct MatMulKernel: Kernel {
+    let a: Int, b: FloatOperand, y: Int
+    let m: Int, k: Int, n: Int
+    /// Per output batch: element offsets of A and B.
+    let aOffsets: [Int], bOffsets: [Int]
+    func run(_ c: RunContext) {
+        b.withPointer(c) { pb in
+            for i in 0..<aOffsets.count {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1,
+                            c.f32(a) + aOffsets[i], Int32(k), pb + bOffsets[i], Int32(n), 0, c.f32(y) + i * m * n, Int32(n))
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import CKernels
+import Foundation
+
+/// QuantizeLinear at run time: float → u8/s8, per tensor or per axis.
+struct QuantizeKernel: Kernel {
+    let x: Int, y: Int, outer: Int, channels: Int, inner: Int
+    let scales: [Float], zeroPoints: [Int32], signed: Bool
+    func run(_ c: RunContext) {
+        for o in 0..<outer { for ch in 0..<channels {
+            let off = (o * channels + ch) * inner
+            let s = scales.count == 1 ? 0 : ch
+            ck_quantize_f32(c.f32(x) + off, c.bytes(y) + off, inner, scales[s], zeroPoints[s], signed ? 1 : 0)
+        } }
+    }
+}
+
+/// DequantizeLinear at run time: u8/s8/s32 → float, per tensor or per axis.
+struct DequantizeKernel: Kernel {
+    let x: Int, y: Int, outer: Int, channels: Int, inner: Int
+    let scales: [Float], zeroPoints: [Int32], kind: Int32
+    func run(_ c: RunContext) {
+        let size = kind == 2 ? 4 : 1
+        for o in 0..<outer { for ch in 0..<channels {
+            let off = (o * channels + ch) * inner
+            let s = scales.count == 1 ? 0 : ch
+            ck_dequantize(c.arena + x + off * size, c.f32(y) + off, inner, scales[s], zeroPoints[s], kind)
+        } }
+    }
+}
+
+/// A 256-entry table between two quantized tensors (SiLU between Q/DQ pairs, computed once at load).
+struct TableKernel: Kernel {
+    let x: Int, y: Int, count: Int
+    let table: [UInt8]
+    func run(_ c: RunContext) {
+        table.withUnsafeBufferPointer { t in ck_lut_u8(c.bytes(x), c.bytes(y), count, t.baseAddress) }
+    }
+}
+
+/// Integer convolution (u8/s8 activations × s8 weights, int32 accumulation) with its epilogue fused:
+/// requantization to the next QuantizeLinear, optional SiLU (in float on the dequantized accumulator, or as
+/// a byte table after requantization), or float output. The arithmetic lives in CKernels' `ck_qconv_*`.
+struct QConvKernel: Kernel {
+    let x: Int, y: Int
+    let shape: (cin: Int, h: Int, w: Int, cout: Int, kh: Int, kw: Int, sh: Int, sw: Int, ph: Int, pw: Int, dh: Int, dw: Int, oh: Int, ow: Int, group: Int)
+    let xSigned: Bool, xZeroPoint: Int
+    let weights: [Int8], comp: [Int32], mul: [Float], bias: [Float]
+    let outMode: Int, yScale: Float, yZeroPoint: Int, ySigned: Bool
+    var table: [UInt8]?
+
+    var k: Int { shape.cin / shape.group * shape.kh * shape.kw }
+    func scratchBytes(threads: Int) -> Int {
+        let per = k * shape.oh * shape.ow + 64
+        return shape.group == 1 ? per : per * threads
+    }
+
+    /// Calls `body` with the C parameter block (pointers valid only inside).
+    func withParams<R>(_ body: (UnsafePointer<ck_qconv>) -> R) -> R {
+        weights.withUnsafeBufferPointer { wp in comp.withUnsafeBufferPointer { cp in mul.withUnsafeBufferPointer { mp in
+            bias.withUnsafeBufferPointer { bp in
+                func make(_ lut: UnsafePointer<UInt8>?) -> R {
+                    var p = ck_qconv(cin: Int32(shape.cin), H: Int32(shape.h), W: Int32(shape.w), cout: Int32(shape.cout),
+                                     kh: Int32(shape.kh), kw: Int32(shape.kw), sh: Int32(shape.sh), sw: Int32(shape.sw),
+                                     ph: Int32(shape.ph), pw: Int32(shape.pw), dh: Int32(shape.dh), dw: Int32(shape.dw),
+                                     OH: Int32(shape.oh), OW: Int32(shape.ow), group: Int32(shape.group),
+                                     x_signed: xSigned ? 1 : 0, x_zp: Int32(xZeroPoint), K: Int32(k),
+                                     w: wp.baseAddress, comp: cp.baseAddress, mul: mp.baseAddress, bias: bp.baseAddress,
+                                     out_mode: Int32(outMode), y_inv_scale: 1 / yScale, y_zp: Int32(yZeroPoint),
+                                     y_signed: ySigned ? 1 : 0, lut: lut)
+                    return body(&p)
+                }
+                if let table { return table.withUnsafeBufferPointer { make($0.baseAddress) } }
+                return make(nil)
+            }
+        } } }
+    }
+
+    func run(_ c: RunContext) {
+        withParams { p in
+            let xin = UnsafeRawPointer(c.arena + x), yout = c.arena + y
+            if shape.group == 1 {
+                let col = c.scratch.assumingMemoryBound(to: UInt8.self)
+                ck_qconv_im2col(p, xin, 0, col)
+                c.pool.parallelRanges(shape.cout, align: 4) { r in
+                    ck_qconv_gemm(p, col, yout, Int32(r.lowerBound), Int32(r.upperBound))
+                }
+            } else {
+                let per = k * shape.oh * shape.ow + 64
+                let parts = min(c.pool.threads, shape.group)
+                let groupsPer = (shape.group + parts - 1) / parts, cpg = shape.cout / shape.group
+                c.pool.parallelFor(parts) { t in
+                    let g0 = t * groupsPer, g1 = min(shape.group, g0 + groupsPer)
+                    guard g0 < g1 else { return }
+                    ck_qconv_run(p, xin, yout, Int32(g0 * cpg), Int32(g1 * cpg),
+                                 c.scratch.assumingMemoryBound(to: UInt8.self) + t * per)
+                }
+            }
+        }
+    }
+}
