@@ -38,6 +38,15 @@ final class PipelineQueueTests: XCTestCase {
         XCTAssertNil(q.pop())
     }
 
+    func testShutdownTakesTheWaitingFrames() {
+        let q = FrameQueues()
+        q.setCamera("a", capacity: 4, policy: .block)
+        for s in 0..<3 { _ = q.push(frame("a", UInt64(s)), now: 0) }
+        XCTAssertEqual(q.pop()?.frame.sequence, 0)
+        XCTAssertEqual(q.closeAndTakeWaiting().map(\.sequence), [1, 2])
+        XCTAssertNil(q.pop())
+    }
+
     func testCamerasAreServedInTurn() {
         let q = FrameQueues()
         q.setCamera("a", capacity: 4, policy: .block); q.setCamera("b", capacity: 4, policy: .block)

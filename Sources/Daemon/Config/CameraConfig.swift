@@ -84,10 +84,10 @@ public struct CameraConfig: Sendable, Equatable {
     public struct Synthetic: Sendable, Equatable {
         /// Frame size in pixels.
         public var width: Int, height: Int
-        /// Frames per second.
+        /// Frames per second; 0 = as fast as the pipeline takes them.
         public var fps: Double
-        /// Defects injected into each frame.
-        public var defectsPerFrame: Int
+        /// Defects injected into each frame (drawn uniformly from the range).
+        public var defectsPerFrame: ClosedRange<Int>
         /// Random seed: the same seed gives the same frames.
         public var seed: UInt64
     }
@@ -203,10 +203,23 @@ extension CameraConfig {
             let loop = m.bool("loop", default: false)
             return files.map { .replay(Replay(files: $0, fps: fps, loop: loop)) }
         case "synthetic":
-            return .synthetic(Synthetic(width: m.int("width", default: 640, in: 64...8192),
-                                        height: m.int("height", default: 640, in: 64...8192),
-                                        fps: m.double("fps", default: 2, in: 0.01...1000),
-                                        defectsPerFrame: m.int("defects_per_frame", default: 2, in: 0...64),
+            var defects = 3...6
+            if let v = m.value("defects_per_frame") {
+                let range: [Int]? = {
+                    if let n = v.node.exactInt { return [n, n] }
+                    if case .sequence(let s) = v.node, s.count == 2, let a = s[0].exactInt, let b = s[1].exactInt {
+                        return [a, b]
+                    }
+                    return nil
+                }()
+                if let r = range, 0 <= r[0], r[0] <= r[1], r[1] <= 30 { defects = r[0]...r[1] } else {
+                    m.report("defects_per_frame", "expected a count or [min, max] within 0…30, got \(v.node.kindDescription)")
+                }
+            }
+            return .synthetic(Synthetic(width: m.int("width", default: 640, in: 128...8192),
+                                        height: m.int("height", default: 640, in: 128...8192),
+                                        fps: m.double("fps", default: 2, in: 0...1000),
+                                        defectsPerFrame: defects,
                                         seed: UInt64(m.int("seed", default: 1, in: 0...Int.max))))
         default:
             m.report("type", "'\(type)' is not one of v4l2, replay, synthetic")

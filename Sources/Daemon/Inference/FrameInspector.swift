@@ -57,9 +57,10 @@ public final class FrameInspector {
         inputWidth = input.shape[3]
     }
 
-    /// Runs one frame. Throws `ImagingError` for a frame that cannot be decoded, `EngineError` or
+    /// Runs one frame, post-processed by `detector` (a camera's own ROI and rules in the daemon) or by the
+    /// inspector's detector. Throws `ImagingError` for a frame that cannot be decoded, `EngineError` or
     /// `OutputError` if the model misbehaves.
-    public func inspect(_ pixels: PixelBuffer) throws -> Result {
+    public func inspect(_ pixels: PixelBuffer, detector: FrameDetector? = nil) throws -> Result {
         var timing = Timing()
         let t0 = DispatchTime.now().uptimeNanoseconds
         let input = session.input(0)
@@ -71,7 +72,8 @@ public final class FrameInspector {
         let g = prepared.geometry
         let mapping = SourceMapping(scale: Float(g.scale), padX: g.padX, padY: g.padY,
                                     sourceWidth: g.sourceWidth, sourceHeight: g.sourceHeight)
-        let candidates = try detector.detect(output: session.output(0).data, mapping: mapping, scratch: scratch)
+        let candidates = try (detector ?? self.detector).detect(output: session.output(0).data, mapping: mapping,
+                                                                 scratch: scratch)
         let t3 = DispatchTime.now().uptimeNanoseconds
         timing.preprocessMs = Double(t1 - t0) / 1e6
         timing.inferenceMs = Double(t2 - t1) / 1e6

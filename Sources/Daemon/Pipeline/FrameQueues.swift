@@ -92,10 +92,12 @@ final class FrameQueues: @unchecked Sendable {
     }
 
     /// The next frame for a worker, cameras taken in turn; waits while all queues are empty. Returns nil once
-    /// the queues are closed and empty (the frames queued before `close` are still handed out: drain).
-    func pop() -> Job? {
+    /// the queues are closed and empty (the frames queued before `close` are still handed out: drain), or when
+    /// `shouldStop` is true on waking (a worker leaving the pool; see `interrupt`).
+    func pop(shouldStop: () -> Bool = { false }) -> Job? {
         condition.lock(); defer { condition.unlock() }
         while true {
+            if shouldStop() { return nil }
             for k in 0..<rings.count {
                 let i = (nextRing + k) % rings.count
                 if let item = Self.popFront(&rings[i]) {
@@ -117,9 +119,24 @@ final class FrameQueues: @unchecked Sendable {
         return rings.first { $0.id == id }?.count ?? 0
     }
 
+    /// Wakes every waiting worker so it can check its stop condition.
+    func interrupt() {
+        condition.lock(); condition.broadcast(); condition.unlock()
+    }
+
     /// No more frames are accepted; workers drain what is queued, then `pop` returns nil.
     func close() {
         condition.lock(); closed = true; condition.broadcast(); condition.unlock()
+    }
+
+    /// Closes the queues and takes every frame still waiting (shutdown: frames a worker has started are
+    /// finished, waiting ones are not inspected). Workers then see nil from `pop`.
+    func closeAndTakeWaiting() -> [Frame] {
+        condition.lock(); defer { condition.broadcast(); condition.unlock() }
+        closed = true
+        var frames: [Frame] = []
+        for i in rings.indices { while let item = Self.popFront(&rings[i]) { frames.append(item.frame) } }
+        return frames
     }
 
     private static func pushBack(_ ring: inout Ring, _ item: (frame: Frame, at: UInt64)) {
