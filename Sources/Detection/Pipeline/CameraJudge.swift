@@ -66,7 +66,11 @@ public final class CameraJudge {
     }
 
     /// Judges one frame's candidates (from `FrameDetector.detect`, any order) and returns its inspection.
-    /// Frames must come in sequence order for adaptive thresholds and line rules to mean anything.
+    /// A candidate is a defect when its score is at or above its class's threshold in force; the frame is NG
+    /// when it has a defect. For each adaptive class without a defect on this frame, the class's highest
+    /// remaining score (0 when none passed the pre-filter) enters its window; a new threshold applies from the
+    /// next frame and is reported in `thresholdChanges`. Frames must come in sequence order for adaptive
+    /// thresholds, drift and line rules to mean anything.
     public func judge(_ candidates: [Candidate], frame: FrameStamp) -> Inspection {
         let inForce = thresholds
         for c in present.indices { present[c] = false; highest[c] = 0 }
