@@ -233,7 +233,7 @@ public final class AuditWriter: @unchecked Sendable {
     }
 
     private static func write(_ batch: [Item], _ batchUpdates: [OutboxUpdate], _ db: Database) throws -> Bool {
-        let now = Date()
+        let now = Timestamp.sqlite(Date())
         var added = false
         let insertInspection = try db.cachedStatement(sql: """
             INSERT INTO inspections (camera, sequence, captured_at, verdict, defect_count, latency_ms, model_sha256,
@@ -249,7 +249,7 @@ public final class AuditWriter: @unchecked Sendable {
             """)
         func insert(_ messages: [OutgoingMessage], inspectionID: Int64?) throws {
             for m in messages {
-                try insertMessage.execute(arguments: [m.eventID.uuidString.lowercased(), m.topic, m.payload,
+                try insertMessage.execute(arguments: [MessageFactory.id(m.eventID), m.topic, m.payload,
                                                       m.qos, m.retained, now, inspectionID])
                 added = true
             }
@@ -258,7 +258,7 @@ public final class AuditWriter: @unchecked Sendable {
             switch item {
             case .inspection(let r, let messages):
                 try insertInspection.execute(arguments: [
-                    r.camera, Int64(bitPattern: r.sequence), r.captureTime, r.isNG ? "NG" : "OK", r.defects.count,
+                    r.camera, Int64(bitPattern: r.sequence), Timestamp.sqlite(r.captureTime), r.isNG ? "NG" : "OK", r.defects.count,
                     r.latencyMillis, r.modelSHA256, r.configRevision, r.snapshotPath, r.annotatedPath, now])
                 let id = db.lastInsertedRowID
                 for d in r.defects {
@@ -268,7 +268,7 @@ public final class AuditWriter: @unchecked Sendable {
                 try insert(messages, inspectionID: id)
             case .event(let e, let messages):
                 try db.execute(sql: "INSERT INTO service_events (at, kind, camera, detail) VALUES (?,?,?,?)",
-                               arguments: [e.at, e.kind.rawValue, e.camera, e.detail])
+                               arguments: [Timestamp.sqlite(e.at), e.kind.rawValue, e.camera, e.detail])
                 try insert(messages, inspectionID: nil)
             case .messages(let messages):
                 try insert(messages, inspectionID: nil)
@@ -276,7 +276,7 @@ public final class AuditWriter: @unchecked Sendable {
                 try db.execute(sql: """
                     INSERT INTO adaptive_state (camera, state, updated_at) VALUES (?,?,?)
                     ON CONFLICT(camera) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
-                    """, arguments: [camera, state, at])
+                    """, arguments: [camera, state, Timestamp.sqlite(at)])
             }
         }
         if !batchUpdates.isEmpty {
@@ -289,8 +289,8 @@ public final class AuditWriter: @unchecked Sendable {
                 """)
             for update in batchUpdates {
                 switch update {
-                case .attempted(let id, let at): try attempted.execute(arguments: [at, id])
-                case .delivered(let id, let at): try delivered.execute(arguments: [at, id])
+                case .attempted(let id, let at): try attempted.execute(arguments: [Timestamp.sqlite(at), id])
+                case .delivered(let id, let at): try delivered.execute(arguments: [Timestamp.sqlite(at), id])
                 }
             }
         }
