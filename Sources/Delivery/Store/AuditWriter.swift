@@ -157,7 +157,8 @@ public final class AuditWriter: @unchecked Sendable {
         queue.append(item)
         submitted += 1
         if firstQueuedAt == nil { firstQueuedAt = Date() }
-        condition.broadcast()
+        // Wake the writer only when a batch starts or fills: a wake-up per item costs a context switch per frame.
+        if queue.count == 1 || queue.count >= settings.maxBatch { condition.broadcast() }
         condition.unlock()
     }
 
