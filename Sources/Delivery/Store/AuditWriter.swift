@@ -116,7 +116,8 @@ public final class AuditWriter: @unchecked Sendable {
         return true
     }
 
-    /// Flushes and stops the writer thread (outbox acks that arrive later are applied on the next start).
+    /// Flushes and stops the writer thread. Stop the ``OutboxPublisher`` first so its last PUBACKs are recorded;
+    /// anything submitted after `stop` stays in memory only (rows not yet delivered are re-sent after restart).
     public func stop(timeout: TimeInterval = 30) {
         flush(timeout: timeout)
         condition.lock()
