@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import XCTest
 @testable import Delivery
 
@@ -46,5 +47,55 @@ final class PayloadTests: XCTestCase {
         for key in ["mqtt.host", "mqtt.port", "mqtt.password_file", "mqtt.tls.ca_file"] {
             XCTAssertTrue(problems.contains(key), "\(key) missing in: \(problems)")
         }
+    }
+}
+
+final class DefectsPayloadEncodingTests: XCTestCase {
+    /// The hand-written defects JSON decodes to exactly the Codable payload, including awkward strings.
+    func testHandWrittenJSONMatchesCodablePayload() throws {
+        var r = Fixtures.inspection(camera: "cam \"7\"\\\n\u{1}é", sequence: 12_345_678_901, defects: 3,
+                                    snapshot: "/snap/a b.jpg")
+        r.annotatedPath = "/snap/a b_annotated.jpg"
+        r.defects[1].x1 = 1e6 + 0.25
+        let id = UUID()
+        let now = Date(timeIntervalSince1970: 1_795_000_000.5)
+        let message = Fixtures.factory.defects(for: r, eventID: id, now: now)
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let decoded = try decoder.decode(DefectsPayload.self, from: message.payload)
+        XCTAssertEqual(decoded.eventId, id.uuidString.lowercased())
+        XCTAssertEqual(decoded.camera, r.camera)
+        XCTAssertEqual(decoded.sequence, 12_345_678_901)
+        XCTAssertEqual(decoded.timestamp, "2026-11-18T11:06:40.500Z")
+        XCTAssertEqual(decoded.defects.count, 3)
+        XCTAssertEqual(decoded.defects[1].box, [1_000_000.3, 20, 110.3, 220])
+        XCTAssertEqual(decoded.defects[0].class, "short")
+        XCTAssertEqual(decoded.snapshot, "/snap/a b.jpg")
+        XCTAssertEqual(decoded.annotatedSnapshot, "/snap/a b_annotated.jpg")
+        let keys = try XCTUnwrap(JSONSerialization.jsonObject(with: message.payload) as? [String: Any]).keys
+        XCTAssertEqual(Set(keys), ["schema", "event_id", "timestamp", "captured_at", "line", "station", "camera",
+                                   "sequence", "verdict", "model", "config_revision", "latency_ms", "defects",
+                                   "snapshot", "annotated_snapshot"])
+        XCTAssertEqual(try SchemaValidator.problems([String(decoding: message.payload, as: UTF8.self)]), [])
+    }
+}
+
+final class EventIDTests: XCTestCase {
+    func testVersion7IdsAreUniqueAndTimeOrdered() {
+        let t = Date(timeIntervalSince1970: 1_795_000_000)
+        let a = EventID.make(now: t), b = EventID.make(now: t.addingTimeInterval(0.002))
+        XCTAssertEqual(a.uuidString.lowercased().dropFirst(14).first, "7", "version nibble")
+        XCTAssertTrue(["8", "9", "a", "b"].contains(a.uuidString.lowercased().dropFirst(19).first), "variant bits")
+        XCTAssertLessThan(a.uuidString.lowercased(), b.uuidString.lowercased())
+        XCTAssertEqual(Set((0..<10_000).map { _ in EventID.make(now: t) }).count, 10_000)
+    }
+}
+
+final class TimestampTests: XCTestCase {
+    func testDatabaseSpellingRoundTripsThroughGRDBAndBeforeEpoch() throws {
+        let d = Date(timeIntervalSince1970: 1_795_000_000.123)
+        XCTAssertEqual(Timestamp.sqlite(d), "2026-11-18 11:06:40.123")
+        XCTAssertEqual(Date.fromDatabaseValue(Timestamp.sqlite(d).databaseValue).map { Timestamp.sqlite($0) }, "2026-11-18 11:06:40.123")
+        XCTAssertEqual(Timestamp.string(Date(timeIntervalSince1970: -0.5)), "1969-12-31T23:59:59.500Z")
     }
 }

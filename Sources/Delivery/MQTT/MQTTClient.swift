@@ -40,6 +40,9 @@ public final class MQTTClient: @unchecked Sendable {
     private var stopping = false
     private var loopRunning = false
     private var lastReason = ""
+    /// The broker's CONNACK refusal during the current attempt (wrong password...): it explains the loop's exit
+    /// better than libmosquitto's return code, which is then a generic protocol error.
+    private var refusal: String?
     private var stopMid: Int32?
     private var stopAcked = false
 
@@ -186,6 +189,7 @@ public final class MQTTClient: @unchecked Sendable {
         var delay = settings.retryDelayMin
         while !isStopping {
             report(.connecting)
+            condition.lock(); refusal = nil; condition.unlock()
             var props: OpaquePointer? = nil
             if settings.protocolVersion == .v5 {
                 mosquitto_property_add_int32(&props, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue), settings.sessionExpiry)
@@ -223,7 +227,8 @@ public final class MQTTClient: @unchecked Sendable {
 
     /// One line for the log: libmosquitto's error, plus the broker's refusal or the TLS error seen just before.
     private func describe(_ rc: Int32) -> String {
-        condition.lock(); let last = lastReason; condition.unlock()
+        condition.lock(); let last = lastReason; let refused = refusal; condition.unlock()
+        if let refused { return refused }
         var text = String(cString: mosquitto_strerror(rc))
         if rc == MOSQ_ERR_ERRNO.rawValue { text = String(cString: strerror(errno)) }
         if rc == MOSQ_ERR_TLS.rawValue || rc == MOSQ_ERR_TLS_HANDSHAKE.rawValue {
@@ -245,8 +250,7 @@ public final class MQTTClient: @unchecked Sendable {
             if rc == 5 || rc == 4 || rc == 0x86 || rc == 0x87 || rc == 0x8C {
                 line += " (check mqtt.username and mqtt.password_file)"
             }
-            condition.lock(); lastReason = line; condition.unlock()
-            logger.error("mqtt: \(endpoint): \(line)")
+            condition.lock(); lastReason = line; refusal = line; condition.unlock()
             return
         }
         condition.lock(); connected = true; lastReason = ""; condition.unlock()

@@ -21,32 +21,56 @@ public struct MessageFactory: Sendable {
     /// `{prefix}/status`, where `online`/`offline` are retained.
     public var statusTopic: String { prefix + "/status" }
 
-    /// The defects message of an inspection (QoS 1, not retained).
-    public func defects(for r: InspectionRecord, eventID: UUID = UUID(), now: Date = Date()) -> OutgoingMessage {
-        let payload = DefectsPayload(
-            schema: "inspectd.defects/1", eventId: Self.id(eventID), timestamp: Timestamp.string(now),
-            capturedAt: Timestamp.string(r.captureTime), line: line, station: station, camera: r.camera,
-            sequence: r.sequence, verdict: r.isNG ? "NG" : "OK",
-            model: .init(name: r.modelName, sha256: r.modelSHA256), configRevision: r.configRevision,
-            latencyMs: Self.round(r.latencyMillis, 3),
-            defects: r.defects.map {
-                .init(classId: $0.classID, class: $0.className, confidence: Self.round($0.confidence, 4),
-                      threshold: Self.round($0.threshold, 4),
-                      box: [$0.x1, $0.y1, $0.x2, $0.y2].map { Self.round($0, 1) })
-            },
-            snapshot: r.snapshotPath, annotatedSnapshot: r.annotatedPath)
-        return OutgoingMessage(eventID: eventID, topic: "\(prefix)/\(r.camera)/defects", payload: Self.encode(payload))
+    /// The defects message of an inspection (QoS 1, not retained). Schema `inspectd.defects/1`: the JSON has
+    /// exactly the keys of ``DefectsPayload``; it is written by hand because this runs once per NG frame.
+    public func defects(for r: InspectionRecord, eventID: UUID = EventID.make(), now: Date = Date()) -> OutgoingMessage {
+        var w = JSONWriter()
+        w.raw("{")
+        w.field("schema", "inspectd.defects/1")
+        w.field("event_id", Self.id(eventID))
+        w.field("timestamp", Timestamp.string(now))
+        w.field("captured_at", Timestamp.string(r.captureTime))
+        w.field("line", line)
+        w.field("station", station)
+        w.field("camera", r.camera)
+        w.field("sequence", r.sequence)
+        w.field("verdict", r.isNG ? "NG" : "OK")
+        w.key("model"); w.raw("{")
+        w.field("name", r.modelName); w.field("sha256", r.modelSHA256)
+        w.raw("}")
+        w.field("config_revision", r.configRevision)
+        w.field("latency_ms", Self.round(r.latencyMillis, 3))
+        w.key("defects"); w.raw("[")
+        for (i, d) in r.defects.enumerated() {
+            if i > 0 { w.raw(",") }
+            w.raw("{")
+            w.field("class_id", d.classID)
+            w.field("class", d.className)
+            w.field("confidence", Self.round(d.confidence, 4))
+            w.field("threshold", Self.round(d.threshold, 4))
+            w.key("box"); w.raw("[")
+            for (j, v) in [d.x1, d.y1, d.x2, d.y2].enumerated() {
+                if j > 0 { w.raw(",") }
+                w.number(Self.round(v, 1))
+            }
+            w.raw("]}")
+        }
+        w.raw("]")
+        if let snapshot = r.snapshotPath { w.field("snapshot", snapshot) }
+        if let annotated = r.annotatedPath { w.field("annotated_snapshot", annotated) }
+        w.raw("}")
+        return OutgoingMessage(eventID: eventID, topic: "\(prefix)/\(r.camera)/defects", payload: Data(w.text.utf8))
     }
 
     /// The retained station status (`online`/`offline`) for `clientID`.
-    public func status(online: Bool, clientID: String, eventID: UUID = UUID(), now: Date = Date()) -> OutgoingMessage {
+    public func status(online: Bool, clientID: String, eventID: UUID = EventID.make(), now: Date = Date()) -> OutgoingMessage {
         let payload = StatusPayload(schema: "inspectd.status/1", eventId: Self.id(eventID), timestamp: Timestamp.string(now),
                                     line: line, station: station, state: online ? "online" : "offline", clientId: clientID)
         return OutgoingMessage(eventID: eventID, topic: statusTopic, payload: Self.encode(payload), retained: true)
     }
 
     /// The retained status of a camera (`up`/`down`, with the reason for `down`).
-    public func cameraStatus(camera: String, up: Bool, reason: String = "", eventID: UUID = UUID(),
+    public func cameraStatus(camera: String, up: Bool, reason: String = "", eventID: UUID = EventID.make(),
                              now: Date = Date()) -> OutgoingMessage {
         let payload = CameraStatusPayload(schema: "inspectd.camera_status/1", eventId: Self.id(eventID),
                                           timestamp: Timestamp.string(now), line: line, station: station,
@@ -57,7 +81,7 @@ public struct MessageFactory: Sendable {
 
     /// The periodic stats message.
     public func stats(intervalSeconds: Double, uptimeSeconds: Double, cameras: [StatsPayload.Camera],
-                      outboxBacklog: Int, eventID: UUID = UUID(), now: Date = Date()) -> OutgoingMessage {
+                      outboxBacklog: Int, eventID: UUID = EventID.make(), now: Date = Date()) -> OutgoingMessage {
         let payload = StatsPayload(schema: "inspectd.stats/1", eventId: Self.id(eventID), timestamp: Timestamp.string(now),
                                    line: line, station: station, intervalS: intervalSeconds, uptimeS: uptimeSeconds,
                                    cameras: cameras, outboxBacklog: outboxBacklog)
@@ -66,14 +90,25 @@ public struct MessageFactory: Sendable {
 
     /// An alarm (line rule or threshold drift).
     public func alarm(camera: String, ruleID: String, kind: String, message: String, evidence: [UInt64],
-                      eventID: UUID = UUID(), now: Date = Date()) -> OutgoingMessage {
+                      eventID: UUID = EventID.make(), now: Date = Date()) -> OutgoingMessage {
         let payload = AlarmPayload(schema: "inspectd.alarm/1", eventId: Self.id(eventID), timestamp: Timestamp.string(now),
                                    line: line, station: station, camera: camera, ruleId: ruleID, kind: kind,
                                    message: message, evidence: evidence)
         return OutgoingMessage(eventID: eventID, topic: prefix + "/alarms", payload: Self.encode(payload))
     }
 
-    static func id(_ uuid: UUID) -> String { uuid.uuidString.lowercased() }
+    /// Lower-case 8-4-4-4-12 hex (hand-made: `uuidString.lowercased()` is slow on Linux and runs per frame).
+    static func id(_ uuid: UUID) -> String {
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        var out = [UInt8](); out.reserveCapacity(36)
+        withUnsafeBytes(of: uuid.uuid) { bytes in
+            for (i, b) in bytes.enumerated() {
+                if i == 4 || i == 6 || i == 8 || i == 10 { out.append(UInt8(ascii: "-")) }
+                out.append(hex[Int(b >> 4)]); out.append(hex[Int(b & 0x0f)])
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 
     static func round(_ v: Double, _ digits: Int) -> Double {
         guard v.isFinite else { return 0 }

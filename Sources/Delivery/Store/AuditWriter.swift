@@ -116,7 +116,8 @@ public final class AuditWriter: @unchecked Sendable {
         return true
     }
 
-    /// Flushes and stops the writer thread (outbox acks that arrive later are applied on the next start).
+    /// Flushes and stops the writer thread. Stop the ``OutboxPublisher`` first so its last PUBACKs are recorded;
+    /// anything submitted after `stop` stays in memory only (rows not yet delivered are re-sent after restart).
     public func stop(timeout: TimeInterval = 30) {
         flush(timeout: timeout)
         condition.lock()
@@ -157,7 +158,8 @@ public final class AuditWriter: @unchecked Sendable {
         queue.append(item)
         submitted += 1
         if firstQueuedAt == nil { firstQueuedAt = Date() }
-        condition.broadcast()
+        // Wake the writer only when a batch starts or fills: a wake-up per item costs a context switch per frame.
+        if queue.count == 1 || queue.count >= settings.maxBatch { condition.broadcast() }
         condition.unlock()
     }
 
@@ -233,7 +235,7 @@ public final class AuditWriter: @unchecked Sendable {
     }
 
     private static func write(_ batch: [Item], _ batchUpdates: [OutboxUpdate], _ db: Database) throws -> Bool {
-        let now = Date()
+        let now = Timestamp.sqlite(Date())
         var added = false
         let insertInspection = try db.cachedStatement(sql: """
             INSERT INTO inspections (camera, sequence, captured_at, verdict, defect_count, latency_ms, model_sha256,
@@ -249,7 +251,7 @@ public final class AuditWriter: @unchecked Sendable {
             """)
         func insert(_ messages: [OutgoingMessage], inspectionID: Int64?) throws {
             for m in messages {
-                try insertMessage.execute(arguments: [m.eventID.uuidString.lowercased(), m.topic, m.payload,
+                try insertMessage.execute(arguments: [MessageFactory.id(m.eventID), m.topic, m.payload,
                                                       m.qos, m.retained, now, inspectionID])
                 added = true
             }
@@ -258,7 +260,7 @@ public final class AuditWriter: @unchecked Sendable {
             switch item {
             case .inspection(let r, let messages):
                 try insertInspection.execute(arguments: [
-                    r.camera, Int64(bitPattern: r.sequence), r.captureTime, r.isNG ? "NG" : "OK", r.defects.count,
+                    r.camera, Int64(bitPattern: r.sequence), Timestamp.sqlite(r.captureTime), r.isNG ? "NG" : "OK", r.defects.count,
                     r.latencyMillis, r.modelSHA256, r.configRevision, r.snapshotPath, r.annotatedPath, now])
                 let id = db.lastInsertedRowID
                 for d in r.defects {
@@ -268,7 +270,7 @@ public final class AuditWriter: @unchecked Sendable {
                 try insert(messages, inspectionID: id)
             case .event(let e, let messages):
                 try db.execute(sql: "INSERT INTO service_events (at, kind, camera, detail) VALUES (?,?,?,?)",
-                               arguments: [e.at, e.kind.rawValue, e.camera, e.detail])
+                               arguments: [Timestamp.sqlite(e.at), e.kind.rawValue, e.camera, e.detail])
                 try insert(messages, inspectionID: nil)
             case .messages(let messages):
                 try insert(messages, inspectionID: nil)
@@ -276,7 +278,7 @@ public final class AuditWriter: @unchecked Sendable {
                 try db.execute(sql: """
                     INSERT INTO adaptive_state (camera, state, updated_at) VALUES (?,?,?)
                     ON CONFLICT(camera) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
-                    """, arguments: [camera, state, at])
+                    """, arguments: [camera, state, Timestamp.sqlite(at)])
             }
         }
         if !batchUpdates.isEmpty {
@@ -289,8 +291,8 @@ public final class AuditWriter: @unchecked Sendable {
                 """)
             for update in batchUpdates {
                 switch update {
-                case .attempted(let id, let at): try attempted.execute(arguments: [at, id])
-                case .delivered(let id, let at): try delivered.execute(arguments: [at, id])
+                case .attempted(let id, let at): try attempted.execute(arguments: [Timestamp.sqlite(at), id])
+                case .delivered(let id, let at): try delivered.execute(arguments: [Timestamp.sqlite(at), id])
                 }
             }
         }
