@@ -103,6 +103,35 @@ def real_cases(shared):
     return cases
 
 
+def decode_case(shared, out_dir):
+    """Raw model output for one DeepPCB val image (float32 [10, 8400], committed as binary, so the test does not
+    depend on onnxruntime's CPU-specific rounding) and Ultralytics' own post-processing of it:
+    ultralytics.utils.nms.non_max_suppression + scale_boxes (+ clipping) for a 1280×720 frame letterboxed into
+    640×640 (scale 0.5, pad y 140)."""
+    import cv2, onnxruntime as ort
+    from ultralytics.utils.nms import non_max_suppression
+    from ultralytics.utils.ops import scale_boxes
+    session = ort.InferenceSession(os.path.join(shared, "models", "deeppcb-yolov8n.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    val = os.path.join(shared, "datasets", "deeppcb", "images", "val")
+    name = sorted(os.listdir(val))[1]
+    image = cv2.imread(os.path.join(val, name))
+    x = image[:, :, ::-1].transpose(2, 0, 1)[None].astype(np.float32) / 255
+    out = session.run(None, {session.get_inputs()[0].name: np.ascontiguousarray(x)})[0]   # [1, 10, 8400]
+    out.astype("<f4").tofile(os.path.join(out_dir, "deeppcb-output.bin"))
+    cases = []
+    for conf, iou, multi_label in [(0.25, 0.7, False), (0.25, 0.3, False), (0.001, 0.7, True)]:
+        det = non_max_suppression(torch.from_numpy(out.copy()), conf, iou, multi_label=multi_label, max_det=300)[0]
+        boxes = scale_boxes((640, 640), det[:, :4].clone(), (720, 1280), ratio_pad=((0.5, 0.5), (0, 140)))
+        cases.append({"conf": conf, "iou": iou, "labels": "all" if multi_label else "best",
+                      "boxes": f32(boxes.numpy()), "scores": f32(det[:, 4].numpy()),
+                      "classes": [int(v) for v in det[:, 5].tolist()]})
+    with open(os.path.join(out_dir, "deeppcb-ultralytics.json"), "w") as f:
+        json.dump({"generator": "Scripts/model-tools/make-nms-fixtures.py", "image": name, "shape": list(out.shape),
+                   "mapping": {"scale": 0.5, "pad_x": 0, "pad_y": 140, "width": 1280, "height": 720},
+                   "cases": cases}, f, separators=(",", ":"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", default=os.environ.get("INSPECTD_SHARED", os.path.join(ROOT, "..", "shared")))
@@ -114,6 +143,7 @@ def main():
         json.dump({"generator": "Scripts/model-tools/make-nms-fixtures.py", "torchvision": torchvision.__version__,
                    "cases": cases}, f, separators=(",", ":"))
     print(f"wrote {len(cases)} cases to {args.out}")
+    decode_case(args.shared, os.path.dirname(args.out))
 
 
 if __name__ == "__main__":

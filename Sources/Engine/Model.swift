@@ -1,3 +1,4 @@
+import CKernels
 import COpenBLAS
 import Foundation
 
@@ -93,6 +94,9 @@ public final class Model: Sendable {
         guard let maxID = byID.keys.max(), maxID < 100_000 else { return [] }
         return (0...maxID).map { byID[$0] ?? "class\($0)" }
     }
+
+    /// Instruction set the integer kernels dispatch to on this CPU ("avx2", "scalar", ...).
+    public static var kernelISA: String { String(cString: ck_isa_name()) }
 
     /// A new session with its own preallocated memory. `threads` is the thread count inside one run.
     public func makeSession(threads: Int = 1) throws -> Session {

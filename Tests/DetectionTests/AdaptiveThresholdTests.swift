@@ -50,6 +50,7 @@ final class AdaptiveThresholdTests: XCTestCase {
         XCTAssertEqual(judge.thresholds[1], 0.35, accuracy: 1e-6)
         var median = settings(window: 10, minSamples: 10)
         median.adaptive.percentile = 50
+        median.adaptive.minChange = 0
         let judge50 = try CameraJudge(cameraID: "cam", classNames: names, settings: median)
         for (i, s) in samples.enumerated() { _ = frame(judge50, UInt64(i), short: s) }
         XCTAssertEqual(judge50.thresholds[1], 0.31, accuracy: 1e-6, "5th of 10: 0.21 + 0.1")
@@ -143,5 +144,22 @@ final class AdaptiveThresholdTests: XCTestCase {
             if !frame(second, i, short: 0.899).alarms.isEmpty { firedAt = i }
         }
         XCTAssertEqual(firedAt, reached + 60)
+    }
+}
+
+extension AdaptiveThresholdTests {
+    func testSmallMovesAreHeldBackByMinChange() throws {
+        let judge = try CameraJudge(cameraID: "cam", classNames: names, settings: settings(window: 10, minSamples: 10))
+        for i in 0..<10 { _ = frame(judge, UInt64(i), short: 0.25) }
+        XCTAssertEqual(judge.thresholds[1], 0.35, accuracy: 1e-6)
+        // 0.255 moves the target to 0.355: less than min_change 0.01, so the threshold in force stays.
+        var changes = 0
+        for i in 10..<20 { changes += frame(judge, UInt64(i), short: 0.255).thresholdChanges.count }
+        XCTAssertEqual(changes, 0)
+        XCTAssertEqual(judge.thresholds[1], 0.35, accuracy: 1e-6)
+        // 0.27 moves it by 0.02: one change.
+        for i in 20..<30 { changes += frame(judge, UInt64(i), short: 0.27).thresholdChanges.count }
+        XCTAssertEqual(changes, 1)
+        XCTAssertEqual(judge.thresholds[1], 0.37, accuracy: 1e-6)
     }
 }

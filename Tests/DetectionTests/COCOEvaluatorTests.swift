@@ -73,3 +73,15 @@ final class COCOEvaluatorTests: XCTestCase {
         XCTAssertEqual(report.perClass[0].detections, 3)
     }
 }
+
+extension COCOEvaluatorTests {
+    func testPerClassThresholdsForPrecisionRecall() {
+        let a = Box(x1: 0, y1: 0, x2: 10, y2: 10), b = Box(x1: 50, y1: 50, x2: 60, y2: 60)
+        let gts = [GroundTruthBox(imageID: 1, classID: 0, box: a), GroundTruthBox(imageID: 1, classID: 1, box: b)]
+        let dts = [ScoredBox(imageID: 1, classID: 0, score: 0.4, box: a), ScoredBox(imageID: 1, classID: 1, score: 0.4, box: b)]
+        let report = COCOEvaluator.evaluate(groundTruths: gts, detections: dts, classCount: 2, classThresholds: [0.3, 0.5])
+        XCTAssertEqual(report.perClass[0].recall, 1)
+        XCTAssertEqual(report.perClass[1].recall, 0, "0.4 is below class 1's threshold 0.5")
+        XCTAssertEqual(report.recall, 0.5)
+    }
+}

@@ -94,3 +94,13 @@ final class SettingsValidationTests: XCTestCase {
         XCTAssertEqual(rules.validate(classNames: names), [])
     }
 }
+
+extension SettingsValidationTests {
+    func testAdaptiveFloorAboveCeiling() {
+        let s = DetectionSettings(thresholds: ThresholdSettings(base: 0.5, perClass: ["short": 0.95]),
+                                  adaptive: AdaptiveSettings(enabled: true))
+        XCTAssertEqual(s.validate(classNames: names).map(\.description), [
+            "detection.thresholds.per_class.short: is the floor of adaptive class 'short' and must not exceed adaptive.ceiling (0.9), got 0.95",
+        ])
+    }
+}

@@ -56,7 +56,11 @@ public final class SnapshotStore: @unchecked Sendable {
         let url = directory.appendingPathComponent(name)
         let temp = directory.appendingPathComponent("." + name + ".tmp")
         try data.write(to: temp)
-        _ = try FileManager.default.replaceItemAt(url, withItemAt: temp)
+        guard rename(temp.path, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: temp)
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path, NSLocalizedDescriptionKey: reason])
+        }
         lock.lock()
         files.append((url.path, Int64(data.count)))
         total += Int64(data.count)

@@ -9,10 +9,15 @@ struct YOLODecoder {
     func decode(_ p: UnsafeBufferPointer<Float>, into scratch: DetectionScratch) {
         scratch.prepare(boxCount: layout.boxCount)
         guard let base = p.baseAddress, layout.classCount > 0 else { return }
+        // Appends go to a local array (swapped out of the scratch, not copied) to avoid per-append
+        // exclusivity checks on the class property.
+        var out = scratch.candidates
+        scratch.candidates = []
+        defer { scratch.candidates = out }
         switch (layout.family, labels) {
-        case (.ultralytics, .best): decodeUltralyticsBest(base, scratch)
-        case (.ultralytics, .all): decodeUltralyticsAll(base, scratch)
-        case (.yolov5, _): decodeYOLOv5(base, scratch)
+        case (.ultralytics, .best): decodeUltralyticsBest(base, scratch, &out)
+        case (.ultralytics, .all): decodeUltralyticsAll(base, &out)
+        case (.yolov5, _): decodeYOLOv5(base, &out)
         }
     }
 
@@ -24,7 +29,7 @@ struct YOLODecoder {
 
     /// Class rows are contiguous in this layout, so the arg-max runs row by row over the whole box axis
     /// (sequential reads) before a single pass picks the boxes above their class's pre-filter.
-    private func decodeUltralyticsBest(_ p: UnsafePointer<Float>, _ scratch: DetectionScratch) {
+    private func decodeUltralyticsBest(_ p: UnsafePointer<Float>, _ scratch: DetectionScratch, _ out: inout [RawCandidate]) {
         let n = layout.boxCount, nc = layout.classCount
         let lowest = preFilter.min() ?? 0
         scratch.bestScore.withUnsafeMutableBufferPointer { best in
@@ -42,7 +47,7 @@ struct YOLODecoder {
                         if s < lowest { continue }
                         let c = Int(cls[i])
                         if s < pre[c] { continue }
-                        scratch.candidates.append(corners(cx: p[i], cy: p[n + i], w: p[2 * n + i], h: p[3 * n + i],
+                        out.append(corners(cx: p[i], cy: p[n + i], w: p[2 * n + i], h: p[3 * n + i],
                                                           score: s, classID: c))
                     }
                 }
@@ -51,13 +56,13 @@ struct YOLODecoder {
     }
 
     /// One candidate per box and class above the pre-filter, box-major like Ultralytics' multi-label NMS.
-    private func decodeUltralyticsAll(_ p: UnsafePointer<Float>, _ scratch: DetectionScratch) {
+    private func decodeUltralyticsAll(_ p: UnsafePointer<Float>, _ out: inout [RawCandidate]) {
         let n = layout.boxCount, nc = layout.classCount
         for i in 0..<n {
             for c in 0..<nc {
                 let s = p[(4 + c) * n + i]
                 if s >= preFilter[c] {
-                    scratch.candidates.append(corners(cx: p[i], cy: p[n + i], w: p[2 * n + i], h: p[3 * n + i],
+                    out.append(corners(cx: p[i], cy: p[n + i], w: p[2 * n + i], h: p[3 * n + i],
                                                       score: s, classID: c))
                 }
             }
@@ -65,7 +70,7 @@ struct YOLODecoder {
     }
 
     /// Score = objectness × class score, as YOLOv5's own NMS computes it (in float).
-    private func decodeYOLOv5(_ p: UnsafePointer<Float>, _ scratch: DetectionScratch) {
+    private func decodeYOLOv5(_ p: UnsafePointer<Float>, _ out: inout [RawCandidate]) {
         let n = layout.boxCount, nc = layout.classCount, stride = 5 + nc
         let lowest = preFilter.min() ?? 0
         for i in 0..<n {
@@ -77,7 +82,7 @@ struct YOLODecoder {
                 for c in 0..<nc {
                     let s = r[5 + c] * objectness
                     if s >= preFilter[c] {
-                        scratch.candidates.append(corners(cx: r[0], cy: r[1], w: r[2], h: r[3], score: s, classID: c))
+                        out.append(corners(cx: r[0], cy: r[1], w: r[2], h: r[3], score: s, classID: c))
                     }
                 }
             } else {
@@ -87,7 +92,7 @@ struct YOLODecoder {
                     if s > best { best = s; bestClass = c }
                 }
                 if best >= preFilter[bestClass] {
-                    scratch.candidates.append(corners(cx: r[0], cy: r[1], w: r[2], h: r[3], score: best, classID: bestClass))
+                    out.append(corners(cx: r[0], cy: r[1], w: r[2], h: r[3], score: best, classID: bestClass))
                 }
             }
         }

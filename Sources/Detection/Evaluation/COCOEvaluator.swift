@@ -62,7 +62,7 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
     public var map50_95: Double
     /// Per class.
     public var perClass: [ClassAccuracy]
-    /// Confidence threshold of the precision/recall/F1 figures.
+    /// Confidence threshold of the precision/recall/F1 figures (classes with their own threshold excepted).
     public var confidence: Float
     /// Precision over all classes at the confidence threshold (IoU 0.5).
     public var precision: Double
@@ -87,9 +87,10 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
 /// - mAP is the mean over classes that have at least one label.
 public enum COCOEvaluator {
     /// Evaluates `detections` against `groundTruths` for classes `0..<classCount` on images `imageIDs`
-    /// (nil: every image named by either list). Precision, recall and F1 are at `confidence` and IoU 0.5.
+    /// (nil: every image named by either list). Precision, recall and F1 are at IoU 0.5 and `confidence`, or
+    /// per class at `classThresholds[classID]` when given (the daemon's configured thresholds).
     public static func evaluate(groundTruths: [GroundTruthBox], detections: [ScoredBox], classCount: Int,
-                                imageIDs: [Int]? = nil, confidence: Float = 0.25,
+                                imageIDs: [Int]? = nil, confidence: Float = 0.25, classThresholds: [Float]? = nil,
                                 maxDetections: Int = 100) -> EvaluationReport {
         let images = (imageIDs ?? Array(Set(groundTruths.map(\.imageID) + detections.map(\.imageID)))).sorted()
         let imageRank = Dictionary(images.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
@@ -158,7 +159,8 @@ public enum COCOEvaluator {
                 ap50s.append(ap50 ?? 0); apAlls.append(apAll ?? 0)
             }
             var tp = 0, fp = 0
-            for j in scores.indices where scores[j] >= Double(confidence) { if matched[j][0] { tp += 1 } else { fp += 1 } }
+            let threshold = Double(classThresholds.flatMap { k < $0.count ? $0[k] : nil } ?? confidence)
+            for j in scores.indices where scores[j] >= threshold { if matched[j][0] { tp += 1 } else { fp += 1 } }
             totalTP += tp; totalFP += fp; totalGT += labelCount
             let (p, r, f) = prf(tp: tp, fp: fp, labels: labelCount)
             perClass.append(ClassAccuracy(classID: k, groundTruths: labelCount, detections: scores.count, ap50: ap50,

@@ -24,9 +24,10 @@ public final class CameraJudge {
         if !problems.isEmpty { throw SettingsError(problems: problems) }
         self.cameraID = cameraID
         self.classNames = classNames
-        base = settings.baseThresholds(classNames: classNames)
+        let base = settings.baseThresholds(classNames: classNames)
+        self.base = base
         adaptive = classNames.indices.map { c in
-            settings.adaptive.applies(to: classNames[c]) ? AdaptiveThreshold(settings: settings.adaptive, base: settings.baseThresholds(classNames: classNames)[c]) : nil
+            settings.adaptive.applies(to: classNames[c]) ? AdaptiveThreshold(settings: settings.adaptive, base: base[c]) : nil
         }
         driftAfter = settings.adaptive.driftAfterSeconds
         ceilingSince = Array(repeating: nil, count: classNames.count)
@@ -56,7 +57,7 @@ public final class CameraJudge {
     private func restore(_ state: ThresholdState) {
         for c in classNames.indices {
             guard adaptive[c] != nil, let saved = state.classes[classNames[c]] else { continue }
-            adaptive[c]?.restore(saved.samples)
+            adaptive[c]?.restore(saved.samples, threshold: saved.threshold)
             if adaptive[c]?.atCeiling == true {
                 ceilingSince[c] = saved.ceilingSince
                 driftAlarmed[c] = saved.driftAlarmed

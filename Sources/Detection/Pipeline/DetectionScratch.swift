@@ -15,6 +15,9 @@ public final class DetectionScratch {
     /// Kept candidate indices.
     var kept: [Int32] = []
 
+    /// Candidates above the pre-filter on the last frame (before NMS): a figure for benchmarks.
+    public var candidateCount: Int { candidates.count }
+
     /// Creates empty scratch; buffers grow to the model's size on the first frame.
     public init() {}
 

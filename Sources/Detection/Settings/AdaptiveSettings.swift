@@ -21,6 +21,9 @@ public struct AdaptiveSettings: Sendable, Codable, Equatable {
     public var floor: Float?
     /// Highest threshold (`ceiling`, default 0.9).
     public var ceiling: Float
+    /// The threshold in force moves only by at least this much (or onto the floor or ceiling), so a window
+    /// sliding by one sample does not make a threshold-change event on every frame (`min_change`, default 0.01).
+    public var minChange: Float
     /// A class held at its ceiling this long (by frame capture times) raises a drift alarm
     /// (`drift_after_seconds`, default 600).
     public var driftAfterSeconds: Double
@@ -28,15 +31,15 @@ public struct AdaptiveSettings: Sendable, Codable, Equatable {
     /// Creates adaptive settings; defaults from the product brief.
     public init(enabled: Bool = false, classes: [String]? = nil, window: Int = 100, minSamples: Int = 10,
                 percentile: Double = 90, margin: Float = 0.1, floor: Float? = nil, ceiling: Float = 0.9,
-                driftAfterSeconds: Double = 600) {
+                minChange: Float = 0.01, driftAfterSeconds: Double = 600) {
         self.enabled = enabled; self.classes = classes; self.window = window; self.minSamples = minSamples
         self.percentile = percentile; self.margin = margin; self.floor = floor; self.ceiling = ceiling
-        self.driftAfterSeconds = driftAfterSeconds
+        self.minChange = minChange; self.driftAfterSeconds = driftAfterSeconds
     }
 
     enum CodingKeys: String, CodingKey {
         case enabled, classes, window, minSamples = "min_samples", percentile, margin, floor, ceiling
-        case driftAfterSeconds = "drift_after_seconds"
+        case minChange = "min_change", driftAfterSeconds = "drift_after_seconds"
     }
 
     /// Missing keys take their defaults.
@@ -51,6 +54,7 @@ public struct AdaptiveSettings: Sendable, Codable, Equatable {
         margin = try c.decodeIfPresent(Float.self, forKey: .margin) ?? d.margin
         floor = try c.decodeIfPresent(Float.self, forKey: .floor)
         ceiling = try c.decodeIfPresent(Float.self, forKey: .ceiling) ?? d.ceiling
+        minChange = try c.decodeIfPresent(Float.self, forKey: .minChange) ?? d.minChange
         driftAfterSeconds = try c.decodeIfPresent(Double.self, forKey: .driftAfterSeconds) ?? d.driftAfterSeconds
     }
 
@@ -72,6 +76,7 @@ public struct AdaptiveSettings: Sendable, Codable, Equatable {
         list.probability(margin, "\(prefix).margin")
         if let floor { list.probability(floor, "\(prefix).floor") }
         list.probability(ceiling, "\(prefix).ceiling")
+        list.probability(minChange, "\(prefix).min_change")
         if let floor, floor > ceiling { list.add("\(prefix).floor", "must not exceed ceiling (\(ceiling)), got \(floor)") }
         if !(driftAfterSeconds > 0) {
             list.add("\(prefix).drift_after_seconds", "must be above 0, got \(driftAfterSeconds)")

@@ -48,6 +48,17 @@ public struct DetectionSettings: Sendable, Codable, Equatable {
             list.probability(thresholds.perClass[name] ?? 0, key)
         }
         list.problems += adaptive.validate(classNames: classNames, prefix: "\(prefix).adaptive")
+        if adaptive.enabled && adaptive.floor == nil {
+            // The floor is the base threshold: above the ceiling the class could never adapt.
+            for (c, name) in classNames.enumerated() where adaptive.applies(to: name) {
+                let threshold = baseThresholds(classNames: classNames)[c]
+                if threshold > adaptive.ceiling {
+                    let key = thresholds.perClass[name] != nil ? "thresholds.per_class.\(name)" : "thresholds.base"
+                    list.add("\(prefix).\(key)", "is the floor of adaptive class '\(name)' and must not exceed "
+                        + "adaptive.ceiling (\(adaptive.ceiling)), got \(threshold)")
+                }
+            }
+        }
         list.problems += nms.validate(prefix: "\(prefix).nms")
         return list.problems
     }

@@ -21,15 +21,19 @@ public enum NonMaxSuppression {
 
     /// Runs NMS over `scratch.candidates`, leaving kept indices in `scratch.kept` (score desc, index asc).
     static func run(_ scratch: DetectionScratch, iouThreshold: Double, classAgnostic: Bool) {
+        // Work on local arrays (swapped out, not copied): no exclusivity checks on class properties in the loops.
+        var order = scratch.order, suppressed = scratch.suppressed, kept = scratch.kept
+        scratch.order = []; scratch.suppressed = []; scratch.kept = []
+        defer { scratch.order = order; scratch.suppressed = suppressed; scratch.kept = kept }
+        order.removeAll(keepingCapacity: true)
+        suppressed.removeAll(keepingCapacity: true)
+        kept.removeAll(keepingCapacity: true)
         let count = scratch.candidates.count
-        scratch.kept.removeAll(keepingCapacity: true)
-        scratch.order.removeAll(keepingCapacity: true)
-        scratch.suppressed.removeAll(keepingCapacity: true)
         guard count > 0 else { return }
-        for i in 0..<count { scratch.order.append(Int32(i)) }
-        scratch.suppressed.append(contentsOf: repeatElement(false, count: count))
+        for i in 0..<count { order.append(Int32(i)) }
+        suppressed.append(contentsOf: repeatElement(false, count: count))
         scratch.candidates.withUnsafeBufferPointer { cand in
-            scratch.order.withUnsafeMutableBufferPointer { order in
+            order.withUnsafeMutableBufferPointer { order in
                 // Grouping by class keeps the inner loop within one class; within a class the order is
                 // torchvision's (score descending, stable).
                 if classAgnostic {
@@ -45,7 +49,7 @@ public enum NonMaxSuppression {
                         return sa != sb ? sa > sb : a < b
                     }
                 }
-                scratch.suppressed.withUnsafeMutableBufferPointer { suppressed in
+                suppressed.withUnsafeMutableBufferPointer { suppressed in
                     var groupStart = 0
                     while groupStart < count {
                         var groupEnd = groupStart + 1
@@ -58,7 +62,7 @@ public enum NonMaxSuppression {
                         for ii in groupStart..<groupEnd {
                             let i = Int(order[ii])
                             if suppressed[i] { continue }
-                            scratch.kept.append(Int32(i))
+                            kept.append(Int32(i))
                             let bi = cand[i]
                             let areaI = bi.area
                             for jj in (ii + 1)..<groupEnd {
@@ -77,7 +81,7 @@ public enum NonMaxSuppression {
                 }
             }
             if !classAgnostic {
-                scratch.kept.withUnsafeMutableBufferPointer { kept in
+                kept.withUnsafeMutableBufferPointer { kept in
                     kept.sort { a, b in
                         let sa = cand[Int(a)].score, sb = cand[Int(b)].score
                         return sa != sb ? sa > sb : a < b

@@ -1,7 +1,8 @@
 /// One class's adaptive threshold: a window of the class's highest score on frames judged OK for it.
 ///
 /// threshold = clamp(percentile(window) + margin, floor, ceiling), the floor until `minSamples` exist. When
-/// floor > ceiling the floor wins (validation reports that configuration).
+/// floor > ceiling the floor wins (validation reports that configuration). The threshold in force follows
+/// that target in steps of at least `minChange`.
 struct AdaptiveThreshold {
     let window: Int
     let minSamples: Int
@@ -9,6 +10,7 @@ struct AdaptiveThreshold {
     let margin: Float
     let floor: Float
     let ceiling: Float
+    let minChange: Float
 
     /// Ring buffer of samples; `next` is where the next sample goes once full.
     private(set) var samples: [Float] = []
@@ -27,6 +29,7 @@ struct AdaptiveThreshold {
         margin = settings.margin
         floor = settings.floor ?? base
         ceiling = settings.ceiling
+        minChange = settings.minChange
         threshold = floor
         samples.reserveCapacity(window)
         sorted.reserveCapacity(window)
@@ -43,14 +46,21 @@ struct AdaptiveThreshold {
         recompute()
     }
 
-    /// Restores saved samples (the newest `window` of them).
-    mutating func restore(_ saved: [Float]) {
+    /// Restores saved samples (the newest `window` of them) and the threshold that was in force, unless the
+    /// samples under the current settings call for a move of at least `minChange`.
+    mutating func restore(_ saved: [Float], threshold savedThreshold: Float) {
         samples = Array(saved.suffix(window)); next = 0
+        threshold = savedThreshold.isFinite ? savedThreshold : floor
         recompute()
     }
 
     private mutating func recompute() {
-        guard samples.count >= minSamples else { threshold = floor; atCeiling = false; return }
+        let target = targetThreshold()
+        if abs(target - threshold) >= minChange || target == floor || target == ceiling { threshold = target }
+    }
+
+    private mutating func targetThreshold() -> Float {
+        guard samples.count >= minSamples else { atCeiling = false; return floor }
         sorted.removeAll(keepingCapacity: true)
         sorted.append(contentsOf: samples)
         sorted.sort()
@@ -58,6 +68,6 @@ struct AdaptiveThreshold {
         let rank = Int((percentile / 100 * Double(sorted.count)).rounded(.up))
         let value = sorted[min(max(rank, 1), sorted.count) - 1] + margin
         atCeiling = value >= ceiling && ceiling > floor
-        threshold = max(floor, min(value, ceiling))
+        return max(floor, min(value, ceiling))
     }
 }

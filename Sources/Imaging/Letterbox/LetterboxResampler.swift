@@ -54,6 +54,11 @@ public final class LetterboxResampler {
         }
 
         let base = source.bytes.assumingMemoryBound(to: UInt8.self)
+        if sw == dw && sh == dh && (source.format == .rgb24 || source.format == .gray8) {
+            // No resize (OpenCV skips it too): a straight table lookup into the planes.
+            copyUnscaled(base, cn: cn, width: dw, height: dh, into: input + g.padTop * tw + g.padLeft, stride: tw, plane: plane)
+            return
+        }
         xofs.withUnsafeBufferPointer { xo in
             alpha.withUnsafeBufferPointer { al in
                 converted.withUnsafeMutableBufferPointer { conv in
@@ -81,6 +86,23 @@ public final class LetterboxResampler {
                                 vertical(bufs.0, bufs.1, b0, b1, dw, cn, out, plane)
                             }
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    private func copyUnscaled(_ base: UnsafeMutablePointer<UInt8>, cn: Int, width: Int, height: Int,
+                              into out: UnsafeMutablePointer<Float>, stride: Int, plane: Int) {
+        toFloat.withUnsafeBufferPointer { lut in
+            for y in 0..<height {
+                let row = base + y * width * cn
+                let pr = out + y * stride, pg = pr + plane, pb = pg + plane
+                if cn == 1 {
+                    for x in 0..<width { let v = lut[Int(row[x])]; pr[x] = v; pg[x] = v; pb[x] = v }
+                } else {
+                    for x in 0..<width {
+                        pr[x] = lut[Int(row[3 * x])]; pg[x] = lut[Int(row[3 * x + 1])]; pb[x] = lut[Int(row[3 * x + 2])]
                     }
                 }
             }
@@ -128,19 +150,22 @@ public final class LetterboxResampler {
             row = conv
         }
         let last = (sw - 1) * cn
+        // Wrapping arithmetic: the values cannot overflow (255 × 2048 × 2), and overflow checks block vectorizing.
         if cn == 3 {
             for dx in 0..<dw {
-                let s0 = Int(xo[dx]), s1 = min(s0 + 3, last)
+                let s0 = Int(xo[dx])
+                let s1 = s0 + 3 <= last ? s0 + 3 : s0
                 let a0 = Int32(al[2 * dx]), a1 = Int32(al[2 * dx + 1])
                 let d = dst + 3 * dx
-                d[0] = Int32(row[s0]) * a0 + Int32(row[s1]) * a1
-                d[1] = Int32(row[s0 + 1]) * a0 + Int32(row[s1 + 1]) * a1
-                d[2] = Int32(row[s0 + 2]) * a0 + Int32(row[s1 + 2]) * a1
+                d[0] = Int32(row[s0]) &* a0 &+ Int32(row[s1]) &* a1
+                d[1] = Int32(row[s0 + 1]) &* a0 &+ Int32(row[s1 + 1]) &* a1
+                d[2] = Int32(row[s0 + 2]) &* a0 &+ Int32(row[s1 + 2]) &* a1
             }
         } else {
             for dx in 0..<dw {
-                let s0 = Int(xo[dx]), s1 = min(s0 + 1, last)
-                dst[dx] = Int32(row[s0]) * Int32(al[2 * dx]) + Int32(row[s1]) * Int32(al[2 * dx + 1])
+                let s0 = Int(xo[dx])
+                let s1 = s0 + 1 <= last ? s0 + 1 : s0
+                dst[dx] = Int32(row[s0]) &* Int32(al[2 * dx]) &+ Int32(row[s1]) &* Int32(al[2 * dx + 1])
             }
         }
     }
@@ -153,7 +178,7 @@ public final class LetterboxResampler {
             let pr = out, pg = out + plane, pb = out + 2 * plane
             if cn == 3 {
                 for dx in 0..<dw {
-                    let i = 3 * dx
+                    let i = 3 &* dx
                     pr[dx] = lut[Self.blend(r0[i], r1[i], b0, b1)]
                     pg[dx] = lut[Self.blend(r0[i + 1], r1[i + 1], b0, b1)]
                     pb[dx] = lut[Self.blend(r0[i + 2], r1[i + 2], b0, b1)]
@@ -169,9 +194,9 @@ public final class LetterboxResampler {
 
     @inline(__always)
     private static func blend(_ s0: Int32, _ s1: Int32, _ b0: Int32, _ b1: Int32) -> Int {
-        let t0: Int32 = (b0 &* (s0 >> 4)) >> 16
-        let t1: Int32 = (b1 &* (s1 >> 4)) >> 16
-        let v = Int((t0 &+ t1 &+ 2) >> 2)
-        return v < 0 ? 0 : (v > 255 ? 255 : v)
+        let t0: Int32 = (b0 &* (s0 &>> 4)) &>> 16
+        let t1: Int32 = (b1 &* (s1 &>> 4)) &>> 16
+        let v = (t0 &+ t1 &+ 2) &>> 2
+        return Int(v < 0 ? 0 : (v > 255 ? 255 : v))
     }
 }
