@@ -47,6 +47,21 @@ final class PipelineQueueTests: XCTestCase {
         XCTAssertNil(q.pop())
     }
 
+    func testACameraAddedAgainGetsANewGenerationAndFreshTickets() {
+        let q = FrameQueues()
+        q.setCamera("a", capacity: 2, policy: .block)
+        let first = q.generation(of: "a")
+        _ = q.push(frame("a", 0), now: 0)
+        XCTAssertEqual(q.pop()?.generation, first)
+        q.setCamera("a", capacity: 3, policy: .dropOldest)  // resizing keeps the incarnation
+        XCTAssertEqual(q.generation(of: "a"), first)
+        _ = q.removeCamera("a")
+        q.setCamera("a", capacity: 2, policy: .block)
+        XCTAssertNotEqual(q.generation(of: "a"), first)
+        _ = q.push(frame("a", 1), now: 0)
+        XCTAssertEqual(q.pop()?.ticket, 0)
+    }
+
     func testCamerasAreServedInTurn() {
         let q = FrameQueues()
         q.setCamera("a", capacity: 4, policy: .block); q.setCamera("b", capacity: 4, policy: .block)

@@ -13,6 +13,8 @@ final class CameraLane: Sendable {
     let source: any FrameSource
     /// Counters for `{prefix}/stats`.
     let stats = CameraStats()
+    /// The incarnation of this camera's queue whose tickets this lane judges.
+    let queueGeneration: UInt64
     private let capture: CaptureLoop
     private let inOrder = InOrderStage<WorkResult>()
     private let rules: Mutex<DetectionRules>
@@ -56,6 +58,7 @@ final class CameraLane: Sendable {
         judge = try rules.makeJudge(cameraID: config.id, state: recorder.loadAdaptiveState(camera: config.id))
         self.rules = Mutex(rules)
         queues.setCamera(config.id, capacity: config.queueSize, policy: config.overload)
+        queueGeneration = queues.generation(of: config.id) ?? 0
         let id = config.id
         let stats = self.stats
         capture = CaptureLoop(source: source, queues: queues, metrics: metrics, health: health, logger: logger) { event in

@@ -18,7 +18,8 @@ final class CaptureLoop: Sendable {
     private let onEvent: @Sendable (SourceEvent) -> Void
 
     /// `onEvent` also receives every source event (after metrics and health are updated), e.g. for the camera
-    /// status topic and the audit store's service events.
+    /// status topic and the audit store's service events, and `.dropped(count: 1)` for each frame the full
+    /// queue dropped.
     init(source: any FrameSource, queues: FrameQueues, metrics: PipelineMetrics, health: PipelineHealth,
          logger: Logger, onEvent: @escaping @Sendable (SourceEvent) -> Void) {
         self.source = source; self.queues = queues; self.health = health; self.onEvent = onEvent
@@ -90,6 +91,7 @@ final class CaptureLoop: Sendable {
                 metrics.dropped.increment()
                 logger.debug("queue full, dropped frame", metadata: ["frame": "\(old.sequence)"])
                 source.recycle(old.pixels)
+                onEvent(.dropped(count: 1))
             case .rejected(let f):
                 source.recycle(f.pixels)
             }

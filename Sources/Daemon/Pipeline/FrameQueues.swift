@@ -12,6 +12,9 @@ final class FrameQueues: @unchecked Sendable {
     struct Job {
         var frame: Frame
         var ticket: UInt64
+        /// Which incarnation of the camera's queue the frame came from (a camera removed and added again on
+        /// reload gets a new one, with tickets from 0).
+        var generation: UInt64
         /// When the frame entered the queue (monotonic ns), for the queue-wait latency.
         var enqueuedAt: UInt64
     }
@@ -33,6 +36,7 @@ final class FrameQueues: @unchecked Sendable {
         var head = 0
         var count = 0
         var nextTicket: UInt64 = 0
+        var generation: UInt64 = 0
         var capacity: Int { slots.count }
     }
 
@@ -40,6 +44,7 @@ final class FrameQueues: @unchecked Sendable {
     private var rings: [Ring] = []
     private var closed = false
     private var nextRing = 0
+    private var generations: UInt64 = 0
 
     /// Adds a camera's queue (or changes its capacity and policy, keeping the newest frames that fit).
     /// Returns frames that no longer fit, to recycle.
@@ -51,15 +56,24 @@ final class FrameQueues: @unchecked Sendable {
         if let i = rings.firstIndex(where: { $0.id == id }) {
             var old = rings[i]
             ring.nextTicket = old.nextTicket
+            ring.generation = old.generation
             while let item = Self.popFront(&old) {
                 if ring.count == ring.capacity, let dropped = Self.popFront(&ring) { evicted.append(dropped.frame) }
                 Self.pushBack(&ring, item)
             }
             rings[i] = ring
         } else {
+            generations += 1
+            ring.generation = generations
             rings.append(ring)
         }
         return evicted
+    }
+
+    /// The incarnation of camera `id`'s queue (see `Job.generation`).
+    func generation(of id: String) -> UInt64? {
+        condition.lock(); defer { condition.unlock() }
+        return rings.first { $0.id == id }?.generation
     }
 
     /// Removes a camera's queue; returns its waiting frames, to recycle.
@@ -105,7 +119,7 @@ final class FrameQueues: @unchecked Sendable {
                     rings[i].nextTicket += 1
                     nextRing = (i + 1) % rings.count
                     condition.broadcast()
-                    return Job(frame: item.frame, ticket: ticket, enqueuedAt: item.at)
+                    return Job(frame: item.frame, ticket: ticket, generation: rings[i].generation, enqueuedAt: item.at)
                 }
             }
             if closed { return nil }

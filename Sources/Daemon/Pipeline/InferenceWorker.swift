@@ -64,7 +64,10 @@ final class InferenceWorker: @unchecked Sendable {
 
     private func process(_ job: FrameQueues.Job) {
         let frame = job.frame
-        guard let lane = lanes(frame.cameraID) else { health.frameFinished(); return }  // camera just removed
+        // A camera removed (or restarted with a new source) by a reload: its old frames are not judged.
+        guard let lane = lanes(frame.cameraID), lane.queueGeneration == job.generation else {
+            health.frameFinished(); return
+        }
         let started = PipelineHealth.monotonicNanos()
         metrics.record(.queue, nanoseconds: started &- job.enqueuedAt)
         metrics.camera(frame.cameraID).queueDepth.record(queues.depth(frame.cameraID))

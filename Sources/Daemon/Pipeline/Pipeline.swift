@@ -147,11 +147,15 @@ public final class Pipeline: @unchecked Sendable {
 
     // MARK: stats
 
-    /// Publishes the interval's stats (MQTT `{prefix}/stats`) and logs one line per camera.
-    public func publishStats(interval: Duration) {
+    /// Publishes the interval's stats (MQTT `{prefix}/stats`), logs one line per camera and returns a one-line
+    /// summary for systemd's STATUS=.
+    @discardableResult
+    public func publishStats(interval: Duration) -> String {
         let report = health.report()
+        var frames = 0, ng = 0, dropped = 0
         let cameras = lanesByID.withLock { $0 }.sorted { $0.key < $1.key }.map { id, lane -> StatsPayload.Camera in
             let s = lane.stats.take()
+            frames += s.frames; ng += s.ng; dropped += s.dropped
             let state = report.cameras[id]?.state == .down ? "down" : "up"
             let line = String(format: "stats: %d frames, %d NG, %d dropped, latency mean %.1f ms p99 %.1f ms",
                               s.frames, s.ng, s.dropped, s.latencyMean, s.latencyP99)
@@ -160,7 +164,12 @@ public final class Pipeline: @unchecked Sendable {
                                        fps: Double(s.frames) / max(interval.seconds, 0.001), latencyMsMean: s.latencyMean,
                                        latencyMsP99: s.latencyP99)
         }
-        recorder.stats(interval: interval, cameras: cameras)
+        let backlog = recorder.stats(interval: interval, cameras: cameras)
+        let down = report.cameras.filter { $0.value.state == .down }.map(\.key).sorted()
+        return String(format: "%.1f frames/s, %d NG, %d dropped, outbox %d", Double(frames) / max(interval.seconds, 0.001),
+                      ng, dropped, backlog)
+            + (report.mqttConnected == false ? ", MQTT disconnected" : "")
+            + (down.isEmpty ? "" : ", down: " + down.joined(separator: " "))
     }
 
     // MARK: stop

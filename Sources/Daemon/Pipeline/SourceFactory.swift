@@ -32,9 +32,17 @@ enum SourceFactory {
                 fps: v.fps, bufferCount: v.buffers, poolSize: pool, controls: controls, stallTimeout: v.stallTimeout)
             try configuration.validate()
             return try V4L2Source(configuration: configuration)
-        case .replay, .synthetic:
-            // Replay and synthetic sources are on the capture branch, not yet on main.
-            throw DaemonError("camera \(camera.id): source type \(camera.source.type) is not in this build yet")
+        case .replay(let r):
+            let input: String
+            switch r.files { case .path(let p): input = p; case .glob(let g): input = g; case .list(let l): input = l }
+            return try ReplaySource(configuration: .init(cameraID: camera.id, input: input,
+                                                         fps: r.fps > 0 ? r.fps : nil, loop: r.loop, poolSize: pool))
+        case .synthetic(let s):
+            let configuration = SyntheticSource.Configuration(
+                cameraID: camera.id, width: s.width, height: s.height, fps: s.fps > 0 ? s.fps : nil,
+                defectsPerFrame: s.defectsPerFrame, seed: s.seed, poolSize: pool)
+            try configuration.validate()
+            return try SyntheticSource(configuration: configuration)
         }
     }
 }

@@ -132,7 +132,12 @@ public final class InspectionService: @unchecked Sendable {
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "inspectd.stats"))
         let ms = Int(interval.seconds * 1000)
         timer.schedule(deadline: .now() + .milliseconds(ms), repeating: .milliseconds(ms))
-        timer.setEventHandler { [weak self] in self?.lifecycle.withLock { self?.pipeline?.publishStats(interval: interval) } }
+        timer.setEventHandler { [weak self] in
+            guard let self else { return }
+            lifecycle.withLock {
+                if let line = pipeline?.publishStats(interval: interval) { notifier.status(line) }
+            }
+        }
         timer.resume()
         statsTimer = timer
     }

@@ -21,16 +21,29 @@ struct BenchPipeline: ParsableCommand {
     @Option(name: .long, help: "Frames run before measuring (engine and caches warm up).")
     var warmup: Int = 20
 
+    @Option(name: .long, help: "Pace replay cameras to this many frames/s (e.g. 80% of capacity); default: the config's.")
+    var fps: Double?
+
+    @Option(name: .long, help: "Inference workers; default: the config's.")
+    var workers: Int?
+
     func run() throws {
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label); h.logLevel = .warning; return h
         }
         guard frames > 0, warmup >= 0 else { failWithInputError(["--frames must be > 0 and --warmup ≥ 0"]) }
+        if let fps, !(fps > 0 && fps <= 1000) { failWithInputError(["--fps must be within 0…1000"]) }
+        if let workers, !(1...256).contains(workers) { failWithInputError(["--workers must be within 1…256"]) }
         var cfg: InspectdConfig
         do { cfg = try InspectdConfig.load(path: config) } catch let e as ConfigError { failWithInputError(e.lines) }
         for i in cfg.cameras.indices {
-            if case .replay(var r) = cfg.cameras[i].source { r.loop = true; cfg.cameras[i].source = .replay(r) }
+            if case .replay(var r) = cfg.cameras[i].source {
+                r.loop = true
+                if let fps { r.fps = fps }
+                cfg.cameras[i].source = .replay(r)
+            }
         }
+        if let workers { cfg.workers.count = workers }
         let metrics = PipelineMetrics()
         let health = PipelineHealth(cameraDownLimit: cfg.metrics.cameraDownLimit, stallLimit: cfg.metrics.stallLimit)
         let pipeline: Pipeline
@@ -42,7 +55,6 @@ struct BenchPipeline: ParsableCommand {
         let pending = Mutex<[UInt64]>([])
         let latencies = Mutex<[Double]>([])
         let seen = Atomic<Int>(0)
-        let total = warmup + frames
         let firstMeasured = Mutex<UInt64?>(nil)
         pipeline.onRecorded { capture in
             let n = seen.add(1, ordering: .relaxed).newValue
@@ -68,13 +80,13 @@ struct BenchPipeline: ParsableCommand {
         let seconds = Double(lastCommit &- first) / 1e9
         func pct(_ p: Double) -> Double { l[min(l.count - 1, Int(Double(l.count) * p))] }
         print("bench pipeline: \(cfg.cameras.count) camera(s), \(cfg.workers.count) worker(s) × "
-              + "\(cfg.workers.threadsPerWorker) thread(s), model \((cfg.model.path as NSString).lastPathComponent)")
+              + "\(cfg.workers.threadsPerWorker) thread(s), model \((cfg.model.path as NSString).lastPathComponent), "
+              + (fps.map { "replay paced at \($0) frames/s" } ?? "replay as configured"))
         print(String(format: "  frames %d (after %d warm-up)  throughput %.1f frames/s", l.count, warmup,
                      Double(l.count) / max(seconds, 1e-9)))
         print(String(format: "  latency capture→committed  p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms",
                      pct(0.5), pct(0.9), pct(0.99), l.last ?? 0))
         print(String(format: "  resident memory  %.1f MB at start, %.1f MB at end", rssBefore, Self.residentMB()))
-        _ = total
     }
 
     static func monotonic() -> UInt64 {
