@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Logging
 import Yams
@@ -38,7 +39,7 @@ public struct InspectdConfig: Sendable, Equatable {
             throw ConfigError(file: path, problems: [ConfigProblem(path: "", message: "the file is not UTF-8 text")])
         }
         return try parse(yaml: text, file: path, baseDirectory: (absolute as NSString).deletingLastPathComponent,
-                         revision: SHA256.hex(data))
+                         revision: SHA256.hex([UInt8](data)))
     }
 
     /// Reads and validates YAML text; relative paths are resolved against `baseDirectory`.

@@ -1,7 +1,8 @@
 import Foundation
 
-/// SHA-256 of a byte buffer (FIPS 180-4), so that model identity needs no extra library.
-enum SHA256 {
+/// SHA-256 of a byte buffer (FIPS 180-4), so that model identity (and the daemon's config revision) needs no
+/// extra library.
+public enum SHA256 {
     private static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01,
         0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc,
@@ -12,7 +13,8 @@ enum SHA256 {
         0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
-    static func hex(_ data: [UInt8]) -> String {
+    /// Lower-case hex digest of `data`.
+    public static func hex(_ data: [UInt8]) -> String {
         var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
         var msg = data
         let bitLen = UInt64(data.count) * 8
