@@ -68,7 +68,7 @@ public final class Model: Sendable {
     init(onnx: OnnxModel, sha256: String, path: String, inputShape: [Int]?) throws {
         let opset = onnx.opset
         guard opset > 0 else { throw EngineError("\(path): no default-domain opset import") }
-        guard opset >= 7 && opset <= 23 else { throw EngineError("\(path): opset \(opset) is not supported (7–23)") }
+        guard opset >= 7 && opset <= 28 else { throw EngineError("\(path): opset \(opset) is not supported (7–28)") }
         let builder = GraphBuilder(onnx: onnx, path: path)
         try builder.build(inputShape: inputShape)
         plan = try ExecutionPlan(builder)
