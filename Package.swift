@@ -26,6 +26,8 @@ let package = Package(
                        providers: [.apt(["libv4l-dev"])]),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libturbojpeg",
                        providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CMosquitto", path: "Sources/CMosquitto", pkgConfig: "libmosquitto",
                        providers: [.apt(["libmosquitto-dev"])]),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
@@ -35,7 +37,7 @@ let package = Package(
                 cSettings: [.unsafeFlags(["-O3"])]),
 
         // MARK: the data flow
-        .target(name: "Imaging", dependencies: ["CJPEG"], swiftSettings: strict),
+        .target(name: "Imaging", dependencies: ["CJPEG", "CPNG"], swiftSettings: strict),
         .target(name: "Capture", dependencies: ["CV4L2", "Imaging"], swiftSettings: strict),
         .target(name: "Engine", dependencies: ["CKernels", "COpenBLAS"], swiftSettings: strict),
         .target(name: "Detection", swiftSettings: strict),
@@ -58,6 +60,7 @@ let package = Package(
             "Daemon", "Capture", "Imaging", "Engine", "Detection", "Delivery",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Yams", package: "Yams"),
         ], swiftSettings: strict),
 
         // MARK: tests, one target per module
@@ -67,5 +70,7 @@ let package = Package(
         .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strict),
         .testTarget(name: "DeliveryTests", dependencies: ["Delivery"], swiftSettings: strict),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon"], swiftSettings: strict),
+        // End-to-end tests of the `inspectd` binary (built next to the test bundle).
+        .testTarget(name: "InspectdTests", dependencies: ["Detection"], swiftSettings: strict),
     ]
 )

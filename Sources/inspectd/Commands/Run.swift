@@ -1,6 +1,27 @@
 import ArgumentParser
+import Daemon
+import Foundation
+import Logging
 
+/// `inspectd run --config FILE`: the daemon (systemd runs this; see systemd/inspectd.service).
 struct Run: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "run", abstract: "Runs the daemon with a config file.")
-    func run() throws { failWithInputError(["run is not built yet"]) }
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Runs the daemon: cameras → detector → audit database and MQTT, until SIGTERM/SIGINT.",
+        discussion: "SIGHUP reloads the config. Exit codes: 0 clean stop, 2 config problem, 1 other failure.")
+
+    @Option(name: .long, help: "The YAML config file (see Configs/inspectd.yaml).")
+    var config: String
+
+    func run() throws {
+        let level = (try? InspectdConfig.load(path: config))?.logLevel ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let service = InspectionService(configPath: config, logger: Logger(label: "inspectd"))
+        let code = service.run { line in FileHandle.standardError.write(Data(("inspectd: " + line + "\n").utf8)) }
+        if code != 0 { throw ExitCode(code) }
+    }
 }

@@ -1,0 +1,184 @@
+import Foundation
+import Imaging
+
+/// The demo camera: deterministic PCB-like frames in the style of the DeepPCB images (binarized dark copper
+/// on a light background) with defects of the six DeepPCB classes injected at known boxes
+/// (`Frame.groundTruth`), at a configured size and rate. Frame n depends only on (seed, n), so runs repeat.
+/// It feeds the README demo on a machine with no dataset, and load tests.
+public final class SyntheticSource: FrameSource, @unchecked Sendable {
+    /// How frames leave the source.
+    public enum Encoding: Sendable, Equatable {
+        /// JPEG at this quality, like an MJPEG camera (and like the DeepPCB files).
+        case jpeg(quality: Int)
+        /// Raw 8-bit grey, like a GREY camera.
+        case gray8
+    }
+
+    /// What the config says about a synthetic camera.
+    public struct Configuration: Sendable, Equatable {
+        /// Camera id.
+        public var cameraID: String
+        /// Frame size (DeepPCB frames are 640×640).
+        public var width: Int, height: Int
+        /// Frames per second; nil = as fast as the pipeline takes them.
+        public var fps: Double?
+        /// Defects injected per frame (uniform in the range; DeepPCB has 3–12).
+        public var defectsPerFrame: ClosedRange<Int>
+        /// Seed: the same seed gives the same frames.
+        public var seed: UInt64
+        /// JPEG or raw grey.
+        public var encoding: Encoding
+        /// Stop (`.finished`) after this many frames; nil = endless.
+        public var frameCount: Int?
+        /// Pixel buffers handed to the pipeline.
+        public var poolSize: Int
+
+        /// Makes a configuration with the demo's defaults.
+        public init(cameraID: String, width: Int = 640, height: Int = 640, fps: Double? = 5,
+                    defectsPerFrame: ClosedRange<Int> = 3...6, seed: UInt64 = 1,
+                    encoding: Encoding = .jpeg(quality: 90), frameCount: Int? = nil, poolSize: Int = 4) {
+            self.cameraID = cameraID; self.width = width; self.height = height; self.fps = fps
+            self.defectsPerFrame = defectsPerFrame; self.seed = seed; self.encoding = encoding
+            self.frameCount = frameCount; self.poolSize = poolSize
+        }
+
+        /// Checks the values; throws `CaptureConfigurationError`.
+        public func validate() throws {
+            if width < 128 || height < 128 || width > 8192 || height > 8192 {
+                throw CaptureConfigurationError.invalid("synthetic \(cameraID): size \(width)x\(height) not within 128...8192")
+            }
+            if let fps, !(fps > 0) { throw CaptureConfigurationError.invalid("synthetic \(cameraID): fps must be > 0") }
+            if defectsPerFrame.lowerBound < 0 || defectsPerFrame.upperBound > 30 {
+                throw CaptureConfigurationError.invalid("synthetic \(cameraID): defects per frame must be within 0...30")
+            }
+            if case .jpeg(let q) = encoding, !(1...100).contains(q) {
+                throw CaptureConfigurationError.invalid("synthetic \(cameraID): JPEG quality \(q) not in 1...100")
+            }
+        }
+    }
+
+    /// DeepPCB class names, by class id.
+    public static let classNames = ["open", "short", "mousebite", "spur", "copper", "pin-hole"]
+
+    public let cameraID: String
+    private let config: Configuration
+    private let clock: CaptureClock
+    private let pool: PixelBufferPool
+    // Invariant: the state below is touched only under `lock`.
+    private let lock = NSLock()
+    private let canvas: PixelBuffer
+    private let encoder: JPEGEncoder
+    private var running = false
+    private var finished = false
+    private var sequence: UInt64 = 0
+    private var startedAt: UInt64 = 0
+    private var handler: (@Sendable (SourceEvent) -> Void)?
+
+    /// Makes the source; throws `CaptureConfigurationError` for bad values.
+    public init(configuration: Configuration, clock: CaptureClock = SystemCaptureClock.shared) throws {
+        try configuration.validate()
+        config = configuration; cameraID = configuration.cameraID; self.clock = clock
+        let pixels = configuration.width * configuration.height
+        canvas = PixelBuffer(capacity: pixels)
+        // A JPEG of a binary picture is far smaller than raw, but never assume: raw size + headers.
+        pool = PixelBufferPool(count: max(1, configuration.poolSize), capacity: pixels + 65536)
+        encoder = try JPEGEncoder()
+    }
+
+    public var onEvent: (@Sendable (SourceEvent) -> Void)? {
+        get { lock.withLock { handler } }
+        set { lock.withLock { handler = newValue } }
+    }
+
+    public func start() throws {
+        lock.withLock { running = true; finished = false; sequence = 0; startedAt = clock.nowNanos() }
+        onEvent?(.up)
+    }
+
+    public func stop() { lock.withLock { running = false } }
+
+    public func recycle(_ pixels: PixelBuffer) { pool.recycle(pixels) }
+
+    /// Draws frame `index` for `configuration` into `into` (gray8, width × height) and returns its defects.
+    /// The same (seed, index) always gives the same picture and boxes.
+    public static func render(index: UInt64, configuration c: Configuration, into pixels: UnsafeMutablePointer<UInt8>)
+        -> [GroundTruthDefect] {
+        var rng = SyntheticRandom(seed: c.seed &* 0x9E37_79B9_7F4A_7C15 ^ (index &+ 1) &* 0xD1B5_4A32_D192_ED03)
+        var painter = PCBPainter(width: c.width, height: c.height, pixels: pixels)
+        painter.drawBoard(&rng)
+        let n = rng.int(c.defectsPerFrame)
+        let scale = Double(min(c.width, c.height)) / 640
+        var taken: [(Double, Double, Double, Double)] = []
+        var truth: [GroundTruthDefect] = []
+        let firstClass = rng.int(0...5)
+        for i in 0..<n {
+            let cls = (firstClass + i) % 6
+            guard let b = painter.drawDefect(cls, &rng, avoiding: taken) else { continue }
+            taken.append(b)
+            // Annotators drew loose boxes: the flaw plus a margin, rarely under 28 px at 640.
+            let cx = (b.0 + b.2) / 2, cy = (b.1 + b.3) / 2
+            let hw = max((b.2 - b.0) / 2 + 7 * scale, 14 * scale), hh = max((b.3 - b.1) / 2 + 7 * scale, 14 * scale)
+            truth.append(GroundTruthDefect(classID: cls,
+                                           x1: Float(max(0, cx - hw)), y1: Float(max(0, cy - hh)),
+                                           x2: Float(min(Double(c.width), cx + hw)), y2: Float(min(Double(c.height), cy + hh))))
+        }
+        return truth
+    }
+
+    public func nextFrame(timeout: Duration) throws -> Frame? {
+        var events: [SourceEvent] = []
+        let frame = lock.withLock { () -> Frame? in
+            guard running, !finished else { return nil }
+            let deadline = clock.nowNanos() + V4L2Source.nanos(timeout)
+            if let count = config.frameCount, sequence >= UInt64(count) {
+                finished = true; events.append(.finished); return nil
+            }
+            if let fps = config.fps {
+                let due = startedAt + UInt64(Double(sequence) * 1e9 / fps)
+                let now = clock.nowNanos()
+                if due > now {
+                    if due > deadline { clock.sleep(nanos: deadline - min(now, deadline)); return nil }
+                    clock.sleep(nanos: due - now)
+                }
+            }
+            var target = pool.take()
+            while target == nil {
+                let now = clock.nowNanos()
+                if now >= deadline { return nil }
+                clock.sleep(nanos: min(1_000_000, deadline - now))
+                target = pool.take()
+            }
+            guard let pixels = target else { return nil }
+            let w = config.width, h = config.height
+            let truth = Self.render(index: sequence, configuration: config,
+                                    into: canvas.bytes.assumingMemoryBound(to: UInt8.self))
+            canvas.width = w; canvas.height = h; canvas.format = .gray8; canvas.byteCount = w * h
+            switch config.encoding {
+            case .gray8:
+                pixels.bytes.copyMemory(from: canvas.bytes, byteCount: w * h)
+                pixels.format = .gray8; pixels.byteCount = w * h
+            case .jpeg(let quality):
+                do {
+                    try encoder.encode(canvas, quality: quality) { jpeg in
+                        guard jpeg.count <= pixels.capacity else { throw ImagingError.tooLarge(width: w, height: h, capacity: pixels.capacity) }
+                        pixels.bytes.copyMemory(from: jpeg.baseAddress!, byteCount: jpeg.count)
+                        pixels.byteCount = jpeg.count
+                    }
+                    pixels.format = .jpeg
+                } catch {
+                    pool.recycle(pixels)
+                    events.append(.decodeError(reason: "synthetic frame \(sequence): \(error)"))
+                    sequence += 1
+                    return nil
+                }
+            }
+            pixels.width = w; pixels.height = h
+            let frame = Frame(cameraID: cameraID, sequence: sequence, monotonicNanos: clock.nowNanos(), wallClock: Date(),
+                              pixels: pixels, origin: "synthetic:\(config.seed):\(sequence)", groundTruth: truth)
+            sequence += 1
+            return frame
+        }
+        if !events.isEmpty, let h = onEvent { events.forEach(h) }
+        return frame
+    }
+}

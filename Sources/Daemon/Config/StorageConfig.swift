@@ -1,0 +1,70 @@
+import Foundation
+
+/// `audit`: the SQLite audit store.
+public struct AuditConfig: Sendable, Equatable {
+    /// Database file (created with its directory when missing).
+    public var path: String
+    /// Inspections older than this are pruned (undelivered outbox rows never are).
+    public var retentionDays: Int
+    /// The database is pruned, oldest first, to stay under this size.
+    public var sizeCapMB: Int
+    /// The writer commits at least this often (one transaction per batch).
+    public var batchInterval: Duration
+
+    static func read(_ m: ConfigMapping) -> AuditConfig {
+        AuditConfig(path: m.path("path", .creatable) ?? "/var/lib/inspectd/audit.db",
+                    retentionDays: m.int("retention_days", default: 90, in: 1...36500),
+                    sizeCapMB: m.int("size_cap_mb", default: 2048, in: 1...10_000_000),
+                    batchInterval: m.duration("batch_interval", default: .milliseconds(100),
+                                              in: .milliseconds(1)...(.seconds(10))))
+    }
+}
+
+/// `snapshots`: JPEG evidence of NG frames.
+public struct SnapshotConfig: Sendable, Equatable {
+    public var enabled: Bool
+    /// Directory (created when missing).
+    public var directory: String
+    /// Also write a copy with the defect boxes drawn.
+    public var annotated: Bool
+    /// Oldest snapshots are deleted to stay under this many MB.
+    public var capMB: Int
+
+    static func read(_ m: ConfigMapping) -> SnapshotConfig {
+        SnapshotConfig(enabled: m.bool("enabled", default: true),
+                       directory: m.path("dir", .creatable) ?? "/var/lib/inspectd/snapshots",
+                       annotated: m.bool("annotated", default: true),
+                       capMB: m.int("cap_mb", default: 1024, in: 1...10_000_000))
+    }
+}
+
+/// `metrics`: the Prometheus and health HTTP endpoint.
+public struct MetricsConfig: Sendable, Equatable {
+    public var enabled: Bool
+    /// Address to listen on (`127.0.0.1`; `0.0.0.0` exposes it to the network).
+    public var host: String
+    /// Port; 0 = any free port (tests).
+    public var port: Int
+    /// `/healthz` fails when a camera has been down longer than this.
+    public var cameraDownLimit: Duration
+    /// `/healthz` fails when frames were captured but none finished for this long.
+    public var stallLimit: Duration
+
+    static func read(_ m: ConfigMapping) -> MetricsConfig {
+        var host = "127.0.0.1", port = 9464
+        if let listen = m.string("listen") {
+            if let colon = listen.lastIndex(of: ":"), let p = Int(listen[listen.index(after: colon)...]),
+               (0...65535).contains(p), colon != listen.startIndex {
+                host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+                port = p
+            } else {
+                m.report("listen", "'\(listen)' is not HOST:PORT (e.g. 127.0.0.1:9464)")
+            }
+        }
+        return MetricsConfig(enabled: m.bool("enabled", default: true), host: host, port: port,
+                             cameraDownLimit: m.duration("camera_down_limit", default: .seconds(60),
+                                                         in: .seconds(1)...(.seconds(86400))),
+                             stallLimit: m.duration("stall_limit", default: .seconds(30),
+                                                    in: .seconds(1)...(.seconds(86400))))
+    }
+}

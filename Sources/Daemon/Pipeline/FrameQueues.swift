@@ -1,0 +1,155 @@
+import Capture
+import Foundation
+
+/// The bounded queues between the capture threads and the worker pool: one ring of fixed capacity per camera,
+/// drained round-robin so a busy camera cannot starve the others. Nothing here grows with load: a full queue
+/// drops its oldest frame (live cameras) or makes capture wait (replay), per the camera's overload policy.
+///
+/// `@unchecked Sendable`: all state is guarded by `condition`.
+final class FrameQueues: @unchecked Sendable {
+    /// A frame taken by a worker, with its camera's processing ticket (0, 1, 2… in dequeue order), which the
+    /// in-order stage uses to judge each camera's frames in sequence.
+    struct Job {
+        var frame: Frame
+        var ticket: UInt64
+        /// When the frame entered the queue (monotonic ns), for the queue-wait latency.
+        var enqueuedAt: UInt64
+    }
+
+    /// What happened to a pushed frame.
+    enum PushResult {
+        /// Queued.
+        case queued
+        /// Queued, and this older frame was dropped to make room; recycle its pixels.
+        case droppedOldest(Frame)
+        /// Not queued: the queues are closed (shutting down) or the camera was removed; recycle its pixels.
+        case rejected(Frame)
+    }
+
+    private struct Ring {
+        var id: String
+        var policy: CameraConfig.OverloadPolicy
+        var slots: [(frame: Frame, at: UInt64)?]
+        var head = 0
+        var count = 0
+        var nextTicket: UInt64 = 0
+        var capacity: Int { slots.count }
+    }
+
+    private let condition = NSCondition()
+    private var rings: [Ring] = []
+    private var closed = false
+    private var nextRing = 0
+
+    /// Adds a camera's queue (or changes its capacity and policy, keeping the newest frames that fit).
+    /// Returns frames that no longer fit, to recycle.
+    @discardableResult
+    func setCamera(_ id: String, capacity: Int, policy: CameraConfig.OverloadPolicy) -> [Frame] {
+        condition.lock(); defer { condition.broadcast(); condition.unlock() }
+        var ring = Ring(id: id, policy: policy, slots: Array(repeating: nil, count: max(1, capacity)))
+        var evicted: [Frame] = []
+        if let i = rings.firstIndex(where: { $0.id == id }) {
+            var old = rings[i]
+            ring.nextTicket = old.nextTicket
+            while let item = Self.popFront(&old) {
+                if ring.count == ring.capacity, let dropped = Self.popFront(&ring) { evicted.append(dropped.frame) }
+                Self.pushBack(&ring, item)
+            }
+            rings[i] = ring
+        } else {
+            rings.append(ring)
+        }
+        return evicted
+    }
+
+    /// Removes a camera's queue; returns its waiting frames, to recycle.
+    func removeCamera(_ id: String) -> [Frame] {
+        condition.lock(); defer { condition.broadcast(); condition.unlock() }
+        guard let i = rings.firstIndex(where: { $0.id == id }) else { return [] }
+        var ring = rings.remove(at: i)
+        var frames: [Frame] = []
+        while let item = Self.popFront(&ring) { frames.append(item.frame) }
+        return frames
+    }
+
+    /// Queues a frame for its camera; with the `block` policy waits for room (or until closed).
+    func push(_ frame: Frame, now: UInt64) -> PushResult {
+        condition.lock(); defer { condition.unlock() }
+        while true {
+            guard !closed, let i = rings.firstIndex(where: { $0.id == frame.cameraID }) else { return .rejected(frame) }
+            if rings[i].count < rings[i].capacity {
+                Self.pushBack(&rings[i], (frame, now))
+                condition.broadcast()
+                return .queued
+            }
+            if rings[i].policy == .dropOldest, let oldest = Self.popFront(&rings[i]) {
+                Self.pushBack(&rings[i], (frame, now))
+                condition.broadcast()
+                return .droppedOldest(oldest.frame)
+            }
+            condition.wait()
+        }
+    }
+
+    /// The next frame for a worker, cameras taken in turn; waits while all queues are empty. Returns nil once
+    /// the queues are closed and empty (the frames queued before `close` are still handed out: drain), or when
+    /// `shouldStop` is true on waking (a worker leaving the pool; see `interrupt`).
+    func pop(shouldStop: () -> Bool = { false }) -> Job? {
+        condition.lock(); defer { condition.unlock() }
+        while true {
+            if shouldStop() { return nil }
+            for k in 0..<rings.count {
+                let i = (nextRing + k) % rings.count
+                if let item = Self.popFront(&rings[i]) {
+                    let ticket = rings[i].nextTicket
+                    rings[i].nextTicket += 1
+                    nextRing = (i + 1) % rings.count
+                    condition.broadcast()
+                    return Job(frame: item.frame, ticket: ticket, enqueuedAt: item.at)
+                }
+            }
+            if closed { return nil }
+            condition.wait()
+        }
+    }
+
+    /// Frames waiting for camera `id`.
+    func depth(_ id: String) -> Int {
+        condition.lock(); defer { condition.unlock() }
+        return rings.first { $0.id == id }?.count ?? 0
+    }
+
+    /// Wakes every waiting worker so it can check its stop condition.
+    func interrupt() {
+        condition.lock(); condition.broadcast(); condition.unlock()
+    }
+
+    /// No more frames are accepted; workers drain what is queued, then `pop` returns nil.
+    func close() {
+        condition.lock(); closed = true; condition.broadcast(); condition.unlock()
+    }
+
+    /// Closes the queues and takes every frame still waiting (shutdown: frames a worker has started are
+    /// finished, waiting ones are not inspected). Workers then see nil from `pop`.
+    func closeAndTakeWaiting() -> [Frame] {
+        condition.lock(); defer { condition.broadcast(); condition.unlock() }
+        closed = true
+        var frames: [Frame] = []
+        for i in rings.indices { while let item = Self.popFront(&rings[i]) { frames.append(item.frame) } }
+        return frames
+    }
+
+    private static func pushBack(_ ring: inout Ring, _ item: (frame: Frame, at: UInt64)) {
+        ring.slots[(ring.head + ring.count) % ring.capacity] = item
+        ring.count += 1
+    }
+
+    private static func popFront(_ ring: inout Ring) -> (frame: Frame, at: UInt64)? {
+        guard ring.count > 0 else { return nil }
+        let item = ring.slots[ring.head]
+        ring.slots[ring.head] = nil
+        ring.head = (ring.head + 1) % ring.capacity
+        ring.count -= 1
+        return item
+    }
+}

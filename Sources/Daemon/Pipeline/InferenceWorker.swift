@@ -1,0 +1,96 @@
+import Capture
+import Detection
+import Engine
+import Foundation
+import Imaging
+import Logging
+import Synchronization
+
+/// One inference worker: a thread owning a `FrameInspector` (engine session, preprocessor, detection scratch)
+/// and a JPEG encoder, all allocated when the worker is made. It takes frames from any camera's queue, runs
+/// them through the inspector with that camera's detector, and hands the result to the camera's lane, which
+/// judges frames in order.
+final class InferenceWorker: @unchecked Sendable {
+    // @unchecked: `inspector` and `encoder` are used only by this worker's thread.
+    private let index: Int
+    private let inspector: FrameInspector
+    private let encoder: JPEGEncoder
+    private let queues: FrameQueues
+    private let lanes: @Sendable (String) -> CameraLane?
+    private let snapshots: Bool
+    private let metrics: PipelineMetrics
+    private let health: PipelineHealth
+    private let logger: Logger
+    private let stopping = Atomic<Bool>(false)
+    private let exited = DispatchSemaphore(value: 0)
+
+    init(index: Int, model: Model, detector: FrameDetector, threads: Int, queues: FrameQueues,
+         lanes: @escaping @Sendable (String) -> CameraLane?, snapshots: Bool, expectedPixels: Int,
+         metrics: PipelineMetrics, health: PipelineHealth, logger: Logger) throws {
+        self.index = index; self.queues = queues; self.lanes = lanes; self.snapshots = snapshots
+        self.metrics = metrics; self.health = health; self.logger = logger
+        do {
+            inspector = try FrameInspector(model: model, detector: detector, threads: threads,
+                                           expectedPixels: expectedPixels)
+        } catch {
+            throw DaemonError("model.path: \(error)")
+        }
+        encoder = try JPEGEncoder()
+    }
+
+    /// Starts the worker thread.
+    func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "worker-\(index)"
+        thread.start()
+    }
+
+    /// Asks the worker to leave after its current frame (the pool is being rebuilt), and waits.
+    func stop() {
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        queues.interrupt()
+        exited.wait()
+    }
+
+    /// Waits for the worker to finish once the queues are closed.
+    func join() { exited.wait() }
+
+    private func run() {
+        defer { exited.signal() }
+        while let job = queues.pop(shouldStop: { stopping.load(ordering: .sequentiallyConsistent) }) {
+            process(job)
+        }
+    }
+
+    private func process(_ job: FrameQueues.Job) {
+        let frame = job.frame
+        guard let lane = lanes(frame.cameraID) else { health.frameFinished(); return }  // camera just removed
+        let started = PipelineHealth.monotonicNanos()
+        metrics.record(.queue, nanoseconds: started &- job.enqueuedAt)
+        metrics.camera(frame.cameraID).queueDepth.record(queues.depth(frame.cameraID))
+        let result: CameraLane.WorkResult
+        do {
+            let r = try inspector.inspect(frame.pixels, detector: lane.detector)
+            if let warning = r.warning {
+                logger.notice("damaged frame used: \(warning)",
+                              metadata: ["camera": "\(frame.cameraID)", "frame": "\(frame.sequence)"])
+            }
+            metrics.record(.preprocess, nanoseconds: UInt64(r.timing.preprocessMs * 1e6))
+            metrics.record(.inference, nanoseconds: UInt64(r.timing.inferenceMs * 1e6))
+            var jpeg: Data?
+            if snapshots && !r.candidates.isEmpty {  // only frames that may be NG need evidence
+                jpeg = frame.pixels.format == .jpeg ? Data(frame.pixels.contents) : try? encoder.encode(frame.pixels)
+            }
+            let postprocessStart = PipelineHealth.monotonicNanos() &- UInt64(r.timing.postprocessMs * 1e6)
+            result = .judged(.init(candidates: r.candidates,
+                                   stamp: FrameStamp(sequence: frame.sequence, captureTime: frame.wallClock,
+                                                     monotonicNanos: frame.monotonicNanos),
+                                   jpeg: jpeg, postprocessStart: postprocessStart))
+        } catch {
+            metrics.camera(frame.cameraID).decodeErrors.increment()
+            result = .failed(sequence: frame.sequence, reason: "\(error)")
+        }
+        lane.source.recycle(frame.pixels)
+        lane.complete(ticket: job.ticket, result)
+    }
+}

@@ -1,0 +1,260 @@
+import Capture
+import Delivery
+import Detection
+import Engine
+import Foundation
+import Logging
+import Synchronization
+
+/// The frame path, wired: one capture thread per camera → a bounded queue per camera → a fixed pool of
+/// inference workers → per camera, the in-order judge → the single audit writer (then MQTT).
+///
+/// `@unchecked Sendable`: the mutable parts (`lanes`, `workers`, `model`, `config`) change only in `start`,
+/// `apply` and `stop`, which the service serializes; workers read `lanes` through `lanesByID` (a Mutex).
+public final class Pipeline: @unchecked Sendable {
+    /// The model in use and when its file was read (to reload it only when it changed).
+    private struct LoadedModel {
+        var model: Model
+        var path: String
+        var inputSize: [Int]?
+        var fileStamp: String
+    }
+
+    private var config: InspectdConfig
+    private var loaded: LoadedModel
+    private let queues = FrameQueues()
+    private let lanesByID = Mutex<[String: CameraLane]>([:])
+    private var workers: [InferenceWorker] = []
+    private let recorder: InspectionRecorder
+    private let metrics: PipelineMetrics
+    private let health: PipelineHealth
+    private let logger: Logger
+
+    /// Loads the model, checks the config's class names against it, opens the audit store and the broker
+    /// connection, makes the sources and allocates every worker's memory. Nothing runs until `start`.
+    /// Throws `ConfigError` for config problems found with the model, `DaemonError` otherwise.
+    public init(config: InspectdConfig, metrics: PipelineMetrics, health: PipelineHealth, logger: Logger) throws {
+        self.config = config; self.metrics = metrics; self.health = health; self.logger = logger
+        loaded = try Self.loadModel(config, logger: logger)
+        recorder = try InspectionRecorder(config: config, model: loaded.model.info, metrics: metrics, health: health,
+                                          logger: logger)
+        do {
+            try buildLanes(config)
+            workers = try makeWorkers(config)
+        } catch {
+            recorder.stop(deadline: Date().addingTimeInterval(2))
+            throw error
+        }
+        health.setCameras(config.cameras.map(\.id))
+    }
+
+    /// The model's structure and identity.
+    public var modelInfo: ModelInfo { loaded.model.info }
+
+    /// Starts the workers, then the cameras.
+    public func start() {
+        recorder.event(.start, "config \(config.revision.prefix(12)), model \(loaded.model.info.sha256.prefix(12))")
+        for w in workers { w.start() }
+        for lane in lanesByID.withLock({ Array($0.values) }) { lane.start() }
+    }
+
+    /// A one-line description for STATUS= and the log.
+    public var summary: String {
+        "inspecting \(config.cameras.count) camera\(config.cameras.count == 1 ? "" : "s") with "
+            + "\((loaded.path as NSString).lastPathComponent) on \(workers.count) worker\(workers.count == 1 ? "" : "s")"
+    }
+
+    // MARK: reload
+
+    /// Applies a new config while frames keep flowing: thresholds, ROI, line rules and MQTT at once; cameras
+    /// added, removed or changed; the model and the worker pool rebuilt only when the model file, its input size
+    /// or the pool settings changed. Throws (changing nothing) when the new config cannot work with the model.
+    public func apply(_ new: InspectdConfig) throws {
+        let modelChanged = new.model.path != loaded.path || new.model.inputSize != loaded.inputSize
+            || Self.fileStamp(new.model.path) != loaded.fileStamp
+        let candidate = modelChanged ? try Self.loadModel(new, logger: logger) : loaded
+        let names = candidate.model.info.classNames
+        let problems = new.problems(classNames: names)
+        if !problems.isEmpty { throw ConfigError(file: new.file, problems: problems) }
+        let outputShape = candidate.model.info.outputs.first?.shape ?? []
+        var rules: [String: DetectionRules] = [:]
+        for (i, camera) in new.cameras.enumerated() {
+            rules[camera.id] = try DetectionRules(config: new, camera: camera, index: i, outputShape: outputShape,
+                                                  classNames: names)
+        }
+        if new.audit != config.audit || new.snapshots != config.snapshots {
+            logger.warning("audit and snapshots settings change only on restart; keeping the running ones")
+        }
+        try recorder.apply(new, model: candidate.model.info)
+
+        // Cameras: remove, restart changed sources, add new ones.
+        let old = lanesByID.withLock { $0 }
+        let newIDs = Set(new.cameras.map(\.id))
+        for (id, lane) in old where !newIDs.contains(id) {
+            removeLane(lane)
+            logger.info("camera removed", metadata: ["camera": "\(id)"])
+        }
+        if modelChanged || new.workers != config.workers {
+            for w in workers { w.stop() }
+            loaded = candidate
+            workers = try makeWorkers(new)
+            for w in workers { w.start() }
+            logger.info("worker pool rebuilt: \(workers.count) workers, model \((loaded.path as NSString).lastPathComponent)")
+        }
+        for (i, camera) in new.cameras.enumerated() {
+            guard let r = rules[camera.id] else { continue }
+            if let lane = old[camera.id], newIDs.contains(camera.id) {
+                if lane.config.source != camera.source {
+                    removeLane(lane)
+                    try addLane(camera, rules: r, start: true)
+                    logger.info("camera source changed, restarted", metadata: ["camera": "\(camera.id)"])
+                } else {
+                    if lane.config.queueSize != camera.queueSize || lane.config.overload != camera.overload {
+                        for f in queues.setCamera(camera.id, capacity: camera.queueSize, policy: camera.overload) {
+                            lane.source.recycle(f.pixels); health.frameDropped()
+                        }
+                    }
+                    lane.setRules(r)
+                }
+            } else {
+                try addLane(camera, rules: r, start: true)
+                logger.info("camera added", metadata: ["camera": "\(camera.id)", "index": "\(i)"])
+            }
+        }
+        health.setCameras(new.cameras.map(\.id))
+        health.setLimits(cameraDown: new.metrics.cameraDownLimit, stall: new.metrics.stallLimit)
+        config = new
+        recorder.event(.configReload, "config \(new.revision.prefix(12))")
+    }
+
+    /// Records a rejected reload (the running config stays).
+    public func reloadFailed(_ problems: [String]) {
+        metrics.reloadFailures.increment()
+        recorder.event(.error, "config reload rejected: " + problems.joined(separator: "; "))
+    }
+
+    // MARK: benchmarks
+
+    /// Calls `observer` with each recorded frame's capture time (monotonic ns), after it was handed to the
+    /// audit writer; `flushAudit` then tells when it is committed.
+    public func onRecorded(_ observer: @escaping @Sendable (UInt64) -> Void) {
+        recorder.onRecorded.withLock { $0 = observer }
+    }
+
+    /// Blocks until everything recorded so far is committed to the audit database.
+    @discardableResult
+    public func flushAudit(timeout: TimeInterval = 30) -> Bool { recorder.writer.flush(timeout: timeout) }
+
+    // MARK: stats
+
+    /// Publishes the interval's stats (MQTT `{prefix}/stats`) and logs one line per camera.
+    public func publishStats(interval: Duration) {
+        let report = health.report()
+        let cameras = lanesByID.withLock { $0 }.sorted { $0.key < $1.key }.map { id, lane -> StatsPayload.Camera in
+            let s = lane.stats.take()
+            let state = report.cameras[id]?.state == .down ? "down" : "up"
+            let line = String(format: "stats: %d frames, %d NG, %d dropped, latency mean %.1f ms p99 %.1f ms",
+                              s.frames, s.ng, s.dropped, s.latencyMean, s.latencyP99)
+            logger.info("\(line)", metadata: ["camera": "\(id)"])
+            return StatsPayload.Camera(camera: id, state: state, frames: s.frames, ngFrames: s.ng, droppedFrames: s.dropped,
+                                       fps: Double(s.frames) / max(interval.seconds, 0.001), latencyMsMean: s.latencyMean,
+                                       latencyMsP99: s.latencyP99)
+        }
+        recorder.stats(interval: interval, cameras: cameras)
+    }
+
+    // MARK: stop
+
+    /// Stops capture, finishes the frames workers have started (frames still queued are not inspected),
+    /// saves adaptive state, commits the database, publishes
+    /// `offline` and disconnects, all within `timeout`. Returns false when frames were still in flight at the
+    /// deadline (they were not recorded).
+    @discardableResult
+    public func stop(timeout: Duration) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout.seconds)
+        let lanes = lanesByID.withLock { $0 }
+        for lane in lanes.values { lane.stopCapture() }
+        let waiting = queues.closeAndTakeWaiting()
+        for f in waiting {
+            lanes[f.cameraID]?.source.recycle(f.pixels)
+            health.frameDropped()
+            metrics.camera(f.cameraID).dropped.increment()
+        }
+        if !waiting.isEmpty { logger.notice("shutdown: \(waiting.count) queued frames not inspected") }
+        let drained = DispatchSemaphore(value: 0)
+        let workers = self.workers
+        Thread.detachNewThread { () in for w in workers { w.join() }; drained.signal() }
+        let inTime = drained.wait(timeout: .now() + max(0, deadline.timeIntervalSinceNow - 1)) == .success
+        if !inTime { logger.error("shutdown timeout: \(health.framesInFlight) frames still in flight were not recorded") }
+        if inTime { for (id, lane) in lanes { recorder.saveAdaptiveState(camera: id, lane.thresholdState) } }
+        recorder.event(.stop, inTime ? "clean" : "timeout with frames in flight")
+        recorder.stop(deadline: deadline)
+        return inTime
+    }
+
+    // MARK: building
+
+    private static func loadModel(_ config: InspectdConfig, logger: Logger) throws -> LoadedModel {
+        let shape = config.model.inputSize.map { [1, 3, $0[0], $0[1]] }
+        let started = Date()
+        let model: Model
+        do { model = try Model(path: config.model.path, inputShape: shape) } catch {
+            throw ConfigError(file: config.file, problems: [ConfigProblem(path: "model.path", message: "\(error)")])
+        }
+        let seconds = String(format: "%.2f", Date().timeIntervalSince(started))
+        logger.info("model loaded in \(seconds) s: \(config.model.path) (\(model.info.classNames.count) classes, sha256 \(model.info.sha256.prefix(12)))")
+        return LoadedModel(model: model, path: config.model.path, inputSize: config.model.inputSize,
+                           fileStamp: fileStamp(config.model.path))
+    }
+
+    /// Size and modification time: enough to notice a replaced model file without hashing it on every reload.
+    private static func fileStamp(_ path: String) -> String {
+        let a = try? FileManager.default.attributesOfItem(atPath: path)
+        return "\((a?[.size] as? NSNumber)?.int64Value ?? -1)-\((a?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)"
+    }
+
+    private func buildLanes(_ config: InspectdConfig) throws {
+        let names = loaded.model.info.classNames
+        let problems = config.problems(classNames: names)
+        if !problems.isEmpty { throw ConfigError(file: config.file, problems: problems) }
+        let outputShape = loaded.model.info.outputs.first?.shape ?? []
+        for (i, camera) in config.cameras.enumerated() {
+            let rules = try DetectionRules(config: config, camera: camera, index: i, outputShape: outputShape,
+                                           classNames: names)
+            try addLane(camera, rules: rules, start: false)
+        }
+    }
+
+    private func addLane(_ camera: CameraConfig, rules: DetectionRules, start: Bool) throws {
+        let lane = try CameraLane(config: camera, rules: rules, workers: config.workers.count, queues: queues,
+                                  recorder: recorder, metrics: metrics, health: health, logger: logger)
+        lanesByID.withLock { $0[camera.id] = lane }
+        if start { lane.start() }
+    }
+
+    private func removeLane(_ lane: CameraLane) {
+        lane.stopCapture()
+        for f in queues.removeCamera(lane.config.id) { lane.source.recycle(f.pixels); health.frameDropped() }
+        lanesByID.withLock { $0[lane.config.id] = nil }
+    }
+
+    private func makeWorkers(_ config: InspectdConfig) throws -> [InferenceWorker] {
+        let largest = config.cameras.map { c -> Int in
+            switch c.source {
+            case .v4l2(let v): return v.width * v.height
+            case .synthetic(let s): return s.width * s.height
+            case .replay: return 1920 * 1080
+            }
+        }.max() ?? 640 * 640
+        // Each worker is given the first camera's detector as its default; frames use their own camera's.
+        guard let anyDetector = lanesByID.withLock({ $0.values.first?.detector }) else {
+            throw DaemonError("cameras: no camera could be set up")
+        }
+        return try (0..<config.workers.count).map { i in
+            try InferenceWorker(index: i, model: loaded.model, detector: anyDetector,
+                                threads: config.workers.threadsPerWorker, queues: queues,
+                                lanes: { [unowned self] id in self.lanesByID.withLock { $0[id] } }, snapshots: config.snapshots.enabled,
+                                expectedPixels: largest, metrics: metrics, health: health, logger: logger)
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import Logging
+
+/// The daemon as a long-running service: reads the config, builds and starts the pipeline, serves metrics and
+/// health, tells systemd (READY, STATUS, WATCHDOG, RELOADING, STOPPING), reloads on SIGHUP and drains on
+/// SIGTERM/SIGINT.
+public final class InspectionService: @unchecked Sendable {
+    // @unchecked: `pipeline`, `config`, `server` and `statsTimer` change only under `lifecycle`.
+    private let configPath: String
+    private let notifier: SystemdNotifier
+    private let logger: Logger
+    private let lifecycle = NSLock()
+    private let stopRequested = DispatchSemaphore(value: 0)
+    private var config: InspectdConfig?
+    private var pipeline: Pipeline?
+    private var server: StatusServer?
+    private var statsTimer: DispatchSourceTimer?
+    /// The metrics registry (one per service).
+    public let metrics = PipelineMetrics()
+    /// Health as `/healthz` reports it.
+    public private(set) var health = PipelineHealth(cameraDownLimit: .seconds(60), stallLimit: .seconds(30))
+
+    /// A service for the config at `configPath`; systemd variables are read from `environment`.
+    public init(configPath: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+                logger: Logger) {
+        self.configPath = configPath
+        notifier = SystemdNotifier(environment: environment)
+        self.logger = logger
+    }
+
+    /// The port the metrics server listens on (after `run` started it), for tests using port 0.
+    public var metricsPort: Int? { lifecycle.withLock { server?.port } }
+
+    /// Runs until SIGTERM/SIGINT. Returns the process exit code: 0 after a clean drain, 2 for a config
+    /// problem (printed one per line to `errors`), 1 for other start failures or an unclean stop.
+    public func run(errors: (String) -> Void) -> Int32 {
+        let config: InspectdConfig
+        do { config = try InspectdConfig.load(path: configPath) } catch let e as ConfigError {
+            e.lines.forEach(errors); return 2
+        } catch { errors("\(error)"); return 2 }
+        health = PipelineHealth(cameraDownLimit: config.metrics.cameraDownLimit, stallLimit: config.metrics.stallLimit)
+        notifier.status("loading model \(config.model.path)")
+        let pipeline: Pipeline
+        do {
+            pipeline = try Pipeline(config: config, metrics: metrics, health: health, logger: logger)
+        } catch let e as ConfigError {
+            e.lines.forEach(errors); return 2
+        } catch {
+            errors("\(error)"); return 1
+        }
+        if config.metrics.enabled {
+            do {
+                server = try StatusServer(host: config.metrics.host, port: config.metrics.port, metrics: metrics,
+                                          health: health)
+                logger.info("metrics on http://\(config.metrics.host):\(server?.port ?? 0)/metrics and /healthz")
+            } catch {
+                errors("\(error)"); pipeline.stop(timeout: .seconds(2)); return 1
+            }
+        }
+        let signals = SignalWatcher { [self] request in
+            switch request {
+            case .stop(let sig):
+                logger.notice("signal \(sig): stopping")
+                stopRequested.signal()
+            case .reload:
+                reload()
+            }
+        }
+        lifecycle.withLock {
+            self.config = config; self.pipeline = pipeline
+            pipeline.start()
+            scheduleStats(config.statsInterval)
+        }
+        let health = self.health
+        let watchdog = Watchdog(notifier: notifier) { health.isMakingProgress() }
+        logger.info("ready: \(pipeline.summary)")
+        notifier.ready(status: pipeline.summary)
+
+        stopRequested.wait()
+        notifier.stopping()
+        let clean: Bool = lifecycle.withLock {
+            statsTimer?.cancel()
+            let clean = pipeline.stop(timeout: config.shutdownTimeout)
+            server?.shutdown()
+            self.pipeline = nil
+            return clean
+        }
+        watchdog?.cancel()
+        signals.cancel()
+        logger.notice(clean ? "stopped cleanly" : "stopped with frames lost to the shutdown timeout")
+        return clean ? 0 : 1
+    }
+
+    /// Asks a running service to stop (as SIGTERM does).
+    public func requestStop() { stopRequested.signal() }
+
+    /// SIGHUP: read the config again; apply it if valid, else keep the running one and record why.
+    public func reload() {
+        lifecycle.withLock {
+            guard let pipeline, let current = config else { return }
+            notifier.reloading()
+            logger.notice("reloading \(configPath)")
+            do {
+                let new = try InspectdConfig.load(path: configPath)
+                try pipeline.apply(new)
+                if new.metrics != current.metrics { restartServer(new.metrics) }
+                if new.statsInterval != current.statsInterval { scheduleStats(new.statsInterval) }
+                if new.logLevel != current.logLevel { logger.notice("log_level changes on restart") }
+                config = new
+                logger.notice("config reloaded (revision \(new.revision.prefix(12)))")
+            } catch {
+                let lines = (error as? ConfigError)?.lines ?? ["\(error)"]
+                for line in lines { logger.error("reload rejected, keeping the running config: \(line)") }
+                pipeline.reloadFailed(lines)
+            }
+            notifier.ready(status: pipeline.summary)
+        }
+    }
+
+    private func restartServer(_ m: MetricsConfig) {
+        guard let server, m.host != config?.metrics.host || m.port != config?.metrics.port || !m.enabled else { return }
+        server.shutdown()
+        self.server = nil
+        guard m.enabled else { return }
+        do { self.server = try StatusServer(host: m.host, port: m.port, metrics: metrics, health: health) } catch {
+            logger.error("\(error)")
+        }
+    }
+
+    private func scheduleStats(_ interval: Duration) {
+        statsTimer?.cancel()
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "inspectd.stats"))
+        let ms = Int(interval.seconds * 1000)
+        timer.schedule(deadline: .now() + .milliseconds(ms), repeating: .milliseconds(ms))
+        timer.setEventHandler { [weak self] in self?.lifecycle.withLock { self?.pipeline?.publishStats(interval: interval) } }
+        timer.resume()
+        statsTimer = timer
+    }
+}

@@ -1,0 +1,292 @@
+import CMosquitto
+import Foundation
+import Logging
+
+/// The broker connection over libmosquitto: connects, keeps reconnecting with back-off (a refused password or a
+/// TLS failure is logged and retried, never fatal), keeps the retained `online`/`offline` station status and the
+/// Last Will, and reports PUBACKs. It does not decide what to publish: ``OutboxPublisher`` does.
+///
+/// libmosquitto 2.0.11's `loop_start` thread dies for good on fatal errors (auth, TLS), so this client runs
+/// `mosquitto_loop_forever` on its own thread inside a retry loop.
+///
+/// Thread-safety invariant: mutable fields are touched only with `condition` locked; C callbacks reach `self`
+/// through unretained user data, valid because `self` outlives the loop thread (``stop(timeout:)`` joins it and
+/// the thread's closure holds a strong reference).
+public final class MQTTClient: @unchecked Sendable {
+    /// Called with a message id and its PUBACK reason code (0 for MQTT 3.1.1; below 0x80 is success).
+    typealias AckHandler = @Sendable (_ mid: Int32, _ reasonCode: Int32) -> Void
+    /// Called on every connection state change.
+    typealias StateHandler = @Sendable (MQTTConnectionState) -> Void
+
+    /// Outcome of handing one message to libmosquitto.
+    enum PublishResult: Equatable {
+        /// Queued for sending with this message id.
+        case queued(mid: Int32)
+        /// Not connected: nothing was handed to libmosquitto.
+        case notConnected
+        /// libmosquitto refused it (e.g. payload too large): code and text.
+        case failed(code: Int32, message: String)
+    }
+
+    let settings: MQTTSettings
+    private let logger: Logger
+    private let statusOnline: @Sendable () -> OutgoingMessage
+    private let statusOffline: @Sendable () -> OutgoingMessage
+    private let onAck: AckHandler
+    private let onState: StateHandler
+    private var handle: MosquittoHandle?
+    private let condition = NSCondition()
+    private var connected = false
+    private var stopping = false
+    private var loopRunning = false
+    private var lastReason = ""
+    private var stopMid: Int32?
+    private var stopAcked = false
+
+    /// Validates `settings` (throws ``MQTTError`` naming each bad setting) and sets up the client.
+    /// `online`/`offline` make the retained `{prefix}/status` messages (`offline` is also the Last Will).
+    init(settings: MQTTSettings, online: @escaping @Sendable () -> OutgoingMessage,
+         offline: @escaping @Sendable () -> OutgoingMessage, logger: Logger,
+         onAck: @escaping AckHandler, onState: @escaping StateHandler) throws {
+        let problems = settings.problems()
+        guard problems.isEmpty else { throw MQTTError(problems: problems) }
+        self.settings = settings; self.logger = logger; self.statusOnline = online; self.statusOffline = offline
+        self.onAck = onAck; self.onState = onState
+        guard let handle = MosquittoHandle(clientID: settings.clientID,
+                                           userData: Unmanaged.passUnretained(self).toOpaque()) else {
+            throw MQTTError(problems: ["mqtt: libmosquitto could not create a client (out of memory?)"])
+        }
+        self.handle = handle
+        try configure(handle.raw)
+    }
+
+    private func configure(_ mosq: OpaquePointer) throws {
+        var problems: [String] = []
+        func check(_ rc: Int32, _ what: String) {
+            if rc != MOSQ_ERR_SUCCESS.rawValue { problems.append("mqtt: \(what): \(String(cString: mosquitto_strerror(rc)))") }
+        }
+        let version = settings.protocolVersion == .v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311
+        check(mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, Int32(version)), "protocol version")
+        check(mosquitto_int_option(mosq, MOSQ_OPT_SEND_MAXIMUM, Int32(settings.inflightWindow)), "inflight window")
+        check(mosquitto_reconnect_delay_set(mosq, UInt32(max(1, settings.retryDelayMin)),
+                                            UInt32(max(1, settings.retryDelayMax)), true), "reconnect delay")
+        if let user = settings.username {
+            var password: String?
+            if let file = settings.passwordFile {
+                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                    throw MQTTError(problems: ["mqtt.password_file: \(file) cannot be read"])
+                }
+                password = String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
+                    .trimmingCharacters(in: CharacterSet(charactersIn: "\r"))
+            }
+            check(mosquitto_username_pw_set(mosq, user, password), "username/password")
+        }
+        if let tls = settings.tls {
+            check(mosquitto_tls_set(mosq, tls.caFile, nil, tls.certFile, tls.keyFile, nil), "tls files")
+            check(mosquitto_tls_opts_set(mosq, tls.verifyCertificates ? 1 : 0, nil, nil), "tls options")
+            check(mosquitto_tls_insecure_set(mosq, !tls.verifyCertificates), "tls host name check")
+        }
+        let will = statusOffline()
+        check(will.payload.withUnsafeBytes { bytes in
+            mosquitto_will_set(mosq, will.topic, Int32(bytes.count), bytes.baseAddress, 1, true)
+        }, "last will")
+        guard problems.isEmpty else { throw MQTTError(problems: problems) }
+
+        mosquitto_connect_v5_callback_set(mosq) { _, user, rc, _, _ in
+            guard let user else { return }
+            Unmanaged<MQTTClient>.fromOpaque(user).takeUnretainedValue().handleConnect(rc)
+        }
+        mosquitto_disconnect_v5_callback_set(mosq) { _, user, rc, _ in
+            guard let user else { return }
+            Unmanaged<MQTTClient>.fromOpaque(user).takeUnretainedValue().handleDisconnect(rc)
+        }
+        mosquitto_publish_v5_callback_set(mosq) { _, user, mid, reason, _ in
+            guard let user else { return }
+            Unmanaged<MQTTClient>.fromOpaque(user).takeUnretainedValue().handlePublished(mid, reason)
+        }
+        mosquitto_log_callback_set(mosq) { _, user, level, text in
+            guard let user, let text else { return }
+            Unmanaged<MQTTClient>.fromOpaque(user).takeUnretainedValue().handleLog(level, String(cString: text))
+        }
+    }
+
+    /// Starts the connection thread. The first connection failing is not an error: it is retried.
+    func start() {
+        condition.lock(); defer { condition.unlock() }
+        guard !loopRunning, let handle else { return }
+        loopRunning = true; stopping = false
+        let thread = Thread { [self] in self.runLoop(handle) }
+        thread.name = "mqtt-loop"
+        thread.start()
+    }
+
+    /// Publishes the retained `offline` status (waiting up to 2 s for its PUBACK), disconnects and joins the
+    /// loop thread.
+    func stop(timeout: TimeInterval = 5) {
+        guard let handle else { return }
+        condition.lock()
+        stopping = true
+        let wasConnected = connected
+        condition.broadcast()
+        condition.unlock()
+        if wasConnected {
+            let offline = statusOffline()
+            var mid: Int32 = 0
+            condition.lock(); stopAcked = false; condition.unlock()
+            let rc = offline.payload.withUnsafeBytes { bytes in
+                mosquitto_publish(handle.raw, &mid, offline.topic, Int32(bytes.count), bytes.baseAddress, 1, true)
+            }
+            if rc == MOSQ_ERR_SUCCESS.rawValue {
+                condition.lock()
+                stopMid = mid
+                let deadline = Date(timeIntervalSinceNow: 2)
+                while !stopAcked && connected { if !condition.wait(until: deadline) { break } }
+                condition.unlock()
+            }
+        }
+        mosquitto_disconnect(handle.raw)
+        condition.lock()
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while loopRunning { if !condition.wait(until: deadline) { break } }
+        let stuck = loopRunning
+        condition.unlock()
+        if stuck { logger.warning("mqtt: connection thread did not stop within \(timeout) s (blocked in connect?)") }
+    }
+
+    /// True while the broker has accepted the connection.
+    var isConnected: Bool {
+        condition.lock(); defer { condition.unlock() }
+        return connected
+    }
+
+    /// The last connection problem in one line (empty when none yet).
+    var lastProblem: String {
+        condition.lock(); defer { condition.unlock() }
+        return lastReason
+    }
+
+    /// Hands one message to libmosquitto — only while connected: a publish while disconnected would be queued
+    /// in libmosquitto's memory and sent again after reconnect, duplicating the outbox's own re-send.
+    func publish(_ topic: String, _ payload: Data, qos: Int32, retained: Bool) -> PublishResult {
+        guard let handle, isConnected else { return .notConnected }
+        var mid: Int32 = 0
+        let rc = payload.withUnsafeBytes { bytes in
+            mosquitto_publish(handle.raw, &mid, topic, Int32(bytes.count), bytes.baseAddress, qos, retained)
+        }
+        if rc == MOSQ_ERR_SUCCESS.rawValue { return .queued(mid: mid) }
+        if rc == MOSQ_ERR_NO_CONN.rawValue { return .notConnected }
+        return .failed(code: rc, message: String(cString: mosquitto_strerror(rc)))
+    }
+
+    // MARK: the loop thread
+
+    private var endpoint: String { "\(settings.host):\(settings.port)" }
+
+    private func runLoop(_ handle: MosquittoHandle) {
+        var delay = settings.retryDelayMin
+        while !isStopping {
+            report(.connecting)
+            var props: OpaquePointer? = nil
+            if settings.protocolVersion == .v5 {
+                mosquitto_property_add_int32(&props, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue), settings.sessionExpiry)
+            }
+            let started = Date()
+            var rc = mosquitto_connect_bind_v5(handle.raw, settings.host, Int32(settings.port), Int32(settings.keepalive),
+                                               nil, props)
+            mosquitto_property_free_all(&props)
+            if rc == MOSQ_ERR_SUCCESS.rawValue {
+                rc = mosquitto_loop_forever(handle.raw, 1000, 1)
+                if isStopping { break }
+                if Date().timeIntervalSince(started) > 60 { delay = settings.retryDelayMin }
+            }
+            let reason = describe(rc)
+            condition.lock(); connected = false; lastReason = reason; condition.unlock()
+            logger.error("mqtt: no connection to \(endpoint): \(reason); retrying in \(Int(delay)) s")
+            report(.disconnected(reason: reason))
+            sleep(delay)
+            delay = min(delay * 2, settings.retryDelayMax)
+        }
+        condition.lock(); connected = false; loopRunning = false; condition.broadcast(); condition.unlock()
+        report(.disconnected(reason: "stopped"))
+    }
+
+    private var isStopping: Bool {
+        condition.lock(); defer { condition.unlock() }
+        return stopping
+    }
+
+    private func sleep(_ seconds: Double) {
+        condition.lock(); defer { condition.unlock() }
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        while !stopping { if !condition.wait(until: deadline) { break } }
+    }
+
+    /// One line for the log: libmosquitto's error, plus the broker's refusal or the TLS error seen just before.
+    private func describe(_ rc: Int32) -> String {
+        condition.lock(); let last = lastReason; condition.unlock()
+        var text = String(cString: mosquitto_strerror(rc))
+        if rc == MOSQ_ERR_ERRNO.rawValue { text = String(cString: strerror(errno)) }
+        if rc == MOSQ_ERR_TLS.rawValue || rc == MOSQ_ERR_TLS_HANDSHAKE.rawValue {
+            text += " (check mqtt.tls.ca_file matches the broker certificate, host name and client certificate)"
+        }
+        if rc == MOSQ_ERR_CONN_REFUSED.rawValue || rc == MOSQ_ERR_AUTH.rawValue, !last.isEmpty { return last }
+        return text
+    }
+
+    private func report(_ state: MQTTConnectionState) { onState(state) }
+
+    // MARK: callbacks (on the loop thread)
+
+    private func handleConnect(_ rc: Int32) {
+        if rc != 0 {
+            let why = settings.protocolVersion == .v5 ? String(cString: mosquitto_reason_string(rc))
+                                                      : String(cString: mosquitto_connack_string(rc))
+            var line = "broker refused the connection: \(why)"
+            if rc == 5 || rc == 4 || rc == 0x86 || rc == 0x87 || rc == 0x8C {
+                line += " (check mqtt.username and mqtt.password_file)"
+            }
+            condition.lock(); lastReason = line; condition.unlock()
+            logger.error("mqtt: \(endpoint): \(line)")
+            return
+        }
+        condition.lock(); connected = true; lastReason = ""; condition.unlock()
+        logger.notice("mqtt: connected to \(endpoint) as \(settings.clientID)")
+        if let handle {
+            let online = statusOnline()
+            _ = online.payload.withUnsafeBytes { bytes in
+                mosquitto_publish(handle.raw, nil, online.topic, Int32(bytes.count), bytes.baseAddress, 1, true)
+            }
+        }
+        report(.connected)
+    }
+
+    private func handleDisconnect(_ rc: Int32) {
+        condition.lock()
+        let was = connected
+        connected = false
+        condition.broadcast()
+        condition.unlock()
+        guard was else { return }
+        if rc == 0 { report(.disconnected(reason: "disconnected")); return }
+        let reason = "connection lost (\(String(cString: mosquitto_strerror(rc))))"
+        condition.lock(); lastReason = reason; condition.unlock()
+        logger.warning("mqtt: \(endpoint): \(reason); reconnecting")
+        report(.disconnected(reason: reason))
+    }
+
+    private func handlePublished(_ mid: Int32, _ reason: Int32) {
+        condition.lock()
+        if let stopMid, stopMid == mid { stopAcked = true; condition.broadcast() }
+        condition.unlock()
+        onAck(mid, reason)
+    }
+
+    private func handleLog(_ level: Int32, _ text: String) {
+        if level & Int32(MOSQ_LOG_ERR) != 0 {
+            condition.lock(); lastReason = text; condition.unlock()
+            logger.error("mqtt: \(text)")
+        } else if level & Int32(MOSQ_LOG_WARNING) != 0 {
+            logger.warning("mqtt: \(text)")
+        }
+    }
+}

@@ -1,0 +1,227 @@
+import Foundation
+import GRDB
+import Logging
+
+/// Delivers the outbox to the broker, at least once and without loss:
+/// - a message is published only after its outbox row is committed, and only while connected;
+/// - it is marked delivered only on its PUBACK (reason code < 0x80), keyed by libmosquitto's message id — a PUBACK
+///   that arrives before `mosquitto_publish` has returned that id is kept and matched right after;
+/// - on every (re)connect, undelivered rows are re-sent oldest first, at most `inflightWindow` unacknowledged;
+/// - rows a broker rejected, or whose ack was lost with a connection, are picked up again by a periodic rescan.
+///
+/// The daemon creates one per process, after the ``AuditWriter``; subscribers de-duplicate by `event_id`.
+///
+/// Thread-safety invariant: mutable fields are touched only with `condition` locked. One pump thread publishes;
+/// acks arrive on the MQTT loop thread; attempts and deliveries are written by the ``AuditWriter`` (single writer).
+public final class OutboxPublisher: @unchecked Sendable {
+    /// Counters for health and stats.
+    public struct Status: Sendable, Equatable {
+        /// Broker connection up.
+        public var connected: Bool
+        /// Published, not yet acknowledged.
+        public var inFlight: Int
+        /// Messages handed to the broker since start (re-sends included).
+        public var published: Int
+        /// PUBACKs with a success reason code since start.
+        public var acknowledged: Int
+        /// Last connection problem (empty when none).
+        public var lastProblem: String
+    }
+
+    private let store: AuditStore
+    private let writer: AuditWriter
+    private let logger: Logger
+    private let window: Int
+    private let rescanInterval: TimeInterval
+    private var client: MQTTClient?
+    private let condition = NSCondition()
+    private var connected = false
+    private var cursor: Int64 = 0
+    private var moreInDatabase = true
+    private var inFlight: [Int32: Int64] = [:]
+    private var publishing = false
+    private var earlyAcks: [Int32: Int32] = [:]
+    private var stopping = false
+    private var pumpRunning = false
+    private var published = 0
+    private var acknowledged = 0
+    private var lastRescan = Date()
+
+    /// Creates the publisher and its MQTT client. Throws ``MQTTError`` (one line per bad setting) when the
+    /// settings cannot work; a broker that is down or refuses the login is not an error (it is retried).
+    /// `onStateChange` is called on connection changes (from the MQTT thread; do not block in it).
+    public init(store: AuditStore, writer: AuditWriter, settings: MQTTSettings, messages: MessageFactory,
+                rescanInterval: TimeInterval = 30, logger: Logger = Logger(label: "inspectd.mqtt"),
+                onStateChange: (@Sendable (MQTTConnectionState) -> Void)? = nil) throws {
+        self.store = store; self.writer = writer; self.logger = logger
+        self.window = max(1, settings.inflightWindow); self.rescanInterval = rescanInterval
+        let clientID = settings.clientID
+        let box = WeakBox()
+        client = try MQTTClient(
+            settings: settings,
+            online: { messages.status(online: true, clientID: clientID) },
+            offline: { messages.status(online: false, clientID: clientID) },
+            logger: logger,
+            onAck: { mid, reason in box.publisher?.handleAck(mid: mid, reason: reason) },
+            onState: { state in
+                box.publisher?.handleState(state)
+                onStateChange?(state)
+            })
+        box.publisher = self
+        writer.onOutboxCommitted { [weak self] in self?.outboxChanged() }
+    }
+
+    /// Starts the broker connection and the delivery pump.
+    public func start() {
+        condition.lock()
+        guard !pumpRunning else { condition.unlock(); return }
+        pumpRunning = true; stopping = false
+        condition.unlock()
+        let thread = Thread { [self] in self.pump() }
+        thread.name = "outbox-publisher"
+        thread.start()
+        client?.start()
+    }
+
+    /// Stops publishing, sends the retained `offline` status and disconnects. Undelivered rows stay in the
+    /// outbox for the next start. Call ``AuditWriter/flush(timeout:)`` afterwards to record the last acks.
+    public func stop(timeout: TimeInterval = 5) {
+        condition.lock(); stopping = true; condition.broadcast(); condition.unlock()
+        client?.stop(timeout: timeout)
+        condition.lock()
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while pumpRunning { if !condition.wait(until: deadline) { break } }
+        condition.unlock()
+    }
+
+    /// Connection and delivery counters.
+    public var status: Status {
+        condition.lock(); defer { condition.unlock() }
+        return Status(connected: connected, inFlight: inFlight.count, published: published, acknowledged: acknowledged,
+                      lastProblem: client?.lastProblem ?? "")
+    }
+
+    /// New rows were committed to the outbox.
+    func outboxChanged() {
+        condition.lock(); moreInDatabase = true; condition.broadcast(); condition.unlock()
+    }
+
+    // MARK: MQTT thread
+
+    private func handleState(_ state: MQTTConnectionState) {
+        condition.lock(); defer { condition.unlock() }
+        let nowConnected = state == .connected
+        if nowConnected != connected || nowConnected {
+            // Ids of a lost connection mean nothing now; everything unacknowledged is re-sent from the outbox.
+            inFlight.removeAll()
+            cursor = 0
+            moreInDatabase = true
+        }
+        connected = nowConnected
+        condition.broadcast()
+    }
+
+    private func handleAck(mid: Int32, reason: Int32) {
+        condition.lock(); defer { condition.unlock() }
+        if let id = inFlight.removeValue(forKey: mid) {
+            settle(id: id, reason: reason)
+        } else if publishing {
+            earlyAcks[mid] = reason
+        }
+        condition.broadcast()
+    }
+
+    /// Called with `condition` locked.
+    private func settle(id: Int64, reason: Int32) {
+        if reason < 0x80 {
+            acknowledged += 1
+            writer.recordDelivered(id: id, at: Date())
+        } else {
+            logger.warning("mqtt: broker rejected outbox message \(id) (reason 0x\(String(reason, radix: 16))); it stays pending")
+        }
+    }
+
+    // MARK: pump thread
+
+    private func pump() {
+        condition.lock()
+        while !stopping {
+            let ready = connected && moreInDatabase && inFlight.count < window
+            if !ready {
+                if connected && inFlight.isEmpty && Date().timeIntervalSince(lastRescan) >= rescanInterval {
+                    cursor = 0; moreInDatabase = true; lastRescan = Date()
+                    continue
+                }
+                _ = condition.wait(until: Date(timeIntervalSinceNow: 1))
+                continue
+            }
+            let room = window - inFlight.count
+            let after = cursor
+            condition.unlock()
+            let rows: [PendingRow]
+            do {
+                rows = try store.pool.read { db in
+                    try PendingRow.fetchPending(db, after: after, limit: room)
+                }
+            } catch {
+                logger.error("outbox read failed (retrying): \(error)")
+                Thread.sleep(forTimeInterval: 1)
+                condition.lock()
+                continue
+            }
+            condition.lock()
+            if rows.isEmpty { moreInDatabase = false; continue }
+            for row in rows where row.id > cursor {
+                if !connected || stopping { break }
+                publishing = true
+                earlyAcks.removeAll()
+                condition.unlock()
+                let result = client?.publish(row.topic, row.payload, qos: row.qos, retained: row.retained) ?? .notConnected
+                let now = Date()
+                condition.lock()
+                publishing = false
+                switch result {
+                case .queued(let mid):
+                    cursor = row.id
+                    published += 1
+                    writer.recordAttempt(id: row.id, at: now)
+                    if let reason = earlyAcks.removeValue(forKey: mid) {
+                        settle(id: row.id, reason: reason)
+                    } else {
+                        inFlight[mid] = row.id
+                    }
+                case .notConnected:
+                    break
+                case .failed(let code, let message):
+                    cursor = row.id   // skipped until the next rescan, so one bad row cannot stall the rest
+                    logger.error("mqtt: cannot publish outbox message \(row.id) to \(row.topic): \(message) (\(code))")
+                }
+                earlyAcks.removeAll()
+                if case .notConnected = result { break }
+            }
+        }
+        pumpRunning = false
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+
+/// An undelivered outbox row, as the pump publishes it.
+private struct PendingRow {
+    var id: Int64, topic: String, payload: Data, qos: Int32, retained: Bool
+
+    static func fetchPending(_ db: Database, after: Int64, limit: Int) throws -> [PendingRow] {
+        try Row.fetchAll(db, sql: """
+            SELECT id, topic, payload, qos, retained FROM outbox WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?
+            """, arguments: [after, limit]).map {
+            PendingRow(id: $0[0], topic: $0[1], payload: $0[2], qos: $0[3], retained: $0[4])
+        }
+    }
+}
+
+/// Lets the MQTT client's callbacks reach the publisher without a retain cycle.
+private final class WeakBox: @unchecked Sendable {
+    // Written once in OutboxPublisher.init before the client starts; read-only afterwards.
+    weak var publisher: OutboxPublisher?
+}

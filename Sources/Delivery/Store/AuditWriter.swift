@@ -1,0 +1,299 @@
+import Foundation
+import GRDB
+import Logging
+
+/// The only writer of the audit database. The pipeline submits inspections (with their outgoing messages),
+/// service events, outbox-only messages and adaptive-threshold snapshots; one thread commits them in batches
+/// (every `maxDelay` or `maxBatch` items, one transaction each), then tells the outbox publisher.
+///
+/// Back-pressure, never loss: the queue holds at most `capacity` items; when it is full, `submit` blocks the
+/// caller until the writer has made room. Nothing submitted is ever dropped; a failing transaction (disk full,
+/// I/O error) is logged and retried with back-off, and the pipeline stalls behind it rather than losing records.
+///
+/// Thread-safety invariant: every mutable field is read and written only while `condition` is locked.
+public final class AuditWriter: @unchecked Sendable {
+    /// Batching and retention knobs.
+    public struct Settings: Sendable {
+        /// Items per transaction at most.
+        public var maxBatch: Int = 256
+        /// How long the first queued item may wait for companions before its batch is committed.
+        public var maxDelay: TimeInterval = 0.1
+        /// Queue capacity; `submit` blocks when it is full.
+        public var capacity: Int = 4096
+        /// Pruning rules, or nil to keep everything.
+        public var retention: RetentionPolicy?
+        /// How often a pruning round starts.
+        public var retentionInterval: TimeInterval = 60
+        /// Creates default settings.
+        public init(maxBatch: Int = 256, maxDelay: TimeInterval = 0.1, capacity: Int = 4096,
+                    retention: RetentionPolicy? = nil, retentionInterval: TimeInterval = 60) {
+            self.maxBatch = max(1, maxBatch); self.maxDelay = maxDelay; self.capacity = max(1, capacity)
+            self.retention = retention; self.retentionInterval = retentionInterval
+        }
+    }
+
+    enum Item {
+        case inspection(InspectionRecord, [OutgoingMessage])
+        case event(ServiceEvent, [OutgoingMessage])
+        case messages([OutgoingMessage])
+        case adaptiveState(camera: String, state: Data, at: Date)
+    }
+
+    enum OutboxUpdate {
+        case attempted(id: Int64, at: Date)
+        case delivered(id: Int64, at: Date)
+    }
+
+    /// The store written to.
+    public let store: AuditStore
+    private let settings: Settings
+    private let logger: Logger
+    private let condition = NSCondition()
+    private var queue: [Item] = []
+    private var firstQueuedAt: Date?
+    private var updates: [OutboxUpdate] = []
+    private var submitted: UInt64 = 0
+    private var committed: UInt64 = 0
+    private var flushWanted = false
+    private var stopping = false
+    private var running = false
+    private var observers: [@Sendable () -> Void] = []
+    private var lastError: String?
+
+    /// Creates a writer for `store`; call ``start()`` before submitting.
+    public init(store: AuditStore, settings: Settings = Settings(), logger: Logger = Logger(label: "inspectd.audit")) {
+        self.store = store; self.settings = settings; self.logger = logger
+    }
+
+    /// Calls `observer` (on the writer thread) after every commit that added outbox messages.
+    public func onOutboxCommitted(_ observer: @escaping @Sendable () -> Void) {
+        condition.lock(); observers.append(observer); condition.unlock()
+    }
+
+    /// Starts the writer thread.
+    public func start() {
+        condition.lock(); defer { condition.unlock() }
+        guard !running else { return }
+        running = true; stopping = false
+        let thread = Thread { [self] in self.run() }
+        thread.name = "audit-writer"
+        thread.start()
+    }
+
+    /// Records an inspection, its defects and its outgoing messages (all in one transaction).
+    /// Blocks only while the queue is full.
+    public func submit(_ inspection: InspectionRecord, messages: [OutgoingMessage] = []) {
+        enqueue(.inspection(inspection, messages))
+    }
+
+    /// Records a service event, with the messages it causes (e.g. a camera status or an alarm).
+    public func submit(event: ServiceEvent, messages: [OutgoingMessage] = []) {
+        enqueue(.event(event, messages))
+    }
+
+    /// Puts messages in the outbox that belong to no inspection or event (e.g. periodic stats).
+    public func submit(messages: [OutgoingMessage]) {
+        enqueue(.messages(messages))
+    }
+
+    /// Saves the adaptive-threshold state of `camera` (opaque JSON; replaces the previous one).
+    public func saveAdaptiveState(camera: String, state: Data) {
+        enqueue(.adaptiveState(camera: camera, state: state, at: Date()))
+    }
+
+    /// Blocks until everything submitted before this call is committed; false on timeout.
+    @discardableResult
+    public func flush(timeout: TimeInterval = .infinity) -> Bool {
+        // NSCondition.wait(until:) traps on distantFuture, so an unbounded flush uses wait().
+        let deadline = timeout.isFinite ? Date(timeIntervalSinceNow: timeout) : nil
+        condition.lock(); defer { condition.unlock() }
+        let target = submitted
+        flushWanted = true
+        condition.broadcast()
+        while committed < target {
+            if let deadline { if !condition.wait(until: deadline) { return committed >= target } } else { condition.wait() }
+        }
+        return true
+    }
+
+    /// Flushes and stops the writer thread (outbox acks that arrive later are applied on the next start).
+    public func stop(timeout: TimeInterval = 30) {
+        flush(timeout: timeout)
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        while running { if !condition.wait(until: Date(timeIntervalSinceNow: timeout)) { break } }
+        condition.unlock()
+    }
+
+    /// Items submitted but not yet committed.
+    public var queuedCount: Int {
+        condition.lock(); defer { condition.unlock() }
+        return Int(submitted - committed)
+    }
+
+    /// The last write error, if the writer is currently failing (nil once a commit succeeds).
+    public var failure: String? {
+        condition.lock(); defer { condition.unlock() }
+        return lastError
+    }
+
+    // MARK: used by OutboxPublisher (bounded by its in-flight window, so not subject to `capacity`)
+
+    func recordAttempt(id: Int64, at: Date) { addUpdate(.attempted(id: id, at: at)) }
+    func recordDelivered(id: Int64, at: Date) { addUpdate(.delivered(id: id, at: at)) }
+
+    private func addUpdate(_ update: OutboxUpdate) {
+        condition.lock()
+        updates.append(update)
+        if firstQueuedAt == nil { firstQueuedAt = Date() }
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func enqueue(_ item: Item) {
+        condition.lock()
+        while queue.count >= settings.capacity && running && !stopping { condition.wait() }
+        queue.append(item)
+        submitted += 1
+        if firstQueuedAt == nil { firstQueuedAt = Date() }
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    // MARK: the writer thread
+
+    private func run() {
+        var retention = settings.retention.map { Retention(policy: $0, logger: logger) }
+        var nextRetention = Date(timeIntervalSinceNow: min(5, settings.retentionInterval))
+        var retentionRunning = false
+        condition.lock()
+        while true {
+            while queue.isEmpty && updates.isEmpty && !stopping {
+                if retention != nil && (retentionRunning || Date() >= nextRetention) { break }
+                if retention == nil { condition.wait() } else { _ = condition.wait(until: nextRetention) }
+            }
+            if stopping && queue.isEmpty && updates.isEmpty { break }
+            if let first = firstQueuedAt {
+                let deadline = first.addingTimeInterval(settings.maxDelay)
+                while queue.count < settings.maxBatch && !flushWanted && !stopping && Date() < deadline {
+                    _ = condition.wait(until: deadline)
+                }
+            }
+            let take = min(queue.count, settings.maxBatch)
+            let batch = Array(queue.prefix(take))
+            queue.removeFirst(take)
+            let batchUpdates = updates
+            updates.removeAll(keepingCapacity: true)
+            firstQueuedAt = (queue.isEmpty && updates.isEmpty) ? nil : Date()
+            condition.broadcast()
+            condition.unlock()
+
+            var addedMessages = false
+            if !batch.isEmpty || !batchUpdates.isEmpty {
+                addedMessages = commit(batch, batchUpdates)
+            }
+            if addedMessages {
+                condition.lock(); let fire = observers; condition.unlock()
+                for observer in fire { observer() }
+            }
+            if var r = retention, retentionRunning || Date() >= nextRetention {
+                retentionRunning = r.step(store.pool)
+                retention = r
+                if !retentionRunning { nextRetention = Date(timeIntervalSinceNow: settings.retentionInterval) }
+            }
+
+            condition.lock()
+            committed += UInt64(batch.count)
+            if committed >= submitted { flushWanted = false }
+            condition.broadcast()
+        }
+        running = false
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Commits one batch, retrying until it succeeds (never drops). Returns whether outbox rows were added.
+    private func commit(_ batch: [Item], _ batchUpdates: [OutboxUpdate]) -> Bool {
+        var delay: TimeInterval = 0.1
+        while true {
+            do {
+                let added = try store.pool.write { db in try Self.write(batch, batchUpdates, db) }
+                condition.lock(); let hadError = lastError != nil; lastError = nil; condition.unlock()
+                if hadError { logger.notice("audit database writable again") }
+                return added
+            } catch {
+                let message = "audit database write failed (\(batch.count) items kept, retrying in \(delay)s): \(error)"
+                logger.error("\(message)")
+                condition.lock(); lastError = message; condition.unlock()
+                Thread.sleep(forTimeInterval: delay)
+                delay = min(delay * 2, 5)
+            }
+        }
+    }
+
+    private static func write(_ batch: [Item], _ batchUpdates: [OutboxUpdate], _ db: Database) throws -> Bool {
+        let now = Date()
+        var added = false
+        let insertInspection = try db.cachedStatement(sql: """
+            INSERT INTO inspections (camera, sequence, captured_at, verdict, defect_count, latency_ms, model_sha256,
+                config_revision, snapshot_path, annotated_path, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)
+            """)
+        let insertDefect = try db.cachedStatement(sql: """
+            INSERT INTO defects (inspection_id, class_id, class_name, confidence, threshold, x1, y1, x2, y2)
+            VALUES (?,?,?,?,?,?,?,?,?)
+            """)
+        let insertMessage = try db.cachedStatement(sql: """
+            INSERT INTO outbox (event_id, topic, payload, qos, retained, state, created_at, inspection_id)
+            VALUES (?,?,?,?,?,'pending',?,?)
+            """)
+        func insert(_ messages: [OutgoingMessage], inspectionID: Int64?) throws {
+            for m in messages {
+                try insertMessage.execute(arguments: [m.eventID.uuidString.lowercased(), m.topic, m.payload,
+                                                      m.qos, m.retained, now, inspectionID])
+                added = true
+            }
+        }
+        for item in batch {
+            switch item {
+            case .inspection(let r, let messages):
+                try insertInspection.execute(arguments: [
+                    r.camera, Int64(bitPattern: r.sequence), r.captureTime, r.isNG ? "NG" : "OK", r.defects.count,
+                    r.latencyMillis, r.modelSHA256, r.configRevision, r.snapshotPath, r.annotatedPath, now])
+                let id = db.lastInsertedRowID
+                for d in r.defects {
+                    try insertDefect.execute(arguments: [id, d.classID, d.className, d.confidence, d.threshold,
+                                                         d.x1, d.y1, d.x2, d.y2])
+                }
+                try insert(messages, inspectionID: id)
+            case .event(let e, let messages):
+                try db.execute(sql: "INSERT INTO service_events (at, kind, camera, detail) VALUES (?,?,?,?)",
+                               arguments: [e.at, e.kind.rawValue, e.camera, e.detail])
+                try insert(messages, inspectionID: nil)
+            case .messages(let messages):
+                try insert(messages, inspectionID: nil)
+            case .adaptiveState(let camera, let state, let at):
+                try db.execute(sql: """
+                    INSERT INTO adaptive_state (camera, state, updated_at) VALUES (?,?,?)
+                    ON CONFLICT(camera) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
+                    """, arguments: [camera, state, at])
+            }
+        }
+        if !batchUpdates.isEmpty {
+            let attempted = try db.cachedStatement(sql: """
+                UPDATE outbox SET attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, ?1),
+                    last_attempt_at = ?1 WHERE id = ?2
+                """)
+            let delivered = try db.cachedStatement(sql: """
+                UPDATE outbox SET state = 'delivered', delivered_at = ? WHERE id = ? AND state = 'pending'
+                """)
+            for update in batchUpdates {
+                switch update {
+                case .attempted(let id, let at): try attempted.execute(arguments: [at, id])
+                case .delivered(let id, let at): try delivered.execute(arguments: [at, id])
+                }
+            }
+        }
+        return added
+    }
+}

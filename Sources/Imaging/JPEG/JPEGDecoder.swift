@@ -1,0 +1,99 @@
+import CJPEG
+import Foundation
+
+/// Decodes JPEG/MJPEG frames with libjpeg-turbo's TurboJPEG API, optionally shrinking them in the DCT
+/// (1/2, 1/4, 1/8) when the frame is much larger than needed, straight to RGB or grayscale.
+///
+/// One decoder per worker: it owns a TurboJPEG handle, which is not thread-safe.
+public final class JPEGDecoder {
+    /// What a decode produced.
+    public struct Outcome: Sendable, Equatable {
+        /// Size of the decoded image (after DCT scaling).
+        public var width: Int, height: Int
+        /// Size of the image in the JPEG header.
+        public var fullWidth: Int, fullHeight: Int
+        /// libjpeg-turbo's warning for a damaged but decodable image (a truncated frame), else nil.
+        public var warning: String?
+    }
+
+    private let handle: tjhandle
+    private let factors: [(num: Int, denom: Int)]
+
+    /// Creates a decoder. Throws only if libjpeg-turbo cannot allocate its state.
+    public init() throws {
+        guard let h = tjInitDecompress() else { throw ImagingError.codecFailure("tjInitDecompress failed") }
+        handle = h
+        var n: Int32 = 0
+        var list: [(Int, Int)] = []
+        if let sf = tjGetScalingFactors(&n) {
+            for i in 0..<Int(n) { list.append((Int(sf[i].num), Int(sf[i].denom))) }
+        }
+        factors = list
+    }
+
+    deinit { tjDestroy(handle) }
+
+    /// Reads the image size from the JPEG header.
+    public func header(_ jpeg: UnsafeRawBufferPointer) throws -> (width: Int, height: Int) {
+        let h = try headerInfo(jpeg)
+        return (h.width, h.height)
+    }
+
+    /// Reads the image size and whether the JPEG is grayscale (so it can be decoded to one channel).
+    public func headerInfo(_ jpeg: UnsafeRawBufferPointer) throws -> (width: Int, height: Int, isGray: Bool) {
+        guard let base = jpeg.baseAddress, jpeg.count > 2 else { throw ImagingError.corruptJPEG("empty data") }
+        var w: Int32 = 0, h: Int32 = 0, ss: Int32 = 0, cs: Int32 = 0
+        let rc = tjDecompressHeader3(handle, base.assumingMemoryBound(to: UInt8.self), UInt(jpeg.count),
+                                     &w, &h, &ss, &cs)
+        if rc != 0 { throw ImagingError.corruptJPEG(errorText()) }
+        if w <= 0 || h <= 0 { throw ImagingError.zeroSize(width: Int(w), height: Int(h)) }
+        return (Int(w), Int(h), cs == Int32(TJCS_GRAY.rawValue))
+    }
+
+    /// The decoded size for a header size when the result must stay at least `minWidth`×`minHeight`:
+    /// the smallest of 1/8, 1/4, 1/2, 1 that keeps both sides at or above the minimum.
+    public func scaledSize(width: Int, height: Int, minWidth: Int, minHeight: Int) -> (width: Int, height: Int) {
+        var best = (width, height)
+        for (num, denom) in factors where num <= denom && [1, 2, 4, 8].contains(denom / max(num, 1)) && num == 1 {
+            let sw = (width * num + denom - 1) / denom, sh = (height * num + denom - 1) / denom
+            if sw >= minWidth && sh >= minHeight && sw * sh < best.0 * best.1 { best = (sw, sh) }
+        }
+        return best
+    }
+
+    /// Decodes `jpeg` into `output` as `.rgb24` or `.gray8`, DCT-scaled down as far as possible while the
+    /// result stays at least `minWidth`×`minHeight` (0 = full size). A damaged but decodable frame returns
+    /// with a warning; data that is not a JPEG throws `ImagingError.corruptJPEG`.
+    @discardableResult
+    public func decode(_ jpeg: UnsafeRawBufferPointer, into output: PixelBuffer, format: PixelFormat = .rgb24,
+                       minWidth: Int = 0, minHeight: Int = 0) throws -> Outcome {
+        guard format == .rgb24 || format == .gray8 else {
+            throw ImagingError.unsupportedFormat("JPEG decodes to rgb24 or gray8, not \(format.rawValue)")
+        }
+        let (fw, fh) = try header(jpeg)
+        let (w, h) = minWidth > 0 || minHeight > 0
+            ? scaledSize(width: fw, height: fh, minWidth: minWidth, minHeight: minHeight) : (fw, fh)
+        let channels = format == .rgb24 ? 3 : 1
+        guard w * h * channels <= output.capacity else {
+            throw ImagingError.tooLarge(width: w, height: h, capacity: output.capacity)
+        }
+        let pf = format == .rgb24 ? TJPF_RGB : TJPF_GRAY
+        let rc = tjDecompress2(handle, jpeg.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt(jpeg.count),
+                               output.bytes.assumingMemoryBound(to: UInt8.self), Int32(w), Int32(w * channels),
+                               Int32(h), Int32(pf.rawValue), 0)
+        var warning: String?
+        if rc != 0 {
+            let text = errorText()
+            if tjGetErrorCode(handle) == Int32(TJERR_WARNING.rawValue) { warning = text } else {
+                throw ImagingError.corruptJPEG(text)
+            }
+        }
+        output.width = w; output.height = h; output.format = format; output.byteCount = w * h * channels
+        return Outcome(width: w, height: h, fullWidth: fw, fullHeight: fh, warning: warning)
+    }
+
+    private func errorText() -> String {
+        guard let c = tjGetErrorStr2(handle) else { return "unknown libjpeg-turbo error" }
+        return String(cString: c)
+    }
+}

@@ -1,0 +1,78 @@
+import Capture
+import Foundation
+import Imaging
+import XCTest
+@testable import Daemon
+
+/// The bounded queues' overload policies and the per-camera in-order stage.
+final class PipelineQueueTests: XCTestCase {
+    func frame(_ camera: String, _ seq: UInt64) -> Frame {
+        Frame(cameraID: camera, sequence: seq, monotonicNanos: seq, wallClock: Date(), pixels: PixelBuffer(capacity: 1))
+    }
+
+    func testDropOldestKeepsTheNewestFramesAndReportsTheDrop() {
+        let q = FrameQueues()
+        q.setCamera("a", capacity: 2, policy: .dropOldest)
+        for s in 0..<2 { guard case .queued = q.push(frame("a", UInt64(s)), now: 0) else { return XCTFail() } }
+        guard case .droppedOldest(let old) = q.push(frame("a", 2), now: 0) else { return XCTFail("no drop") }
+        XCTAssertEqual(old.sequence, 0)
+        XCTAssertEqual(q.pop().map { [$0.frame.sequence, $0.ticket] }, [1, 0])
+        XCTAssertEqual(q.pop().map { [$0.frame.sequence, $0.ticket] }, [2, 1])
+    }
+
+    func testBlockWaitsForRoomAndCloseDrains() {
+        let q = FrameQueues()
+        q.setCamera("a", capacity: 1, policy: .block)
+        _ = q.push(frame("a", 0), now: 0)
+        let pushed = expectation(description: "second push returns once a worker took a frame")
+        let f1 = frame("a", 1)
+        Thread.detachNewThread { () in
+            if case .queued = q.push(f1, now: 0) { pushed.fulfill() }
+        }
+        XCTAssertEqual(q.depth("a"), 1)
+        XCTAssertEqual(q.pop()?.frame.sequence, 0)
+        wait(for: [pushed], timeout: 5)
+        q.close()
+        guard case .rejected = q.push(frame("a", 2), now: 0) else { return XCTFail("push after close") }
+        XCTAssertEqual(q.pop()?.frame.sequence, 1, "frames queued before close are still handed out")
+        XCTAssertNil(q.pop())
+    }
+
+    func testShutdownTakesTheWaitingFrames() {
+        let q = FrameQueues()
+        q.setCamera("a", capacity: 4, policy: .block)
+        for s in 0..<3 { _ = q.push(frame("a", UInt64(s)), now: 0) }
+        XCTAssertEqual(q.pop()?.frame.sequence, 0)
+        XCTAssertEqual(q.closeAndTakeWaiting().map(\.sequence), [1, 2])
+        XCTAssertNil(q.pop())
+    }
+
+    func testCamerasAreServedInTurn() {
+        let q = FrameQueues()
+        q.setCamera("a", capacity: 4, policy: .block); q.setCamera("b", capacity: 4, policy: .block)
+        for s in 0..<3 { _ = q.push(frame("a", UInt64(s)), now: 0) }
+        _ = q.push(frame("b", 10), now: 0)
+        XCTAssertEqual((0..<4).compactMap { _ in q.pop()?.frame.cameraID }, ["a", "b", "a", "a"])
+    }
+
+    func testResizingAndRemovingReturnFramesToRecycle() {
+        let q = FrameQueues()
+        q.setCamera("a", capacity: 3, policy: .dropOldest)
+        for s in 0..<3 { _ = q.push(frame("a", UInt64(s)), now: 0) }
+        XCTAssertEqual(q.setCamera("a", capacity: 1, policy: .dropOldest).map(\.sequence), [0, 1])
+        XCTAssertEqual(q.removeCamera("a").map(\.sequence), [2])
+        guard case .rejected = q.push(frame("a", 3), now: 0) else { return XCTFail("removed camera accepted a frame") }
+    }
+
+    func testInOrderStageHandlesTicketsInSequenceWhateverTheCompletionOrder() {
+        let stage = InOrderStage<Int>()
+        let handled = NSLock()
+        nonisolated(unsafe) var order: [Int] = []
+        let tickets = (0..<400).shuffled()
+        DispatchQueue.concurrentPerform(iterations: tickets.count) { i in
+            stage.complete(UInt64(tickets[i]), tickets[i]) { v in handled.lock(); order.append(v); handled.unlock() }
+        }
+        XCTAssertEqual(order, Array(0..<400))
+        XCTAssertEqual(stage.waitingCount, 0)
+    }
+}

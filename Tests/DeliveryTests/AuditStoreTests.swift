@@ -1,0 +1,165 @@
+import Foundation
+import GRDB
+import XCTest
+@testable import Delivery
+
+final class AuditStoreTests: XCTestCase {
+    private var dir: URL!
+    override func setUpWithError() throws { dir = try TestProcess.temporaryDirectory("store") }
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    private func openStore() throws -> AuditStore { try AuditStore(path: dir.appendingPathComponent("audit.sqlite").path) }
+
+    func testNewFileHasIncrementalVacuumWALAndSchema() throws {
+        let store = try openStore()
+        try store.pool.read { db in
+            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA auto_vacuum"), 2, "auto_vacuum must be INCREMENTAL")
+            XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA journal_mode"), "wal")
+            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA synchronous"), 1, "synchronous must be NORMAL")
+            for table in ["inspections", "defects", "outbox", "service_events", "adaptive_state"] {
+                XCTAssertTrue(try db.tableExists(table), table)
+            }
+            XCTAssertTrue(try db.indexes(on: "outbox").contains { $0.name == "outbox_pending" })
+        }
+        // Reopening an existing file migrates nothing new and keeps the data.
+        let writer = AuditWriter(store: store); writer.start()
+        writer.submit(Fixtures.inspection(sequence: 1)); writer.stop()
+        let again = try openStore()
+        XCTAssertEqual(try again.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM inspections") }, 1)
+    }
+
+    func testInspectionDefectsAndMessagesCommitTogether() throws {
+        let store = try openStore()
+        let writer = AuditWriter(store: store)
+        writer.start()
+        let r = Fixtures.inspection(sequence: 42, defects: 2, snapshot: "/snap/a.jpg")
+        let m = Fixtures.factory.defects(for: r)
+        writer.submit(r, messages: [m])
+        writer.submit(Fixtures.inspection(sequence: 43, defects: 0))
+        XCTAssertTrue(writer.flush(timeout: 10))
+        try store.pool.read { db in
+            let row = try XCTUnwrap(Row.fetchOne(db, sql: "SELECT * FROM inspections WHERE sequence = 42"))
+            XCTAssertEqual(row["verdict"] as String, "NG")
+            XCTAssertEqual(row["defect_count"] as Int, 2)
+            XCTAssertEqual(row["snapshot_path"] as String?, "/snap/a.jpg")
+            XCTAssertEqual(row["model_sha256"] as String, Fixtures.sha)
+            let id: Int64 = row["id"]
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM defects WHERE inspection_id = ?", arguments: [id]), 2)
+            let out = try XCTUnwrap(Row.fetchOne(db, sql: "SELECT * FROM outbox"))
+            XCTAssertEqual(out["event_id"] as String, m.eventID.uuidString.lowercased())
+            XCTAssertEqual(out["state"] as String, "pending")
+            XCTAssertEqual(out["inspection_id"] as Int64?, id)
+            XCTAssertEqual(out["topic"] as String, "inspect/L1/S2/cam1/defects")
+            XCTAssertEqual(try String.fetchOne(db, sql: "SELECT verdict FROM inspections WHERE sequence = 43"), "OK")
+        }
+        writer.stop()
+    }
+
+    func testFullQueueBlocksSubmitterAndDropsNothing() throws {
+        let store = try openStore()
+        let writer = AuditWriter(store: store, settings: .init(maxBatch: 3, maxDelay: 0.001, capacity: 2))
+        writer.start()
+        DispatchQueue.concurrentPerform(iterations: 4) { t in
+            for i in 0..<250 { writer.submit(Fixtures.inspection(camera: "cam\(t)", sequence: UInt64(i))) }
+        }
+        XCTAssertTrue(writer.flush(timeout: 30))
+        XCTAssertEqual(try store.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM inspections") }, 1000)
+        XCTAssertEqual(try store.pool.read { try Int.fetchOne($0, sql: "SELECT count(DISTINCT camera || sequence) FROM inspections") }, 1000)
+        writer.stop()
+    }
+
+    func testRetentionPrunesOldRowsButNeverPendingOutbox() throws {
+        let store = try openStore()
+        let writer = AuditWriter(store: store)
+        writer.start()
+        let old = Date().addingTimeInterval(-10 * 86400)
+        for i in 0..<1200 {
+            let r = Fixtures.inspection(sequence: UInt64(i), at: old)
+            writer.submit(r, messages: [Fixtures.factory.defects(for: r)])
+        }
+        writer.submit(Fixtures.inspection(sequence: 5000), messages: [])
+        writer.submit(event: ServiceEvent(.start, at: old, detail: "boot"))
+        XCTAssertTrue(writer.flush(timeout: 30))
+        // Half of the old messages were delivered (and created long ago).
+        try store.pool.write { db in
+            try db.execute(sql: "UPDATE outbox SET state = 'delivered', delivered_at = ?, created_at = ? WHERE id % 2 = 0",
+                           arguments: [old, old])
+        }
+        var retention = Retention(policy: RetentionPolicy(maxAge: 86400, maxBytes: 1 << 40, chunk: 100), logger: .init(label: "t"))
+        var steps = 0
+        while retention.step(store.pool) { steps += 1; XCTAssertLessThan(steps, 1000) }
+        XCTAssertGreaterThan(steps, 10, "pruning must go in small chunks")
+        try store.pool.read { db in
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM inspections"), 1)
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM defects"), 1)
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE state = 'pending'"), 600)
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE state = 'delivered'"), 0)
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM service_events"), 0)
+        }
+        writer.stop()
+    }
+
+    func testSizeCapPrunesOldestFirst() throws {
+        let store = try openStore()
+        let writer = AuditWriter(store: store)
+        writer.start()
+        for i in 0..<3000 { writer.submit(Fixtures.inspection(sequence: UInt64(i), defects: 3)) }
+        XCTAssertTrue(writer.flush(timeout: 30))
+        let before = try store.pool.read { try Retention.usedBytes($0) }
+        var retention = Retention(policy: RetentionPolicy(maxAge: 365 * 86400, maxBytes: before / 2, chunk: 200),
+                                  logger: .init(label: "t"))
+        while retention.step(store.pool) {}
+        let after = try store.pool.read { try Retention.usedBytes($0) }
+        XCTAssertLessThanOrEqual(after, before / 2)
+        let oldest = try store.pool.read { try Int.fetchOne($0, sql: "SELECT min(sequence) FROM inspections") }
+        let newest = try store.pool.read { try Int.fetchOne($0, sql: "SELECT max(sequence) FROM inspections") }
+        XCTAssertGreaterThan(oldest ?? 0, 0, "oldest inspections go first")
+        XCTAssertEqual(newest, 2999, "newest inspections stay")
+        writer.stop()
+    }
+
+    func testAdaptiveStateAndServiceEvents() throws {
+        let store = try openStore()
+        let writer = AuditWriter(store: store)
+        writer.start()
+        writer.saveAdaptiveState(camera: "cam1", state: Data(#"{"short":[0.1]}"#.utf8))
+        writer.saveAdaptiveState(camera: "cam1", state: Data(#"{"short":[0.2]}"#.utf8))
+        writer.submit(event: ServiceEvent(.cameraDown, camera: "cam1", detail: "ENODEV"),
+                      messages: [Fixtures.factory.cameraStatus(camera: "cam1", up: false, reason: "ENODEV")])
+        XCTAssertTrue(writer.flush(timeout: 10))
+        XCTAssertEqual(try store.loadAdaptiveState(camera: "cam1"), Data(#"{"short":[0.2]}"#.utf8))
+        XCTAssertNil(try store.loadAdaptiveState(camera: "cam9"))
+        XCTAssertEqual(try store.pool.read { try String.fetchOne($0, sql: "SELECT kind FROM service_events") }, "camera_down")
+        XCTAssertEqual(try store.pendingCount(), 1)
+        writer.stop()
+    }
+
+    func testReadOnlyQueriesWhileWriting() throws {
+        let store = try openStore()
+        let writer = AuditWriter(store: store)
+        writer.start()
+        for i in 0..<100 {
+            let r = Fixtures.inspection(camera: i % 2 == 0 ? "a" : "b", sequence: UInt64(i), defects: i % 4 == 0 ? 0 : 2)
+            writer.submit(r, messages: r.isNG ? [Fixtures.factory.defects(for: r)] : [])
+        }
+        XCTAssertTrue(writer.flush(timeout: 10))
+        let queries = AuditQueries(reader: try AuditStore.openReadOnly(path: store.path))
+        // More writes while the read-only connection is open.
+        for i in 100..<110 { writer.submit(Fixtures.inspection(camera: "a", sequence: UInt64(i), defects: 0)) }
+        XCTAssertTrue(writer.flush(timeout: 10))
+        let s = try queries.summary(since: Date().addingTimeInterval(-3600))
+        XCTAssertEqual(s.frames, 110)
+        XCTAssertEqual(s.ngFrames, 75)
+        XCTAssertEqual(s.defectsPerClass.map(\.count).reduce(0, +), 150)
+        XCTAssertEqual(s.pendingMessages, 75)
+        let shorts = try queries.defects(since: .distantPast, until: Date().addingTimeInterval(1), camera: "b", className: "open")
+        XCTAssertEqual(shorts.count, 50)
+        XCTAssertEqual(shorts.first?.box, [10.5, 20, 110.25, 220])
+        let v = try queries.verify()
+        XCTAssertTrue(v.ok)
+        XCTAssertEqual(v.pending, 75)
+        XCTAssertEqual(v.migrations, ["v1"])
+        XCTAssertThrowsError(try AuditStore.openReadOnly(path: dir.appendingPathComponent("none.sqlite").path))
+        writer.stop()
+    }
+}
