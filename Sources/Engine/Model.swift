@@ -56,14 +56,19 @@ public final class Model: Sendable {
     }
 
     /// Loads a model from the bytes of an ONNX file; `path` is only used in messages and `info`.
-    public init(bytes: [UInt8], path: String, inputShape: [Int]? = nil) throws {
+    public convenience init(bytes: [UInt8], path: String, inputShape: [Int]? = nil) throws {
         let onnx: OnnxModel
         do { onnx = try OnnxModel.parse(bytes) } catch let e as EngineError {
             throw EngineError("\(path): not a readable ONNX model: \(e.description)")
         }
+        try self.init(onnx: onnx, sha256: SHA256.hex(bytes), path: path, inputShape: inputShape)
+    }
+
+    /// Prepares an already parsed model.
+    init(onnx: OnnxModel, sha256: String, path: String, inputShape: [Int]?) throws {
         let opset = onnx.opset
         guard opset > 0 else { throw EngineError("\(path): no default-domain opset import") }
-        guard opset >= 7 && opset <= 23 else { throw EngineError("\(path): opset \(opset) is not supported (7–23)") }
+        guard opset >= 7 && opset <= 28 else { throw EngineError("\(path): opset \(opset) is not supported (7–28)") }
         let builder = GraphBuilder(onnx: onnx, path: path)
         try builder.build(inputShape: inputShape)
         plan = try ExecutionPlan(builder)
@@ -75,7 +80,7 @@ public final class Model: Sendable {
             }
             return TensorInfo(name: s.value.name, elementType: t, shape: s.value.shape)
         }
-        info = ModelInfo(path: path, sha256: SHA256.hex(bytes), producer: [onnx.producer, onnx.producerVersion].filter { !$0.isEmpty }.joined(separator: " "),
+        info = ModelInfo(path: path, sha256: sha256, producer: [onnx.producer, onnx.producerVersion].filter { !$0.isEmpty }.joined(separator: " "),
                          opset: opset, inputs: plan.inputs.map(tensorInfo), outputs: plan.outputs.map(tensorInfo), opCounts: counts,
                          isQuantized: onnx.nodes.contains { ["QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul"].contains($0.opType) },
                          classNames: Model.classNames(onnx.metadata["names"]), metadata: onnx.metadata)

@@ -99,7 +99,7 @@ final class GraphBuilder {
         let realInputs = onnx.inputs.filter { onnx.initializers[$0.name] == nil }
         guard !realInputs.isEmpty else { throw EngineError("\(path): the graph has no inputs") }
         for (i, v) in realInputs.enumerated() {
-            guard let dtype = DType(rawValue: v.elemType) else {
+            guard let dtype = DType(rawValue: v.elemType), dtype != .double else {
                 throw EngineError("\(path): input '\(v.name)' has unsupported element type \(DType.name(ofONNX: v.elemType))")
             }
             var shape: [Int]

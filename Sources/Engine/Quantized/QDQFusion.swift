@@ -121,9 +121,13 @@ extension GraphBuilder {
         guard v.dtype == .float else { throw fail(node, "input must be float") }
         guard let sn = node.input(1), let scale = consts[sn] else { throw fail(node, "scale must be constant") }
         let zp = try node.input(2).map { n -> Tensor in guard let t = consts[n] else { throw fail(node, "zero point must be constant") }; return t }
-        let p = try QuantParams(scale: scale, zeroPoint: zp, axis: node.int("axis", 1), rank: v.shape.count, node)
+        guard node.int("block_size", 0) == 0 else { throw fail(node, "blocked quantization is not supported") }
+        var p = try QuantParams(scale: scale, zeroPoint: zp, axis: node.int("axis", 1), rank: v.shape.count, node)
+        if zp == nil, let t = node.attributes["output_dtype"]?.i, t != 0 {
+            guard let d = DType(rawValue: Int(t)), d == .uint8 || d == .int8 else { throw fail(node, "output_dtype \(DType.name(ofONNX: Int(t))) is not supported") }
+            p.dtype = d
+        }
         guard p.dtype != .int32 else { throw fail(node, "int32 output is not supported") }
-        guard node.int("saturate", 1) == 1 || true else { throw fail(node, "") }
         let (outer, ch, inner) = p.isPerTensor ? (1, 1, v.count) : (v.shape[..<p.axis].reduce(1, *), v.shape[p.axis], v.shape[(p.axis + 1)...].reduce(1, *))
         guard p.isPerTensor || ch == p.scales.count else { throw fail(node, "\(p.scales.count) scales for axis of size \(ch)") }
         let y = addValue(node.outputs[0], p.dtype, v.shape)
@@ -138,6 +142,7 @@ extension GraphBuilder {
         let v = values[a]
         guard [.uint8, .int8, .int32].contains(v.dtype) else { throw fail(node, "input type \(v.dtype.name) is not supported") }
         guard let sn = node.input(1), let scale = consts[sn] else { throw fail(node, "scale must be constant") }
+        guard node.int("block_size", 0) == 0 else { throw fail(node, "blocked quantization is not supported") }
         let zp = try node.input(2).map { n -> Tensor in guard let t = consts[n] else { throw fail(node, "zero point must be constant") }; return t }
         var p = try QuantParams(scale: scale, zeroPoint: zp, axis: node.int("axis", 1), rank: v.shape.count, node)
         if zp == nil { p.dtype = v.dtype }
