@@ -47,4 +47,20 @@ final class GroundTruthScoreTests: XCTestCase {
         XCTAssertEqual(total.summary,
                        "found 1/2 injected defects (50.0%), 1 with the right class; 1 of 2 detections were false alarms (50.0%)")
     }
+
+    func testTotalsAreExposedAsCountersPerCamera() {
+        let metrics = PipelineMetrics()
+        var frame = GroundTruthScore()
+        frame.injected = 4; frame.found = 3; frame.foundRightClass = 2; frame.falseAlarms = 1; frame.detections = 4
+        metrics.count(frame, camera: "cam1")
+        metrics.count(frame, camera: "cam1")
+        let text = metrics.exposition()
+        for line in ["inspectd_ground_truth_injected_total{camera=\"cam1\"} 8",
+                     "inspectd_ground_truth_found_total{camera=\"cam1\"} 6",
+                     "inspectd_ground_truth_found_right_class_total{camera=\"cam1\"} 4",
+                     "inspectd_ground_truth_false_alarms_total{camera=\"cam1\"} 2",
+                     "inspectd_ground_truth_detections_total{camera=\"cam1\"} 8"] {
+            XCTAssertTrue(text.contains(line), "missing \(line) in:\n\(text)")
+        }
+    }
 }
