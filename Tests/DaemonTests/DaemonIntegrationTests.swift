@@ -2,7 +2,8 @@ import Foundation
 import XCTest
 
 /// The daemon binary end to end: a replay camera of DeepPCB val images, a real mosquitto broker, a test
-/// NOTIFY_SOCKET. READY=1, defects delivered, SIGHUP applies a new threshold, SIGTERM drains cleanly.
+/// NOTIFY_SOCKET. READY=1, defects delivered, SIGHUP applies a new threshold, SIGTERM drains cleanly; NG frames
+/// get an annotated snapshot, and a synthetic camera's ground-truth score is printed at shutdown.
 final class DaemonIntegrationTests: XCTestCase {
     func testDaemonRunsReloadsAndDrains() throws {
         let root = TestTools.repositoryRoot
@@ -34,6 +35,8 @@ final class DaemonIntegrationTests: XCTestCase {
             cameras:
               - id: cam1
                 source: {type: replay, list: images.txt, fps: 4, loop: true}
+              - id: cam2
+                source: {type: synthetic, fps: 1, defects_per_frame: [3, 4], seed: 5}
             detection: {confidence: \(confidence)}
             mqtt: {host: 127.0.0.1, port: \(broker.port), client_id: inspectd-it}
             audit: {path: state/audit.db, batch_interval: 50ms}
@@ -112,7 +115,19 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertEqual(try query("SELECT count(*) FROM service_events WHERE kind = 'config_reload'"), "1")
         XCTAssertEqual(try query("SELECT count(*) FROM service_events WHERE kind = 'error'"), "1")
         XCTAssertEqual(try query("PRAGMA integrity_check"), "ok")
-        let ngRows = Int(try query("SELECT count(*) FROM inspections WHERE verdict = 'NG'")) ?? -1
+        let ngRows = Int(try query("SELECT count(*) FROM inspections WHERE verdict = 'NG' AND camera = 'cam1'")) ?? -1
+        // Every NG frame has its evidence and an annotated copy on disk (the snapshot cap is not reached here).
+        let snapshots = try query("SELECT snapshot_path || '|' || ifnull(annotated_path, '') FROM inspections WHERE verdict = 'NG'")
+            .split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
+        XCTAssertFalse(snapshots.isEmpty, "no NG frame recorded")
+        for pair in snapshots {
+            XCTAssertEqual(pair.count, 2)
+            XCTAssertTrue(pair.last?.hasSuffix("_annotated.jpg") ?? false, "no annotated snapshot: \(pair)")
+            for path in pair { XCTAssertTrue(FileManager.default.fileExists(atPath: path), "missing \(path)") }
+            if pair.count == 2 {
+                XCTAssertNotEqual(FileManager.default.contents(atPath: pair[0]), FileManager.default.contents(atPath: pair[1]))
+            }
+        }
         let final = subscriber.wait(timeout: 10) { m in
             m.contains { $0.topic == "inspect/it/s1/status" && $0.payload.contains("\"offline\"") }
                 && Set(defects(m).compactMap { $0["sequence"] as? Int }).count >= ngRows
@@ -122,6 +137,9 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertEqual(Set(defects(final).compactMap { $0["sequence"] as? Int }).count, ngRows,
                        "every NG frame's defects message delivered")
         XCTAssertTrue(daemonLog().contains("stopped cleanly"), daemonLog())
+        let truthLine = daemonLog().split(separator: "\n").first { $0.contains("cam2 synthetic ground truth: found ") }
+        XCTAssertNotNil(truthLine, "no ground-truth summary at shutdown; log:\n\(daemonLog())")
+        XCTAssertFalse(truthLine?.contains("found 0/0 ") ?? true, "no injected defect counted: \(truthLine ?? "")")
     }
 
     func testBadConfigExitsWithCode2AndOneLinePerProblem() throws {

@@ -36,10 +36,21 @@ public final class PipelineMetrics: Sendable {
         public let ng: CoreMetrics.Counter
     }
 
+    /// Running ground-truth counts of a camera whose source injects known defects (the synthetic camera);
+    /// see `GroundTruthScore` for the matching rule.
+    public struct GroundTruth: Sendable {
+        public let injected: CoreMetrics.Counter
+        public let found: CoreMetrics.Counter
+        public let foundRightClass: CoreMetrics.Counter
+        public let falseAlarms: CoreMetrics.Counter
+        public let detections: CoreMetrics.Counter
+    }
+
     /// The Prometheus registry behind the metrics.
     public let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
     private let cameras = Mutex<[String: Camera]>([:])
+    private let groundTruths = Mutex<[String: GroundTruth]>([:])
     private let classCounters = Mutex<[String: CoreMetrics.Counter]>([:])
     private let thresholdGauges = Mutex<[String: CoreMetrics.Gauge]>([:])
     private let stages: [Stage: CoreMetrics.Timer]
@@ -85,6 +96,30 @@ public final class PipelineMetrics: Sendable {
             all[id] = c
             return c
         }
+    }
+
+    /// The ground-truth counters of camera `id` (made on first use, so only cameras with ground truth have them).
+    public func groundTruth(_ id: String) -> GroundTruth {
+        groundTruths.withLock { all in
+            if let g = all[id] { return g }
+            let d = [("camera", id)]
+            func counter(_ label: String) -> CoreMetrics.Counter {
+                CoreMetrics.Counter(label: "inspectd_ground_truth_\(label)_total", dimensions: d, factory: factory)
+            }
+            let g = GroundTruth(injected: counter("injected"), found: counter("found"),
+                                foundRightClass: counter("found_right_class"), falseAlarms: counter("false_alarms"),
+                                detections: counter("detections"))
+            all[id] = g
+            return g
+        }
+    }
+
+    /// Adds one frame's ground-truth score to camera `id`'s counters.
+    public func count(_ score: GroundTruthScore, camera id: String) {
+        let g = groundTruth(id)
+        g.injected.increment(by: score.injected); g.found.increment(by: score.found)
+        g.foundRightClass.increment(by: score.foundRightClass); g.falseAlarms.increment(by: score.falseAlarms)
+        g.detections.increment(by: score.detections)
     }
 
     /// Records a stage's latency.

@@ -13,6 +13,8 @@ final class CameraLane: Sendable {
     let source: any FrameSource
     /// Counters for `{prefix}/stats`.
     let stats = CameraStats()
+    /// Running ground-truth score since the lane started; nil unless the source injects known defects.
+    let groundTruth: Mutex<GroundTruthScore?>
     /// The incarnation of this camera's queue whose tickets this lane judges.
     let queueGeneration: UInt64
     private let capture: CaptureLoop
@@ -46,6 +48,8 @@ final class CameraLane: Sendable {
         var jpeg: Data?
         /// When postprocessing started (monotonic ns), for the postprocess stage latency.
         var postprocessStart: UInt64
+        /// The defects the source injected into the frame (synthetic source).
+        var groundTruth: [GroundTruthDefect] = []
     }
 
     init(config: CameraConfig, rules: DetectionRules, workers: Int, queues: FrameQueues, recorder: InspectionRecorder,
@@ -55,6 +59,7 @@ final class CameraLane: Sendable {
         logger[metadataKey: "camera"] = "\(config.id)"
         self.logger = logger
         source = try SourceFactory.make(config, workers: workers)
+        if case .synthetic = config.source { groundTruth = Mutex(GroundTruthScore()) } else { groundTruth = Mutex(nil) }
         judge = try rules.makeJudge(cameraID: config.id, state: recorder.loadAdaptiveState(camera: config.id))
         self.rules = Mutex(rules)
         queues.setCamera(config.id, capacity: config.queueSize, policy: config.overload)
@@ -127,6 +132,14 @@ final class CameraLane: Sendable {
             let cameraMetrics = metrics.camera(config.id)
             cameraMetrics.processed.increment()
             stats.frame(latencyMillis: Double(latency) / 1e6, ng: inspection.verdict == .ng)
+            let scored = groundTruth.withLock { total -> GroundTruthScore? in
+                guard var t = total else { return nil }
+                let frameScore = GroundTruthScore(defects: inspection.defects, truth: j.groundTruth)
+                t += frameScore
+                total = t
+                return frameScore
+            }
+            if let scored { metrics.count(scored, camera: config.id) }
             if inspection.verdict == .ng {
                 cameraMetrics.ng.increment()
                 for d in inspection.defects { metrics.countDefect(camera: config.id, className: d.className) }

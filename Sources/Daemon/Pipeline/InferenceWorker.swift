@@ -88,7 +88,7 @@ final class InferenceWorker: @unchecked Sendable {
             result = .judged(.init(candidates: r.candidates,
                                    stamp: FrameStamp(sequence: frame.sequence, captureTime: frame.wallClock,
                                                      monotonicNanos: frame.monotonicNanos),
-                                   jpeg: jpeg, postprocessStart: postprocessStart))
+                                   jpeg: jpeg, postprocessStart: postprocessStart, groundTruth: frame.groundTruth))
         } catch {
             metrics.camera(frame.cameraID).decodeErrors.increment()
             result = .failed(sequence: frame.sequence, reason: "\(error)")

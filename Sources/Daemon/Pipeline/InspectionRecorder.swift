@@ -16,7 +16,8 @@ final class InspectionRecorder: Sendable {
     /// Its single writer.
     let writer: AuditWriter
     private let snapshots: SnapshotStore?
-    private let snapshotsAnnotated: Bool
+    /// Draws the defects on NG evidence when `snapshots.annotated` is on.
+    private let annotator: SnapshotAnnotator?
     private let state: Mutex<Settings>
     private let publisher: Mutex<OutboxPublisher?>
     private let metrics: PipelineMetrics
@@ -37,9 +38,10 @@ final class InspectionRecorder: Sendable {
     }
 
     /// Opens the audit store (creating its directory) and the snapshot directory; starts the writer and, when
-    /// MQTT is enabled, the publisher.
-    init(config: InspectdConfig, model: ModelInfo, metrics: PipelineMetrics, health: PipelineHealth,
-         logger: Logger) throws {
+    /// MQTT is enabled, the publisher. `expectedPixels` (the largest camera's width × height) sizes the
+    /// annotation scratch.
+    init(config: InspectdConfig, model: ModelInfo, expectedPixels: Int, metrics: PipelineMetrics,
+         health: PipelineHealth, logger: Logger) throws {
         self.metrics = metrics; self.health = health; self.logger = logger
         do {
             try FileManager.default.createDirectory(atPath: (config.audit.path as NSString).deletingLastPathComponent,
@@ -63,7 +65,8 @@ final class InspectionRecorder: Sendable {
         } else {
             snapshots = nil
         }
-        snapshotsAnnotated = config.snapshots.annotated
+        annotator = config.snapshots.enabled && config.snapshots.annotated
+            ? try SnapshotAnnotator(expectedPixels: expectedPixels) : nil
         state = Mutex(Self.settings(config, model))
         publisher = Mutex(nil)
         writer.start()
@@ -122,9 +125,16 @@ final class InspectionRecorder: Sendable {
         let camera = inspection.cameraID
         var paths: (String, String?)?
         if inspection.verdict == .ng, let snapshots, let jpeg {
+            var annotated: Data?
+            if let annotator {
+                do { annotated = try annotator.annotate(jpeg: jpeg, defects: inspection.defects) } catch {
+                    logger.warning("annotated snapshot not made: \(error)",
+                                   metadata: ["camera": "\(camera)", "frame": "\(inspection.sequence)"])
+                }
+            }
             do {
-                paths = try snapshots.save(jpeg: jpeg, camera: camera, sequence: inspection.sequence,
-                                           captureTime: inspection.captureTime)
+                paths = try snapshots.save(jpeg: jpeg, annotated: annotated, camera: camera,
+                                           sequence: inspection.sequence, captureTime: inspection.captureTime)
             } catch {
                 logger.warning("snapshot not saved: \(error)", metadata: ["camera": "\(camera)", "frame": "\(inspection.sequence)"])
             }

@@ -36,8 +36,9 @@ public final class Pipeline: @unchecked Sendable {
     public init(config: InspectdConfig, metrics: PipelineMetrics, health: PipelineHealth, logger: Logger) throws {
         self.config = config; self.metrics = metrics; self.health = health; self.logger = logger
         loaded = try Self.loadModel(config, logger: logger)
-        recorder = try InspectionRecorder(config: config, model: loaded.model.info, metrics: metrics, health: health,
-                                          logger: logger)
+        recorder = try InspectionRecorder(config: config, model: loaded.model.info,
+                                          expectedPixels: Self.largestFramePixels(config), metrics: metrics,
+                                          health: health, logger: logger)
         do {
             try buildLanes(config)
             workers = try makeWorkers(config)
@@ -159,7 +160,8 @@ public final class Pipeline: @unchecked Sendable {
             let state = report.cameras[id]?.state == .down ? "down" : "up"
             let line = String(format: "stats: %d frames, %d NG, %d dropped, latency mean %.1f ms p99 %.1f ms",
                               s.frames, s.ng, s.dropped, s.latencyMean, s.latencyP99)
-            logger.info("\(line)", metadata: ["camera": "\(id)"])
+            let truth = lane.groundTruth.withLock { $0 }.map { "; synthetic ground truth so far: " + $0.summary } ?? ""
+            logger.info("\(line)\(truth)", metadata: ["camera": "\(id)"])
             return StatsPayload.Camera(camera: id, state: state, frames: s.frames, ngFrames: s.ng, droppedFrames: s.dropped,
                                        fps: Double(s.frames) / max(interval.seconds, 0.001), latencyMsMean: s.latencyMean,
                                        latencyMsP99: s.latencyP99)
@@ -196,6 +198,11 @@ public final class Pipeline: @unchecked Sendable {
         let inTime = drained.wait(timeout: .now() + max(0, deadline.timeIntervalSinceNow - 1)) == .success
         if !inTime { logger.error("shutdown timeout: \(health.framesInFlight) frames still in flight were not recorded") }
         if inTime { for (id, lane) in lanes { recorder.saveAdaptiveState(camera: id, lane.thresholdState) } }
+        for (id, lane) in lanes.sorted(by: { $0.key < $1.key }) {
+            if let truth = lane.groundTruth.withLock({ $0 }) {
+                logger.notice("\(id) synthetic ground truth: \(truth.summary)", metadata: ["camera": "\(id)"])
+            }
+        }
         recorder.event(.stop, inTime ? "clean" : "timeout with frames in flight")
         recorder.stop(deadline: deadline)
         return inTime
@@ -247,14 +254,20 @@ public final class Pipeline: @unchecked Sendable {
         lanesByID.withLock { $0[lane.config.id] = nil }
     }
 
-    private func makeWorkers(_ config: InspectdConfig) throws -> [InferenceWorker] {
-        let largest = config.cameras.map { c -> Int in
+    /// The largest frame the cameras deliver (width × height; replay assumed up to 1920 × 1080), to size
+    /// decode scratch buffers once.
+    private static func largestFramePixels(_ config: InspectdConfig) -> Int {
+        config.cameras.map { c -> Int in
             switch c.source {
             case .v4l2(let v): return v.width * v.height
             case .synthetic(let s): return s.width * s.height
             case .replay: return 1920 * 1080
             }
         }.max() ?? 640 * 640
+    }
+
+    private func makeWorkers(_ config: InspectdConfig) throws -> [InferenceWorker] {
+        let largest = Self.largestFramePixels(config)
         // Each worker is given the first camera's detector as its default; frames use their own camera's.
         guard let anyDetector = lanesByID.withLock({ $0.values.first?.detector }) else {
             throw DaemonError("cameras: no camera could be set up")
