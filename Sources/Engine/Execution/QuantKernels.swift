@@ -65,7 +65,7 @@ struct QConvKernel: Kernel {
                                      OH: Int32(shape.oh), OW: Int32(shape.ow), group: Int32(shape.group),
                                      x_signed: xSigned ? 1 : 0, x_zp: Int32(xZeroPoint), K: Int32(k),
                                      w: wp.baseAddress, comp: cp.baseAddress, mul: mp.baseAddress, bias: bp.baseAddress,
-                                     out_mode: Int32(outMode), y_inv_scale: 1 / yScale, y_zp: Int32(yZeroPoint),
+                                     out_mode: Int32(outMode), y_scale: yScale, y_zp: Int32(yZeroPoint),
                                      y_signed: ySigned ? 1 : 0, lut: lut)
                     return body(&p)
                 }
