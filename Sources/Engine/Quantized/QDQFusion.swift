@@ -63,9 +63,15 @@ extension GraphBuilder {
         if let dq = dequantized[xID], let wq = constDequantized[wn], dq.params.isPerTensor, dq.params.dtype != .int32,
            wq.q.dtype == .int8, wq.params.zeroPoints.allSatisfy({ $0 == 0 }),
            wq.params.isPerTensor || (wq.params.axis == 0 && wq.params.scales.count == g.cout) {
-            // onnxruntime's QLinearConv takes a DequantizeLinear'd int32 bias as integers (its scale is ignored).
+            // An int32 bias quantized at the accumulator's scale (x_scale*w_scale) is used as integers, as
+            // onnxruntime's QLinearConv does. onnxruntime ignores the bias's own scale even when it differs (its
+            // quantizer writes such files when convs share a bias); we follow ONNX there: the float bias,
+            // DequantizeLinear(int, scale), requantized to the accumulator's scale in emitQConv.
             var intBias: [Int]?
-            if let bn = node.input(2), let bq = constDequantized[bn], bq.q.dtype == .int32, bq.q.count == g.cout {
+            if let bn = node.input(2), let bq = constDequantized[bn], bq.q.dtype == .int32, bq.q.count == g.cout,
+               (0..<g.cout).allSatisfy({ c in
+                   bq.params.scales[bq.params.isPerTensor ? 0 : c] == dq.params.scales[0] * wq.params.scales[wq.params.isPerTensor ? 0 : c]
+               }) {
                 let zps = bq.params.zeroPoints
                 intBias = bq.q.ints.enumerated().map { Int($1) - zps[zps.count == 1 ? 0 : $0] }
             }
