@@ -45,3 +45,21 @@ final class QConvKernelTests: XCTestCase {
         }
     }
 }
+
+/// Sigmoid rounds exactly like onnxruntime's (MLAS logistic approximation), so that QDQ float islands agree.
+final class LogisticTests: XCTestCase {
+    func testSigmoidMatchesOnnxruntimeBitForBit() {
+        // Inputs and onnxruntime 1.32 CPU Sigmoid outputs, as float bit patterns; six of them differ from the
+        // correctly rounded 1/(1+e^-x), and the first is above 1 as in onnxruntime.
+        let x: [UInt32] = [0x418f7a0d, 0xc18c0000, 0xc0500000, 0xbf333333, 0x00000000, 0x3e99999a, 0x3fc00000, 0x40980000, 0x41100000, 0x41c80000]
+        let ort: [UInt32] = [0x3f800001, 0x33000000, 0x3d18e410, 0x3ea9e34c, 0x3f000000, 0x3f130eaa, 0x3f514c8f, 0x3f7dcddd, 0x3f7ff7ea, 0x3f800000]
+        for n in [x.count, 1] {  // the dispatched loop and a single element
+            let input = x.prefix(n).map { Float(bitPattern: $0) }
+            var y = [Float](repeating: 0, count: n)
+            ck_unary_f32(0, input, &y, n, 0, 0)
+            XCTAssertEqual(y.map(\.bitPattern), Array(ort.prefix(n)))
+            ck_unary_f32(1, input, &y, n, 0, 0)
+            XCTAssertEqual(y, zip(input, ort).map { $0 * Float(bitPattern: $1) }, "SiLU is x times the same sigmoid")
+        }
+    }
+}
