@@ -157,3 +157,21 @@ void ck_qconv_run_reference(const ck_qconv *p, const void *x, void *y, int co0, 
         }
     }
 }
+
+static inline int qload(const void *p, size_t i, int is_signed) {
+    return is_signed ? (int)((const int8_t *)p)[i] : (int)((const uint8_t *)p)[i];
+}
+
+void ck_qmatmul(const void *a, int a_signed, int a_zp, const void *b, int b_signed, int b_zp, int M, int K, int N,
+                float mul, void *y, int y_zp, int y_signed) {
+    int lo = y_signed ? -128 : 0, hi = y_signed ? 127 : 255;
+    for (int m = 0; m < M; m++) for (int n = 0; n < N; n++) {
+        int32_t acc = 0;
+        for (int k = 0; k < K; k++)
+            acc += (qload(a, (size_t)m * K + k, a_signed) - a_zp) * (qload(b, (size_t)k * N + n, b_signed) - b_zp);
+        float q = nearbyintf((float)acc * mul) + (float)y_zp;
+        q = q < (float)lo ? (float)lo : (q > (float)hi ? (float)hi : q);
+        size_t i = (size_t)m * N + n;
+        if (y_signed) ((int8_t *)y)[i] = (int8_t)(int)q; else ((uint8_t *)y)[i] = (uint8_t)(int)q;
+    }
+}

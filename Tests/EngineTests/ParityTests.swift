@@ -1,4 +1,4 @@
-import Engine
+@testable import Engine
 import Foundation
 import XCTest
 
@@ -71,6 +71,14 @@ final class ParityTests: XCTestCase {
                 XCTAssertLessThanOrEqual(score.max() ?? .infinity, 2.001, "\(c.name): scores more than 2 steps from onnxruntime")
             }
         }
+    }
+
+    /// The two attention MatMuls of the YOLO11n INT8 file (DequantizeLinear operands, QuantizeLinear after) run
+    /// as integer arithmetic; their results are covered by the bit-exact parity above.
+    func testQuantizedMatMulRunsAsIntegerArithmetic() throws {
+        let model = try Model(path: EngineFixtures.committed("yolo11n-random.int8.onnx"))
+        XCTAssertEqual(model.plan.kernels.filter { $0 is QMatMulKernel }.count, 2)
+        XCTAssertEqual(model.plan.kernels.filter { $0 is MatMulKernel }.count, 0)
     }
 
     func testSessionsShareOneModelAndThreadCountsAgree() throws {

@@ -84,4 +84,10 @@ void ck_qconv_run(const ck_qconv *p, const void *x, void *y, int co0, int co1, u
 /// Same, through the portable scalar reference (the oracle for SIMD variants).
 void ck_qconv_run_reference(const ck_qconv *p, const void *x, void *y, int co0, int co1, uint8_t *col);
 
+/// Integer MatMul of one [M,K]×[K,N] pair from QDQ graphs, as onnxruntime's QLinearMatMul: u8 or s8 operands with
+/// their zero points, int32 accumulation, then float(acc) * (a_scale*b_scale/y_scale), round half to even, add
+/// y_zp, saturate to u8/s8.
+void ck_qmatmul(const void *a, int a_signed, int a_zp, const void *b, int b_signed, int b_zp, int M, int K, int N,
+                float mul, void *y, int y_zp, int y_signed);
+
 #endif

@@ -98,3 +98,19 @@ struct QConvKernel: Kernel {
         }
     }
 }
+
+/// MatMul whose operands come through DequantizeLinear and whose result goes to QuantizeLinear: integer
+/// arithmetic on the quantized operands (ck_qmatmul), batch offsets in elements as in MatMulKernel.
+struct QMatMulKernel: Kernel {
+    let a: Int, b: Int, y: Int
+    let m: Int, k: Int, n: Int
+    let aOffsets: [Int], bOffsets: [Int]
+    let aSigned: Bool, aZeroPoint: Int, bSigned: Bool, bZeroPoint: Int
+    let multiplier: Float, yZeroPoint: Int, ySigned: Bool
+    func run(_ c: RunContext) {
+        for i in 0..<aOffsets.count {
+            ck_qmatmul(c.arena + a + aOffsets[i], aSigned ? 1 : 0, Int32(aZeroPoint), c.arena + b + bOffsets[i], bSigned ? 1 : 0,
+                       Int32(bZeroPoint), Int32(m), Int32(k), Int32(n), multiplier, c.arena + y + i * m * n, Int32(yZeroPoint), ySigned ? 1 : 0)
+        }
+    }
+}
