@@ -3,6 +3,12 @@
 #include <math.h>
 #include <string.h>
 #include <float.h>
+#include "logistic.h"
+
+// Results must not depend on which variant runs: no contraction of a*b+c into FMA behind our back.
+#pragma STDC FP_CONTRACT OFF
+
+int ck_have_avx2(void);
 
 void ck_im2col_f32(const float *x, int c0, int c1, int H, int W, int kh, int kw, int sh, int sw, int ph, int pw,
                    int dh, int dw, int OH, int OW, float *col) {
@@ -91,10 +97,30 @@ void ck_binary_f32(int op, const float *a, const int64_t *astr, const float *b, 
     }
 }
 
+// Sigmoid and SiLU through ck_logistic; the FMA build lets fmaf become one instruction (same result either way).
+static void logistic_portable(const float *x, float *y, size_t n, int silu) {
+    for (size_t i = 0; i < n; i++) { float s = ck_logistic(x[i]); y[i] = silu ? x[i] * s : s; }
+}
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma")))
+static void logistic_fma(const float *x, float *y, size_t n, int silu) {
+    for (size_t i = 0; i < n; i++) { float s = ck_logistic(x[i]); y[i] = silu ? x[i] * s : s; }
+}
+#endif
+
+static void logistic(const float *x, float *y, size_t n, int silu) {
+#if defined(__x86_64__)
+    static int fma = -1;
+    if (fma < 0) fma = ck_have_avx2();
+    if (fma) { logistic_fma(x, y, n, silu); return; }
+#endif
+    logistic_portable(x, y, n, silu);
+}
+
 void ck_unary_f32(int op, const float *x, float *y, size_t n, float alpha, float beta) {
     switch (op) {
-    case 0: for (size_t i = 0; i < n; i++) y[i] = 1.f / (1.f + expf(-x[i])); break;
-    case 1: for (size_t i = 0; i < n; i++) y[i] = x[i] / (1.f + expf(-x[i])); break;
+    case 0: logistic(x, y, n, 0); break;
+    case 1: logistic(x, y, n, 1); break;
     case 2: for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0.f; break;
     case 3: for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]); break;
     case 4: for (size_t i = 0; i < n; i++) y[i] = expf(x[i]); break;

@@ -2,6 +2,10 @@
 #include "CKernels.h"
 #include <math.h>
 #include <string.h>
+#include "logistic.h"
+
+// The portable and SIMD variants must agree bit for bit: no silent contraction of a*b+c into FMA.
+#pragma STDC FP_CONTRACT OFF
 
 int ck_have_avx2(void);
 
@@ -53,16 +57,22 @@ void ck_qconv_im2col(const ck_qconv *p, const void *x, int g, uint8_t *col) {
     }
 }
 
-static inline float silu(float v) { return v / (1.f + expf(-v)); }
+static inline float silu(float v) { return v * ck_logistic(v); }
 
-/// Turns one accumulator into the output element according to the conv's epilogue mode.
+/// Turns one accumulator into the output element according to the conv's epilogue mode. Mode 0 is
+/// onnxruntime's QLinearConv requantization: the integer bias is already in comp, one float multiply by
+/// x_scale*w_scale/y_scale, round half to even, add the zero point, saturate.
 static inline void epilogue(const ck_qconv *p, int co, int32_t acc, void *y, size_t idx) {
-    float v = (float)(acc + p->comp[co]) * p->mul[co] + p->bias[co];
-    if (p->out_mode == 1) { ((float *)y)[idx] = v; return; }
-    if (p->out_mode == 3) { ((float *)y)[idx] = silu(v); return; }
-    if (p->out_mode == 2) v = silu(v);
+    float v = (float)(acc + p->comp[co]) * p->mul[co];
+    if (p->out_mode != 0) {
+        v = v + p->bias[co];
+        if (p->out_mode == 1) { ((float *)y)[idx] = v; return; }
+        v = silu(v);
+        if (p->out_mode == 3) { ((float *)y)[idx] = v; return; }
+        v = v / p->y_scale;  // QuantizeLinear divides
+    }
     int lo = p->y_signed ? -128 : 0, hi = p->y_signed ? 127 : 255;
-    float q = nearbyintf(v * p->y_inv_scale) + (float)p->y_zp;
+    float q = nearbyintf(v) + (float)p->y_zp;
     q = q < (float)lo ? (float)lo : (q > (float)hi ? (float)hi : q);
     uint8_t b = p->y_signed ? (uint8_t)(int8_t)(int)q : (uint8_t)(int)q;
     if (p->lut) b = p->lut[b];
@@ -145,5 +155,23 @@ void ck_qconv_run_reference(const ck_qconv *p, const void *x, void *y, int co0, 
             }
             epilogue(p, co, acc, y, (size_t)co * p->OH * p->OW + (size_t)oh * p->OW + ow);
         }
+    }
+}
+
+static inline int qload(const void *p, size_t i, int is_signed) {
+    return is_signed ? (int)((const int8_t *)p)[i] : (int)((const uint8_t *)p)[i];
+}
+
+void ck_qmatmul(const void *a, int a_signed, int a_zp, const void *b, int b_signed, int b_zp, int M, int K, int N,
+                float mul, void *y, int y_zp, int y_signed) {
+    int lo = y_signed ? -128 : 0, hi = y_signed ? 127 : 255;
+    for (int m = 0; m < M; m++) for (int n = 0; n < N; n++) {
+        int32_t acc = 0;
+        for (int k = 0; k < K; k++)
+            acc += (qload(a, (size_t)m * K + k, a_signed) - a_zp) * (qload(b, (size_t)k * N + n, b_signed) - b_zp);
+        float q = nearbyintf((float)acc * mul) + (float)y_zp;
+        q = q < (float)lo ? (float)lo : (q > (float)hi ? (float)hi : q);
+        size_t i = (size_t)m * N + n;
+        if (y_signed) ((int8_t *)y)[i] = (int8_t)(int)q; else ((uint8_t *)y)[i] = (uint8_t)(int)q;
     }
 }

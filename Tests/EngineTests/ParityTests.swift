@@ -1,4 +1,4 @@
-import Engine
+@testable import Engine
 import Foundation
 import XCTest
 
@@ -47,10 +47,10 @@ final class ParityTests: XCTestCase {
         }
     }
 
-    /// INT8: differences measured in quantization steps of the tensors feeding the output (steps.json).
-    /// Our exact integer accumulation and onnxruntime's (float accumulation for s8 files) round a few values
-    /// one step apart deep in the network, and those cascade; so 95% of box values and 99.9% of scores must be
-    /// within 2 steps and all within 10 (figures printed). Every image of the u8 file is usually exact.
+    /// INT8: differences measured in quantization steps of the tensors feeding the output (steps.json); every
+    /// box and score value must be within 2 steps (the criterion). The references are onnxruntime's
+    /// integer kernels (engine-parity.generate explains the two reference copies); on the three files the
+    /// engine is bit-exact but for float rounding in the DFL head (measured max 0.25 box steps).
     func testQuantizedModelsMatchOnnxruntime() throws {
         for c in Self.models where c.name.contains("int8") {
             let dir = try EngineFixtures.requireGenerated("engine-parity").appendingPathComponent(c.name)
@@ -67,11 +67,18 @@ final class ParityTests: XCTestCase {
                 let boxWithin = Float(box.filter { $0 <= 2.001 }.count) / Float(box.count)
                 let scoreWithin = Float(score.filter { $0 <= 2.001 }.count) / Float(score.count)
                 print("parity \(c.name): boxes max \(box.max() ?? 0) steps, \(boxWithin * 100)% within 2; scores max \(score.max() ?? 0) steps, \(scoreWithin * 100)% within 2")
-                XCTAssertGreaterThanOrEqual(boxWithin, 0.95, c.name)
-                XCTAssertGreaterThanOrEqual(scoreWithin, 0.999, c.name)
-                XCTAssertLessThanOrEqual(max(box.max() ?? .infinity, score.max() ?? .infinity), 10, c.name)
+                XCTAssertLessThanOrEqual(box.max() ?? .infinity, 2.001, "\(c.name): box values more than 2 steps from onnxruntime")
+                XCTAssertLessThanOrEqual(score.max() ?? .infinity, 2.001, "\(c.name): scores more than 2 steps from onnxruntime")
             }
         }
+    }
+
+    /// The two attention MatMuls of the YOLO11n INT8 file (DequantizeLinear operands, QuantizeLinear after) run
+    /// as integer arithmetic; their results are covered by the bit-exact parity above.
+    func testQuantizedMatMulRunsAsIntegerArithmetic() throws {
+        let model = try Model(path: EngineFixtures.committed("yolo11n-random.int8.onnx"))
+        XCTAssertEqual(model.plan.kernels.filter { $0 is QMatMulKernel }.count, 2)
+        XCTAssertEqual(model.plan.kernels.filter { $0 is MatMulKernel }.count, 0)
     }
 
     func testSessionsShareOneModelAndThreadCountsAgree() throws {

@@ -30,18 +30,36 @@ final class QConvKernelTests: XCTestCase {
                     var p = ck_qconv(cin: Int32(sh.cin), H: Int32(sh.h), W: Int32(sh.w), cout: Int32(sh.cout), kh: Int32(sh.k), kw: Int32(sh.k),
                                      sh: Int32(sh.s), sw: Int32(sh.s), ph: Int32(sh.p), pw: Int32(sh.p), dh: 1, dw: 1, OH: Int32(oh), OW: Int32(ow),
                                      group: Int32(sh.g), x_signed: signedIn ? 1 : 0, x_zp: xzp, K: Int32(k), w: wp.baseAddress, comp: cp.baseAddress,
-                                     mul: mp.baseAddress, bias: bp.baseAddress, out_mode: Int32(mode), y_inv_scale: 20, y_zp: 3, y_signed: 1,
+                                     mul: mp.baseAddress, bias: bp.baseAddress, out_mode: Int32(mode), y_scale: 0.05, y_zp: 3, y_signed: 1,
                                      lut: mode == 0 ? lp.baseAddress : nil)
                     ck_qconv_run(&p, xp.baseAddress, &a, 0, Int32(sh.cout), &col)
                     ck_qconv_run_reference(&p, xp.baseAddress, &b, 0, Int32(sh.cout), &col)
                 } } } } } }
                 if mode == 1 || mode == 3 {
                     let fa = a.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }, fb = b.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-                    for (u, v) in zip(fa, fb) { XCTAssertEqual(u, v, accuracy: 1e-4 * max(1, abs(v)), "\(sh) mode \(mode)") }
+                    XCTAssertEqual(fa, fb, "\(sh) mode \(mode) signed \(signedIn)")
                 } else {
                     XCTAssertEqual(a, b, "\(sh) mode \(mode) signed \(signedIn)")
                 }
             } }
+        }
+    }
+}
+
+/// Sigmoid rounds exactly like onnxruntime's (MLAS logistic approximation), so that QDQ float islands agree.
+final class LogisticTests: XCTestCase {
+    func testSigmoidMatchesOnnxruntimeBitForBit() {
+        // Inputs and onnxruntime 1.32 CPU Sigmoid outputs, as float bit patterns; six of them differ from the
+        // correctly rounded 1/(1+e^-x), and the first is above 1 as in onnxruntime.
+        let x: [UInt32] = [0x418f7a0d, 0xc18c0000, 0xc0500000, 0xbf333333, 0x00000000, 0x3e99999a, 0x3fc00000, 0x40980000, 0x41100000, 0x41c80000]
+        let ort: [UInt32] = [0x3f800001, 0x33000000, 0x3d18e410, 0x3ea9e34c, 0x3f000000, 0x3f130eaa, 0x3f514c8f, 0x3f7dcddd, 0x3f7ff7ea, 0x3f800000]
+        for n in [x.count, 1] {  // the dispatched loop and a single element
+            let input = x.prefix(n).map { Float(bitPattern: $0) }
+            var y = [Float](repeating: 0, count: n)
+            ck_unary_f32(0, input, &y, n, 0, 0)
+            XCTAssertEqual(y.map(\.bitPattern), Array(ort.prefix(n)))
+            ck_unary_f32(1, input, &y, n, 0, 0)
+            XCTAssertEqual(y, zip(input, ort).map { $0 * Float(bitPattern: $1) }, "SiLU is x times the same sigmoid")
         }
     }
 }

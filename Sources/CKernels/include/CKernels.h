@@ -28,7 +28,7 @@ void ck_depthwise_f32(const float *x, int H, int W, const float *w, const float 
 /// Broadcasting is done through strides (0 on broadcast axes), rank ≤ 8, contiguous output.
 void ck_binary_f32(int op, const float *a, const int64_t *astr, const float *b, const int64_t *bstr, float *y,
                    const int64_t *shape, int rank);
-/// Unary ops: 0 sigmoid, 1 silu, 2 relu, 3 tanh, 4 exp, 5 log, 6 sqrt, 7 neg, 8 abs, 9 erf, 10 floor, 11 ceil,
+/// Unary ops (sigmoid and silu use onnxruntime's logistic approximation, bit for bit): 0 sigmoid, 1 silu, 2 relu, 3 tanh, 4 exp, 5 log, 6 sqrt, 7 neg, 8 abs, 9 erf, 10 floor, 11 ceil,
 /// 12 reciprocal, 13 hardswish, 14 gelu(erf), 15 identity. `alpha`/`beta` used by 16 leakyrelu, 17 clip, 18 hardsigmoid.
 void ck_unary_f32(int op, const float *x, float *y, size_t n, float alpha, float beta);
 /// Copies a strided view: y[i] at dst strides, x[i] at src strides (elements of `elem` bytes), rank ≤ 8.
@@ -63,11 +63,12 @@ typedef struct ck_qconv {
     int x_zp;                // activation zero point in the u8 domain
     int K;                   // cin/group*kh*kw
     const int8_t *w;         // packed weights (layout owned by the kernel), cout rows of K
-    const int32_t *comp;     // per output channel: -x_zp*sum(w) (+ K*x_zp*w_zp - handled via w_zp==0 rule)
-    const float *mul;        // per output channel: x_scale*w_scale[c] (dequantized accumulator)
-    const float *bias;       // per output channel float bias (dequantized), added after mul
+    const int32_t *comp;     // per output channel: -x_zp*sum(w), plus the int32 bias in mode 0
+    const float *mul;        // per output channel: x_scale*w_scale[c]/y_scale in mode 0 (computed in float in
+                             // that order, as onnxruntime does), x_scale*w_scale[c] (dequantization) otherwise
+    const float *bias;       // per output channel float bias added after mul (modes 1-3)
     int out_mode;            // 0 quantized out, 1 float out, 2 float SiLU then quantized out, 3 float SiLU out
-    float y_inv_scale;       // 1/y_scale for quantized out
+    float y_scale;           // output scale for mode 2 (QuantizeLinear divides by it)
     int y_zp, y_signed;
     const uint8_t *lut;      // optional table applied to quantized outputs (mode 0)
 } ck_qconv;
@@ -82,5 +83,11 @@ void ck_qconv_gemm(const ck_qconv *p, const uint8_t *col, void *y, int co0, int 
 void ck_qconv_run(const ck_qconv *p, const void *x, void *y, int co0, int co1, uint8_t *col);
 /// Same, through the portable scalar reference (the oracle for SIMD variants).
 void ck_qconv_run_reference(const ck_qconv *p, const void *x, void *y, int co0, int co1, uint8_t *col);
+
+/// Integer MatMul of one [M,K]×[K,N] pair from QDQ graphs, as onnxruntime's QLinearMatMul: u8 or s8 operands with
+/// their zero points, int32 accumulation, then float(acc) * (a_scale*b_scale/y_scale), round half to even, add
+/// y_zp, saturate to u8/s8.
+void ck_qmatmul(const void *a, int a_signed, int a_zp, const void *b, int b_signed, int b_zp, int M, int K, int N,
+                float mul, void *y, int y_zp, int y_signed);
 
 #endif

@@ -65,7 +65,7 @@ struct QConvKernel: Kernel {
                                      OH: Int32(shape.oh), OW: Int32(shape.ow), group: Int32(shape.group),
                                      x_signed: xSigned ? 1 : 0, x_zp: Int32(xZeroPoint), K: Int32(k),
                                      w: wp.baseAddress, comp: cp.baseAddress, mul: mp.baseAddress, bias: bp.baseAddress,
-                                     out_mode: Int32(outMode), y_inv_scale: 1 / yScale, y_zp: Int32(yZeroPoint),
+                                     out_mode: Int32(outMode), y_scale: yScale, y_zp: Int32(yZeroPoint),
                                      y_signed: ySigned ? 1 : 0, lut: lut)
                     return body(&p)
                 }
@@ -95,6 +95,22 @@ struct QConvKernel: Kernel {
                                  c.scratch.assumingMemoryBound(to: UInt8.self) + t * per)
                 }
             }
+        }
+    }
+}
+
+/// MatMul whose operands come through DequantizeLinear and whose result goes to QuantizeLinear: integer
+/// arithmetic on the quantized operands (ck_qmatmul), batch offsets in elements as in MatMulKernel.
+struct QMatMulKernel: Kernel {
+    let a: Int, b: Int, y: Int
+    let m: Int, k: Int, n: Int
+    let aOffsets: [Int], bOffsets: [Int]
+    let aSigned: Bool, aZeroPoint: Int, bSigned: Bool, bZeroPoint: Int
+    let multiplier: Float, yZeroPoint: Int, ySigned: Bool
+    func run(_ c: RunContext) {
+        for i in 0..<aOffsets.count {
+            ck_qmatmul(c.arena + a + aOffsets[i], aSigned ? 1 : 0, Int32(aZeroPoint), c.arena + b + bOffsets[i], bSigned ? 1 : 0,
+                       Int32(bZeroPoint), Int32(m), Int32(k), Int32(n), multiplier, c.arena + y + i * m * n, Int32(yZeroPoint), ySigned ? 1 : 0)
         }
     }
 }

@@ -350,6 +350,20 @@ extension GraphBuilder {
         guard let batch = broadcastShapes(aBatch, bBatch) else { throw fail(node, "batch shapes do not broadcast") }
         let ai = ConstantFolder.broadcastIndices(aBatch, to: batch).map { $0 * m * k }
         let bi = ConstantFolder.broadcastIndices(bBatch, to: batch).map { $0 * k * n }
+        // DequantizeLinear on both operands and QuantizeLinear after: integer arithmetic, as QLinearMatMul.
+        if let bID, let da = dequantized[a], let db = dequantized[bID], da.params.isPerTensor, db.params.isPerTensor,
+           da.params.dtype != .int32, db.params.dtype != .int32, let (qi, qp) = try quantizeAfter(node.outputs[0]) {
+            absorbed.insert(qi)
+            let y = addValue(onnx.nodes[qi].outputs[0], qp.dtype, batch + [m, n])
+            let multiplier = da.params.scales[0] * db.params.scales[0] / qp.scales[0]
+            addStep(node, [da.source, db.source], [y]) { i, o in
+                QMatMulKernel(a: i[0], b: i[1], y: o[0], m: m, k: k, n: n, aOffsets: ai, bOffsets: bi,
+                              aSigned: da.params.dtype == .int8, aZeroPoint: da.params.zeroPoints[0],
+                              bSigned: db.params.dtype == .int8, bZeroPoint: db.params.zeroPoints[0],
+                              multiplier: multiplier, yZeroPoint: qp.zeroPoints[0], ySigned: qp.dtype == .int8)
+            }
+            return
+        }
         let y = addValue(node.outputs[0], .float, batch + [m, n])
         let bFloats = bConst?.floats
         addStep(node, bID == nil ? [a] : [a, bID!], [y]) { i, o in

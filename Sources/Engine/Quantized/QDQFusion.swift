@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Conv (float or integer), QuantizeLinear, DequantizeLinear, and the QDQ patterns fused into integer kernels.
@@ -62,7 +63,19 @@ extension GraphBuilder {
         if let dq = dequantized[xID], let wq = constDequantized[wn], dq.params.isPerTensor, dq.params.dtype != .int32,
            wq.q.dtype == .int8, wq.params.zeroPoints.allSatisfy({ $0 == 0 }),
            wq.params.isPerTensor || (wq.params.axis == 0 && wq.params.scales.count == g.cout) {
-            try emitQConv(node, g, source: dq.source, xParams: dq.params, wq: wq.q, wParams: wq.params, bias: bias)
+            // An int32 bias quantized at the accumulator's scale (x_scale*w_scale) is used as integers, as
+            // onnxruntime's QLinearConv does. onnxruntime ignores the bias's own scale even when it differs (its
+            // quantizer writes such files when convs share a bias); we follow ONNX there: the float bias,
+            // DequantizeLinear(int, scale), requantized to the accumulator's scale in emitQConv.
+            var intBias: [Int]?
+            if let bn = node.input(2), let bq = constDequantized[bn], bq.q.dtype == .int32, bq.q.count == g.cout,
+               (0..<g.cout).allSatisfy({ c in
+                   bq.params.scales[bq.params.isPerTensor ? 0 : c] == dq.params.scales[0] * wq.params.scales[wq.params.isPerTensor ? 0 : c]
+               }) {
+                let zps = bq.params.zeroPoints
+                intBias = bq.q.ints.enumerated().map { Int($1) - zps[zps.count == 1 ? 0 : $0] }
+            }
+            try emitQConv(node, g, source: dq.source, xParams: dq.params, wq: wq.q, wParams: wq.params, bias: bias, intBias: intBias)
             return
         }
         guard values[xID].dtype == .float, wT.dtype.isFloat else { throw fail(node, "only float or QDQ-quantized Conv is supported") }
@@ -79,13 +92,14 @@ extension GraphBuilder {
 
     /// Conv whose input and weights come through DequantizeLinear: integer arithmetic on the quantized data.
     func emitQConv(_ node: OnnxNode, _ g: ConvGeometry, source: Int, xParams: QuantParams, wq: Tensor, wParams: QuantParams,
-                   bias: [Float]?) throws {
+                   bias: [Float]?, intBias: [Int]?) throws {
         let k = g.cin / g.group * g.kh * g.kw
         let weights = wq.ints.map { Int8(truncatingIfNeeded: $0) }
         let xSigned = values[source].dtype == .int8
         let xzp = xParams.zeroPoints[0] + (xSigned ? 128 : 0)
-        let comp = (0..<g.cout).map { c in Int32(-xzp * weights[(c * k)..<((c + 1) * k)].reduce(0) { $0 + Int($1) }) }
-        let mul = (0..<g.cout).map { c in xParams.scales[0] * wParams.scales[wParams.isPerTensor ? 0 : c] }
+        var comp = (0..<g.cout).map { c in -xzp * weights[(c * k)..<((c + 1) * k)].reduce(0) { $0 + Int($1) } }
+        let dequant = (0..<g.cout).map { c in xParams.scales[0] * wParams.scales[wParams.isPerTensor ? 0 : c] }
+        var mul = dequant
         let biasF = bias ?? [Float](repeating: 0, count: g.cout)
 
         var outName = node.outputs[0]
@@ -93,6 +107,14 @@ extension GraphBuilder {
         var yParams: QuantParams?
         if let (qi, p) = try quantizeAfter(outName) {
             mode = 0; yParams = p; absorbed.insert(qi); outName = onnx.nodes[qi].outputs[0]
+            // Requantize as onnxruntime's QLinearConv does: integer bias in the accumulator, then one float
+            // multiply by x_scale*w_scale/y_scale. A float bias is first quantized to the accumulator's scale.
+            let b = intBias ?? biasF.enumerated().map { c, v in
+                let r = (v / dequant[c]).rounded(.toNearestOrEven)
+                return r.isFinite ? Int(max(min(r, Float(Int32.max)), Float(Int32.min))) : 0
+            }
+            for c in 0..<g.cout { comp[c] += b[c] }
+            mul = dequant.map { $0 / p.scales[0] }
         } else if let (s, m) = siluAfter(outName) {
             absorbed.formUnion([s, m])
             let mulOut = onnx.nodes[m].outputs[0]
@@ -100,9 +122,13 @@ extension GraphBuilder {
                 mode = 2; yParams = p; absorbed.insert(qi); outName = onnx.nodes[qi].outputs[0]
             } else { mode = 3; outName = mulOut }
         }
+        let comp32 = comp.map { Int32(clamping: $0) }
+        guard comp32.map({ Int($0) }) == comp else {
+            throw fail(node, "zero-point and bias compensation overflows 32 bits")
+        }
         let y = addValue(outName, yParams?.dtype ?? .float, [1, g.cout, g.oh, g.ow])
         let kernel = QConvKernel(x: 0, y: 0, shape: (g.cin, g.h, g.w, g.cout, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.oh, g.ow, g.group),
-                                 xSigned: xSigned, xZeroPoint: xzp, weights: weights, comp: comp, mul: mul, bias: biasF,
+                                 xSigned: xSigned, xZeroPoint: xzp, weights: weights, comp: comp32, mul: mul, bias: biasF,
                                  outMode: mode, yScale: yParams?.scales[0] ?? 1, yZeroPoint: yParams?.zeroPoints[0] ?? 0,
                                  ySigned: yParams?.dtype == .int8, table: nil)
         let stepIndex = steps.count
@@ -151,10 +177,15 @@ extension GraphBuilder {
         // SiLU between two quantized tensors: one byte table, fused into the producing integer conv if possible.
         if p.isPerTensor, v.dtype != .int32, let (s, m) = siluAfter(outName), let (qi, qp) = try quantizeAfter(onnx.nodes[m].outputs[0]) {
             absorbed.formUnion([s, m, qi])
-            let table: [UInt8] = (0..<256).map { b in
+            // DequantizeLinear, Sigmoid, Mul and QuantizeLinear in float exactly as onnxruntime runs them.
+            let x: [Float] = (0..<256).map { b in
                 let q = v.dtype == .int8 ? Int(Int8(bitPattern: UInt8(b))) : b
-                let f = Float(q - p.zeroPoints[0]) * p.scales[0]
-                let r = qp.quantize(f / (1 + exp(-f)))
+                return Float(q - p.zeroPoints[0]) * p.scales[0]
+            }
+            var sigmoid = [Float](repeating: 0, count: 256)
+            ck_unary_f32(0, x, &sigmoid, 256, 0, 0)
+            let table: [UInt8] = (0..<256).map { b in
+                let r = qp.quantize(x[b] * sigmoid[b])
                 return qp.dtype == .int8 ? UInt8(bitPattern: Int8(r)) : UInt8(r)
             }
             let finalName = onnx.nodes[qi].outputs[0]
