@@ -2,7 +2,7 @@
 #include "CKernels.h"
 #include <math.h>
 #include <string.h>
-#include "logistic.h"
+#include "qconv_internal.h"
 
 // The portable and SIMD variants must agree bit for bit: no silent contraction of a*b+c into FMA.
 #pragma STDC FP_CONTRACT OFF
@@ -57,26 +57,8 @@ void ck_qconv_im2col(const ck_qconv *p, const void *x, int g, uint8_t *col) {
     }
 }
 
-static inline float silu(float v) { return v * ck_logistic(v); }
-
-/// Turns one accumulator into the output element according to the conv's epilogue mode. Mode 0 is
-/// onnxruntime's QLinearConv requantization: the integer bias is already in comp, one float multiply by
-/// x_scale*w_scale/y_scale, round half to even, add the zero point, saturate.
 static inline void epilogue(const ck_qconv *p, int co, int32_t acc, void *y, size_t idx) {
-    float v = (float)(acc + p->comp[co]) * p->mul[co];
-    if (p->out_mode != 0) {
-        v = v + p->bias[co];
-        if (p->out_mode == 1) { ((float *)y)[idx] = v; return; }
-        v = silu(v);
-        if (p->out_mode == 3) { ((float *)y)[idx] = v; return; }
-        v = v / p->y_scale;  // QuantizeLinear divides
-    }
-    int lo = p->y_signed ? -128 : 0, hi = p->y_signed ? 127 : 255;
-    float q = nearbyintf(v) + (float)p->y_zp;
-    q = q < (float)lo ? (float)lo : (q > (float)hi ? (float)hi : q);
-    uint8_t b = p->y_signed ? (uint8_t)(int8_t)(int)q : (uint8_t)(int)q;
-    if (p->lut) b = p->lut[b];
-    ((uint8_t *)y)[idx] = b;
+    ck_qep_one(p, p->comp[co], p->mul[co], p->bias ? p->bias[co] : 0.f, acc, y, idx);
 }
 
 #define PB 128
@@ -116,7 +98,7 @@ static void gemm_avx2(const ck_qconv *p, const uint8_t *col, void *y, int co0, i
 #endif
 
 /// GEMM of output channels [co0, co1), all inside one group whose im2col is in `col`.
-void ck_qconv_gemm(const ck_qconv *p, const uint8_t *col, void *y, int co0, int co1) {
+static void qconv_gemm(const ck_qconv *p, const uint8_t *col, void *y, int co0, int co1) {
 #if defined(__x86_64__)
     static int avx2 = -1;
     if (avx2 < 0) avx2 = ck_have_avx2();
@@ -132,7 +114,7 @@ void ck_qconv_run(const ck_qconv *p, const void *x, void *y, int co0, int co1, u
         int g = co / cpg;
         int end = (g + 1) * cpg < co1 ? (g + 1) * cpg : co1;
         ck_qconv_im2col(p, x, g, col);
-        ck_qconv_gemm(p, col, y, co, end);
+        qconv_gemm(p, col, y, co, end);
         co = end;
     }
 }

@@ -195,6 +195,21 @@ public final class Session {
         }
     }
 
+    /// Runs the graph once and returns the wall time of every step with its label (op and node name), for
+    /// `inspectd bench model --profile`.
+    public func runProfiled() throws -> [(label: String, ms: Double)] {
+        let ctx = RunContext(arena: arena, scratch: scratch, pool: pool)
+        let plan = model.plan
+        var out: [(label: String, ms: Double)] = []
+        out.reserveCapacity(plan.kernels.count)
+        for (k, label) in zip(plan.kernels, plan.labels) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            k.run(ctx)
+            out.append((label, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6))
+        }
+        return out
+    }
+
     /// Output `i` as computed by the last `run()`, as float (integer outputs are converted to float values).
     /// An index out of range gives an empty view.
     public func output(_ i: Int = 0) -> TensorView {

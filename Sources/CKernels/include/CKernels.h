@@ -5,7 +5,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// Name of the instruction set the dispatcher picked for int8 kernels ("avx512vnni", "avx2", "neondot", "scalar").
+/// Instruction sets of the integer convolution kernels. The scalar one is the oracle the others are tested against.
+enum { CK_ISA_SCALAR = 0, CK_ISA_AVX2 = 1, CK_ISA_AVXVNNI = 2, CK_ISA_AVX512VNNI = 3, CK_ISA_NEONDOT = 4, CK_ISA_COUNT = 5 };
+/// Whether this CPU (and this build) can run kernels of `isa`.
+int ck_isa_available(int isa);
+/// The fastest available instruction set (what the engine uses unless told otherwise).
+int ck_isa_best(void);
+/// Name of an instruction set ("avx512vnni", "avxvnni", "avx2", "neondot", "scalar").
+const char *ck_isa_label(int isa);
+/// Name of the instruction set the dispatcher picked for int8 kernels.
 const char *ck_isa_name(void);
 
 // MARK: thread pool — created once per session; the caller thread takes part in every run.
@@ -71,15 +79,34 @@ typedef struct ck_qconv {
     float y_scale;           // output scale for mode 2 (QuantizeLinear divides by it)
     int y_zp, y_signed;
     const uint8_t *lut;      // optional table applied to quantized outputs (mode 0)
+    const void *packed;      // group 1: blob made by ck_qconv_pack for `isa` (weights in panels, epilogue constants)
+    int isa;
 } ck_qconv;
+
+// Group-1 convolutions run as a GEMM of packed weights (tiles of MR output channels, K in groups of four bytes)
+// by panels of NR output pixels whose activations are interleaved in the same groups of four, the layout of
+// vpdpbusd / sdot. Three ways to produce a panel's activations, chosen from the geometry: straight from the input
+// (1x1, stride 1, no padding), from a zero-point-padded copy of the input where every tap is a shifted row
+// (stride 1; the pixel grid then has the padded width and the extra columns are never stored), or from an
+// im2col copy (other strides). Steps: prepare (channels split across threads), then compute (panels split).
+/// Size of the packed blob of `p` for `isa`; with `blob` non-NULL also writes it (p->w, comp, mul, bias plain).
+size_t ck_qconv_pack(const ck_qconv *p, int isa, void *blob);
+/// Scratch shared by all threads of one conv (padded input or im2col); 0 when the input is used as it is.
+size_t ck_qconv_shared_scratch(const ck_qconv *p);
+/// Scratch each thread needs for ck_qconv_compute.
+size_t ck_qconv_task_scratch(const ck_qconv *p);
+/// Fills the shared scratch for input channels [c0, c1).
+void ck_qconv_prepare(const ck_qconv *p, const void *x, uint8_t *shared, int c0, int c1);
+/// Number of pixel panels of the conv.
+int ck_qconv_panels(const ck_qconv *p);
+/// Computes all output channels of pixel panels [n0, n1) into y.
+void ck_qconv_compute(const ck_qconv *p, const void *x, const uint8_t *shared, void *y, int n0, int n1, uint8_t *task);
 /// Bytes of scratch ck_qconv_run needs per task for one conv.
 size_t ck_qconv_scratch(const ck_qconv *p);
 /// im2col of group g (u8, padded with the zero point) into col.
 void ck_qconv_im2col(const ck_qconv *p, const void *x, int g, uint8_t *col);
-/// GEMM + epilogue for output channels [co0, co1) inside one group whose im2col is in col.
-void ck_qconv_gemm(const ck_qconv *p, const uint8_t *col, void *y, int co0, int co1);
-/// Runs output channels [co0, co1) of group-chunk; `col` is caller scratch of ck_qconv_scratch bytes.
-/// Task split: the caller splits output channels; im2col is done per group inside.
+/// Grouped convolutions (group > 1, plain weights in p->w): output channels [co0, co1), im2col per group into
+/// `col`, caller scratch of ck_qconv_scratch bytes.
 void ck_qconv_run(const ck_qconv *p, const void *x, void *y, int co0, int co1, uint8_t *col);
 /// Same, through the portable scalar reference (the oracle for SIMD variants).
 void ck_qconv_run_reference(const ck_qconv *p, const void *x, void *y, int co0, int co1, uint8_t *col);

@@ -37,6 +37,19 @@ struct TableKernel: Kernel {
     }
 }
 
+/// Weights and epilogue constants of one group-1 integer conv repacked once at load for the dispatched
+/// instruction set (ck_qconv_pack), shared read-only by every session.
+final class PackedConv: @unchecked Sendable {
+    let blob: UnsafeMutableRawPointer
+    let isa: Int32
+    init(bytes: Int, isa: Int32, fill: (UnsafeMutableRawPointer) -> Void) {
+        blob = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
+        self.isa = isa
+        fill(blob)
+    }
+    deinit { blob.deallocate() }
+}
+
 /// Integer convolution (u8/s8 activations × s8 weights, int32 accumulation) with its epilogue fused:
 /// requantization to the next QuantizeLinear, optional SiLU (in float on the dequantized accumulator, or as
 /// a byte table after requantization), or float output. The arithmetic lives in CKernels' `ck_qconv_*`.
@@ -47,11 +60,39 @@ struct QConvKernel: Kernel {
     let weights: [Int8], comp: [Int32], mul: [Float], bias: [Float]
     let outMode: Int, yScale: Float, yZeroPoint: Int, ySigned: Bool
     var table: [UInt8]?
+    /// Group 1 only: packed weights and the scratch layout (shared part, then one part per thread).
+    private(set) var packed: PackedConv?
+    private(set) var sharedBytes = 0, taskBytes = 0, panels = 0
+
+    init(x: Int, y: Int, shape: (cin: Int, h: Int, w: Int, cout: Int, kh: Int, kw: Int, sh: Int, sw: Int, ph: Int, pw: Int, dh: Int, dw: Int, oh: Int, ow: Int, group: Int),
+         xSigned: Bool, xZeroPoint: Int, weights: [Int8], comp: [Int32], mul: [Float], bias: [Float],
+         outMode: Int, yScale: Float, yZeroPoint: Int, ySigned: Bool, table: [UInt8]?) {
+        self.x = x; self.y = y; self.shape = shape; self.xSigned = xSigned; self.xZeroPoint = xZeroPoint
+        self.weights = weights; self.comp = comp; self.mul = mul; self.bias = bias
+        self.outMode = outMode; self.yScale = yScale; self.yZeroPoint = yZeroPoint; self.ySigned = ySigned; self.table = table
+    }
+
+    /// The same conv at arena offsets `x` and `y`, with weights packed for the dispatched instruction set.
+    func placed(x: Int, y: Int) -> QConvKernel {
+        var k = QConvKernel(x: x, y: y, shape: shape, xSigned: xSigned, xZeroPoint: xZeroPoint, weights: weights, comp: comp,
+                            mul: mul, bias: bias, outMode: outMode, yScale: yScale, yZeroPoint: yZeroPoint, ySigned: ySigned, table: table)
+        guard shape.group == 1 else { return k }
+        let isa = ck_isa_best()
+        k.packed = withParams { p in
+            PackedConv(bytes: ck_qconv_pack(p, isa, nil), isa: isa) { _ = ck_qconv_pack(p, isa, $0) }
+        }
+        k.withParams { p in
+            k.sharedBytes = (ck_qconv_shared_scratch(p) + 63) / 64 * 64
+            k.taskBytes = (ck_qconv_task_scratch(p) + 63) / 64 * 64
+            k.panels = Int(ck_qconv_panels(p))
+        }
+        return k
+    }
 
     var k: Int { shape.cin / shape.group * shape.kh * shape.kw }
     func scratchBytes(threads: Int) -> Int {
-        let per = k * shape.oh * shape.ow + 64
-        return shape.group == 1 ? per : per * threads
+        if shape.group == 1 { return sharedBytes + taskBytes * threads }
+        return (k * shape.oh * shape.ow + 64) * threads
     }
 
     /// Calls `body` with the C parameter block (pointers valid only inside).
@@ -66,7 +107,8 @@ struct QConvKernel: Kernel {
                                      x_signed: xSigned ? 1 : 0, x_zp: Int32(xZeroPoint), K: Int32(k),
                                      w: wp.baseAddress, comp: cp.baseAddress, mul: mp.baseAddress, bias: bp.baseAddress,
                                      out_mode: Int32(outMode), y_scale: yScale, y_zp: Int32(yZeroPoint),
-                                     y_signed: ySigned ? 1 : 0, lut: lut)
+                                     y_signed: ySigned ? 1 : 0, lut: lut, packed: packed.map { UnsafeRawPointer($0.blob) },
+                                     isa: packed?.isa ?? ck_isa_best())
                     return body(&p)
                 }
                 if let table { return table.withUnsafeBufferPointer { make($0.baseAddress) } }
@@ -78,11 +120,16 @@ struct QConvKernel: Kernel {
     func run(_ c: RunContext) {
         withParams { p in
             let xin = UnsafeRawPointer(c.arena + x), yout = c.arena + y
+            let scratch = c.scratch.assumingMemoryBound(to: UInt8.self)
             if shape.group == 1 {
-                let col = c.scratch.assumingMemoryBound(to: UInt8.self)
-                ck_qconv_im2col(p, xin, 0, col)
-                c.pool.parallelRanges(shape.cout, align: 4) { r in
-                    ck_qconv_gemm(p, col, yout, Int32(r.lowerBound), Int32(r.upperBound))
+                if sharedBytes > 0 {
+                    c.pool.parallelRanges(shape.cin) { r in ck_qconv_prepare(p, xin, scratch, Int32(r.lowerBound), Int32(r.upperBound)) }
+                }
+                let parts = min(c.pool.threads, panels), per = (panels + parts - 1) / parts
+                c.pool.parallelFor(parts) { t in
+                    let n0 = t * per, n1 = min(panels, n0 + per)
+                    guard n0 < n1 else { return }
+                    ck_qconv_compute(p, xin, scratch, yout, Int32(n0), Int32(n1), scratch + sharedBytes + t * taskBytes)
                 }
             } else {
                 let per = k * shape.oh * shape.ow + 64
@@ -91,8 +138,7 @@ struct QConvKernel: Kernel {
                 c.pool.parallelFor(parts) { t in
                     let g0 = t * groupsPer, g1 = min(shape.group, g0 + groupsPer)
                     guard g0 < g1 else { return }
-                    ck_qconv_run(p, xin, yout, Int32(g0 * cpg), Int32(g1 * cpg),
-                                 c.scratch.assumingMemoryBound(to: UInt8.self) + t * per)
+                    ck_qconv_run(p, xin, yout, Int32(g0 * cpg), Int32(g1 * cpg), scratch + t * per)
                 }
             }
         }

@@ -135,9 +135,7 @@ extension GraphBuilder {
         qconvs[stepIndex] = kernel
         addStep(node, [source], [y]) { [unowned self] i, o in
             guard let k = self.qconvs[stepIndex] else { throw EngineError("internal: integer conv \(stepIndex) lost") }
-            return QConvKernel(x: i[0], y: o[0], shape: k.shape, xSigned: k.xSigned, xZeroPoint: k.xZeroPoint, weights: k.weights,
-                               comp: k.comp, mul: k.mul, bias: k.bias, outMode: k.outMode, yScale: k.yScale,
-                               yZeroPoint: k.yZeroPoint, ySigned: k.ySigned, table: k.table)
+            return k.placed(x: i[0], y: o[0])
         }
     }
 

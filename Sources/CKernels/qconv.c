@@ -1,0 +1,267 @@
+// Integer convolution of group-1 convs: packing, the three ways of producing activation panels, the driver
+// and the portable scalar kernels (the oracle of the SIMD ones in qconv_x86.c and qconv_arm64.c).
+#include "qconv_internal.h"
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#endif
+
+#pragma STDC FP_CONTRACT OFF
+
+enum { SRC_DIRECT = 0, SRC_PADDED = 1, SRC_IM2COL = 2 };
+#define MAX_NR 64
+
+/// Where everything of one conv lives, from its geometry and instruction set.
+typedef struct layout {
+    const ck_qisa *k;
+    int src, kq, Kp, tiles, coutp;
+    int gw;           // width of the pixel grid (OW, or the padded width)
+    int gridN;        // pixels in the grid
+    int panels;
+    size_t plane;     // bytes per channel of the padded input (SRC_PADDED)
+    size_t off_w, off_comp, off_mul, off_bias, total;
+} layout;
+
+static size_t up64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+static layout make_layout(const ck_qconv *p, int isa) {
+    layout l;
+    l.k = ck_qisa_get(isa);
+    if (p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->ph == 0 && p->pw == 0 && p->OH == p->H && p->OW == p->W)
+        l.src = SRC_DIRECT;
+    else if (p->sh == 1 && p->sw == 1) l.src = SRC_PADDED;
+    else l.src = SRC_IM2COL;
+    l.kq = (p->K + 3) / 4;
+    l.Kp = l.kq * 4;
+    l.tiles = (p->cout + l.k->mr - 1) / l.k->mr;
+    l.coutp = l.tiles * l.k->mr;
+    l.plane = 0;
+    if (l.src == SRC_PADDED) {
+        l.gw = p->OW + p->dw * (p->kw - 1);
+        int hp = p->OH + p->dh * (p->kh - 1);
+        l.plane = up64((size_t)hp * l.gw + (size_t)p->dw * (p->kw - 1) + MAX_NR);
+    } else l.gw = p->OW;
+    l.gridN = p->OH * l.gw;
+    l.panels = (l.gridN + l.k->nr - 1) / l.k->nr;
+    l.off_w = up64((size_t)l.Kp * sizeof(int64_t));
+    l.off_comp = l.off_w + up64((size_t)l.coutp * l.Kp);
+    l.off_mul = l.off_comp + up64((size_t)l.coutp * 4);
+    l.off_bias = l.off_mul + up64((size_t)l.coutp * 4);
+    l.total = l.off_bias + up64((size_t)l.coutp * 4);
+    return l;
+}
+
+size_t ck_qconv_pack(const ck_qconv *p, int isa, void *blob) {
+    layout l = make_layout(p, isa);
+    if (!blob) return l.total;
+    uint8_t *b = blob;
+    memset(b, 0, l.total);
+    int64_t *rowoff = (int64_t *)b;
+    int taps = p->kh * p->kw;
+    size_t N = (size_t)p->OH * p->OW;
+    for (int k = 0; k < l.Kp; k++) {
+        if (k >= p->K) { rowoff[k] = -1; continue; }
+        int c = k / taps, t = k % taps, i = t / p->kw, j = t % p->kw;
+        if (l.src == SRC_DIRECT) rowoff[k] = (int64_t)c * p->H * p->W;
+        else if (l.src == SRC_PADDED) rowoff[k] = (int64_t)c * (int64_t)l.plane + (int64_t)i * p->dh * l.gw + (int64_t)j * p->dw;
+        else rowoff[k] = (int64_t)k * (int64_t)N;
+    }
+    int mr = l.k->mr;
+    int8_t *w = (int8_t *)(b + l.off_w);
+    int32_t *comp = (int32_t *)(b + l.off_comp);
+    float *mul = (float *)(b + l.off_mul), *bias = (float *)(b + l.off_bias);
+    for (int co = 0; co < p->cout; co++) {
+        int t = co / mr, r = co % mr;
+        int32_t sum = 0;
+        for (int k = 0; k < p->K; k++) {
+            int8_t v = p->w[(size_t)co * p->K + k];
+            sum += v;
+            w[(((size_t)t * l.kq + k / 4) * mr + r) * 4 + k % 4] = v;
+        }
+        comp[co] = p->comp[co] + l.k->comp_shift * sum;
+        mul[co] = p->mul[co];
+        bias[co] = p->bias ? p->bias[co] : 0.f;
+    }
+    return l.total;
+}
+
+size_t ck_qconv_shared_scratch(const ck_qconv *p) {
+    layout l = make_layout(p, p->isa);
+    if (l.src == SRC_PADDED) return l.plane * (size_t)p->cin;
+    if (l.src == SRC_IM2COL) return (size_t)p->K * p->OH * p->OW + 64;
+    return 0;
+}
+
+size_t ck_qconv_task_scratch(const ck_qconv *p) {
+    layout l = make_layout(p, p->isa);
+    size_t tile = (size_t)l.k->mr * l.k->nr * 4;
+    return up64((size_t)l.Kp * l.k->nr) + 2 * up64(tile) + up64(4 * MAX_NR) + 64;
+}
+
+int ck_qconv_panels(const ck_qconv *p) { return make_layout(p, p->isa).panels; }
+
+void ck_qconv_prepare(const ck_qconv *p, const void *x, uint8_t *shared, int c0, int c1) {
+    layout l = make_layout(p, p->isa);
+    const uint8_t *xb = x;
+    uint8_t flip = p->x_signed ? 0x80 : 0, zp = (uint8_t)p->x_zp;
+    if (l.src == SRC_PADDED) {
+        int hp = p->OH + p->dh * (p->kh - 1);
+        for (int c = c0; c < c1; c++) {
+            uint8_t *d = shared + (size_t)c * l.plane;
+            const uint8_t *s = xb + (size_t)c * p->H * p->W;
+            int rows = p->H < hp - p->ph ? p->H : hp - p->ph;
+            int cols = p->W < l.gw - p->pw ? p->W : l.gw - p->pw;
+            memset(d, zp, (size_t)p->ph * l.gw);
+            for (int r = 0; r < rows; r++) {
+                uint8_t *dr = d + (size_t)(r + p->ph) * l.gw;
+                const uint8_t *sr = s + (size_t)r * p->W;
+                memset(dr, zp, (size_t)p->pw);
+                if (flip) for (int j = 0; j < cols; j++) dr[p->pw + j] = sr[j] ^ flip;
+                else memcpy(dr + p->pw, sr, (size_t)cols);
+                memset(dr + p->pw + cols, zp, (size_t)(l.gw - p->pw - cols));
+            }
+            size_t filled = (size_t)(rows + p->ph) * l.gw;
+            memset(d + filled, zp, l.plane - filled);
+        }
+    } else if (l.src == SRC_IM2COL) {
+        int N = p->OH * p->OW, taps = p->kh * p->kw;
+        for (int c = c0; c < c1; c++) {
+            const uint8_t *xc = xb + (size_t)c * p->H * p->W;
+            for (int i = 0; i < p->kh; i++) for (int j = 0; j < p->kw; j++) {
+                uint8_t *row = shared + (size_t)(c * taps + i * p->kw + j) * N;
+                for (int oh = 0; oh < p->OH; oh++) {
+                    int ih = oh * p->sh - p->ph + i * p->dh;
+                    uint8_t *r = row + (size_t)oh * p->OW;
+                    if (ih < 0 || ih >= p->H) { memset(r, zp, (size_t)p->OW); continue; }
+                    const uint8_t *xr = xc + (size_t)ih * p->W;
+                    for (int ow = 0; ow < p->OW; ow++) {
+                        int iw = ow * p->sw - p->pw + j * p->dw;
+                        r[ow] = (iw >= 0 && iw < p->W) ? (uint8_t)(xr[iw] ^ flip) : zp;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// out[px*4 + b] = rows[b][px] ^ flip for px < nr (a multiple of 16): the four-byte groups of one kq.
+static void interleave4(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3, int nr, uint8_t flip,
+                        uint8_t *out) {
+#if defined(__SSE2__)
+    __m128i f = _mm_set1_epi8((char)flip);
+    for (int px = 0; px < nr; px += 16, out += 64) {
+        __m128i a = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(r0 + px)), f);
+        __m128i b = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(r1 + px)), f);
+        __m128i c = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(r2 + px)), f);
+        __m128i d = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(r3 + px)), f);
+        __m128i ab0 = _mm_unpacklo_epi8(a, b), ab1 = _mm_unpackhi_epi8(a, b);
+        __m128i cd0 = _mm_unpacklo_epi8(c, d), cd1 = _mm_unpackhi_epi8(c, d);
+        _mm_storeu_si128((__m128i *)out, _mm_unpacklo_epi16(ab0, cd0));
+        _mm_storeu_si128((__m128i *)(out + 16), _mm_unpackhi_epi16(ab0, cd0));
+        _mm_storeu_si128((__m128i *)(out + 32), _mm_unpacklo_epi16(ab1, cd1));
+        _mm_storeu_si128((__m128i *)(out + 48), _mm_unpackhi_epi16(ab1, cd1));
+    }
+#elif defined(__aarch64__)
+    uint8x16_t f = vdupq_n_u8(flip);
+    for (int px = 0; px < nr; px += 16, out += 64) {
+        uint8x16x4_t v = {{veorq_u8(vld1q_u8(r0 + px), f), veorq_u8(vld1q_u8(r1 + px), f),
+                           veorq_u8(vld1q_u8(r2 + px), f), veorq_u8(vld1q_u8(r3 + px), f)}};
+        vst4q_u8(out, v);
+    }
+#else
+    for (int px = 0; px < nr; px++) {
+        out[px * 4] = r0[px] ^ flip; out[px * 4 + 1] = r1[px] ^ flip;
+        out[px * 4 + 2] = r2[px] ^ flip; out[px * 4 + 3] = r3[px] ^ flip;
+    }
+#endif
+}
+
+static const uint8_t zero_row[MAX_NR];
+
+void ck_qconv_compute(const ck_qconv *p, const void *x, const uint8_t *shared, void *y, int n0, int n1, uint8_t *task) {
+    layout l = make_layout(p, p->isa);
+    const uint8_t *blob = p->packed;
+    const int64_t *rowoff = (const int64_t *)blob;
+    const int8_t *w = (const int8_t *)(blob + l.off_w);
+    ck_qep e = {(const int32_t *)(blob + l.off_comp), (const float *)(blob + l.off_mul), (const float *)(blob + l.off_bias)};
+    int mr = l.k->mr, nr = l.k->nr;
+    uint8_t *panel = task;
+    int32_t *acc = (int32_t *)(task + up64((size_t)l.Kp * nr));
+    uint8_t *tile = (uint8_t *)acc + up64((size_t)mr * nr * 4);
+    uint8_t *tmp = tile + up64((size_t)mr * nr * 4);
+    const uint8_t *src = l.src == SRC_DIRECT ? (const uint8_t *)x : shared;
+    uint8_t flip = (l.src == SRC_DIRECT && p->x_signed) ? 0x80 : 0;
+    int elem = (p->out_mode == 1 || p->out_mode == 3) ? 4 : 1;
+    size_t N = (size_t)p->OH * p->OW;
+    for (int n = n0; n < n1; n++) {
+        int q0 = n * nr, cols = l.gridN - q0 < nr ? l.gridN - q0 : nr;
+        // A last panel of a direct or im2col source would read past its rows: copy them padded.
+        int partial = l.src != SRC_PADDED && cols < nr;
+        for (int kq = 0; kq < l.kq; kq++) {
+            const uint8_t *r[4];
+            for (int b = 0; b < 4; b++) {
+                int64_t off = rowoff[kq * 4 + b];
+                if (off < 0) { r[b] = zero_row; continue; }
+                r[b] = src + off + q0;
+                if (partial) {
+                    memcpy(tmp + b * MAX_NR, r[b], (size_t)cols);
+                    memset(tmp + b * MAX_NR + cols, 0, (size_t)(nr - cols));
+                    r[b] = tmp + b * MAX_NR;
+                }
+            }
+            interleave4(r[0], r[1], r[2], r[3], nr, flip, panel + (size_t)kq * 4 * nr);
+        }
+        for (int t = 0; t < l.tiles; t++) {
+            int co = t * mr, rows = p->cout - co < mr ? p->cout - co : mr;
+            l.k->gemm(panel, w + (size_t)t * l.kq * mr * 4, l.kq, acc);
+            l.k->epilogue(p, &e, acc, co, rows, tile);
+            for (int i = 0; i < rows; i++) {
+                const uint8_t *trow = tile + (size_t)i * nr * elem;
+                uint8_t *yc = (uint8_t *)y + (size_t)(co + i) * N * elem;
+                if (l.gw == p->OW) { memcpy(yc + (size_t)q0 * elem, trow, (size_t)cols * elem); continue; }
+                for (int q = q0; q < q0 + cols;) {
+                    int oh = q / l.gw, ow = q % l.gw;
+                    int run = l.gw - ow < q0 + cols - q ? l.gw - ow : q0 + cols - q;
+                    int valid = ow < p->OW ? (p->OW - ow < run ? p->OW - ow : run) : 0;
+                    if (valid > 0) memcpy(yc + ((size_t)oh * p->OW + ow) * elem, trow + (size_t)(q - q0) * elem, (size_t)valid * elem);
+                    q += run;
+                }
+            }
+        }
+    }
+}
+
+// MARK: portable scalar kernels
+
+#define SCALAR_MR 4
+#define SCALAR_NR 16
+
+static void gemm_scalar(const uint8_t *panel, const int8_t *w, int kq, int32_t *acc) {
+    for (int i = 0; i < SCALAR_MR * SCALAR_NR; i++) acc[i] = 0;
+    for (int k = 0; k < kq; k++, panel += 4 * SCALAR_NR, w += 4 * SCALAR_MR)
+        for (int i = 0; i < SCALAR_MR; i++)
+            for (int px = 0; px < SCALAR_NR; px++) {
+                const uint8_t *a = panel + px * 4;
+                const int8_t *b = w + i * 4;
+                acc[i * SCALAR_NR + px] += a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3];
+            }
+}
+
+/// Scalar epilogue for any tile width; SIMD epilogues fall back to it for what they do not cover.
+static void epilogue_tile(const ck_qconv *p, const ck_qep *e, const int32_t *acc, int co, int rows, void *out, int nr) {
+    for (int i = 0; i < rows; i++)
+        for (int px = 0; px < nr; px++)
+            ck_qep_one(p, e->comp[co + i], e->mul[co + i], e->bias[co + i], acc[i * nr + px], out, (size_t)i * nr + px);
+}
+
+static void epilogue_scalar(const ck_qconv *p, const ck_qep *e, const int32_t *acc, int co, int rows, void *out) {
+    epilogue_tile(p, e, acc, co, rows, out, SCALAR_NR);
+}
+
+void ck_qep_scalar(const ck_qconv *p, const ck_qep *e, const int32_t *acc, int co, int rows, void *out) {
+    epilogue_tile(p, e, acc, co, rows, out, ck_qisa_get(p->isa)->nr);
+}
+
+const ck_qisa ck_qisa_scalar = {SCALAR_MR, SCALAR_NR, gemm_scalar, epilogue_scalar, 0};

@@ -1,0 +1,48 @@
+// Shared between the integer convolution's driver (qconv.c) and its per-instruction-set kernels.
+#ifndef INSPECTD_CKERNELS_QCONV_INTERNAL_H
+#define INSPECTD_CKERNELS_QCONV_INTERNAL_H
+#include "CKernels.h"
+#include <math.h>
+#include "logistic.h"
+
+/// Epilogue constants of one conv, padded to whole tiles of output channels.
+typedef struct ck_qep {
+    const int32_t *comp;  // -x_zp*sum(w) (+ the int32 bias in mode 0), adjusted for the kernel's activation domain
+    const float *mul, *bias;
+} ck_qep;
+
+/// One instruction set's kernels: MR output channels by NR pixels (NR a multiple of 16).
+typedef struct ck_qisa {
+    int mr, nr;
+    /// int32 accumulators acc[MR][NR] of one panel (kq groups of four bytes per pixel) times one weight tile.
+    void (*gemm)(const uint8_t *panel, const int8_t *w, int kq, int32_t *acc);
+    /// Output rows [0, rows) of the tile into out[MR][NR] (bytes or floats by out_mode), first channel co.
+    void (*epilogue)(const ck_qconv *p, const ck_qep *e, const int32_t *acc, int co, int rows, void *out);
+    /// Added to comp per output channel times sum(w): kernels that see activations as s8 (x - 128) need 128.
+    int comp_shift;
+} ck_qisa;
+
+/// The kernels of `isa` (scalar when not built here).
+const ck_qisa *ck_qisa_get(int isa);
+void ck_qep_scalar(const ck_qconv *p, const ck_qep *e, const int32_t *acc, int co, int rows, void *out);
+
+/// One accumulator to one output element by the conv's epilogue mode. Mode 0 is onnxruntime's QLinearConv
+/// requantization: the integer bias already in comp, one float multiply by x_scale*w_scale/y_scale, round half
+/// to even, add the zero point, saturate. Vector epilogues do exactly these operations in this order.
+static inline void ck_qep_one(const ck_qconv *p, int32_t comp, float mul, float bias, int32_t acc, void *y, size_t idx) {
+    float v = (float)(acc + comp) * mul;
+    if (p->out_mode != 0) {
+        v = v + bias;
+        if (p->out_mode == 1) { ((float *)y)[idx] = v; return; }
+        v = v * ck_logistic(v);
+        if (p->out_mode == 3) { ((float *)y)[idx] = v; return; }
+        v = v / p->y_scale;  // QuantizeLinear divides
+    }
+    int lo = p->y_signed ? -128 : 0, hi = p->y_signed ? 127 : 255;
+    float q = nearbyintf(v) + (float)p->y_zp;
+    q = q < (float)lo ? (float)lo : (q > (float)hi ? (float)hi : q);
+    uint8_t b = p->y_signed ? (uint8_t)(int8_t)(int)q : (uint8_t)(int)q;
+    if (p->lut) b = p->lut[b];
+    ((uint8_t *)y)[idx] = b;
+}
+#endif
