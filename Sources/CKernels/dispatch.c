@@ -34,6 +34,11 @@ static int have_avx512vnni(void) {
            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
            __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vbmi");
 }
+int ck_have_avx512(void) {
+    static int have = -1;
+    if (have < 0) have = have_avx512vnni();
+    return have;
+}
 static int have_avxvnni(void) {
     __builtin_cpu_init();
     return ck_have_avx2() && __builtin_cpu_supports("avxvnni");

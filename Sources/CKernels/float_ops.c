@@ -108,8 +108,24 @@ static void logistic_fma(const float *x, float *y, size_t n, int silu) {
 }
 #endif
 
+#if defined(__x86_64__)
+#include "vec_x86.h"
+T512 static size_t logistic_avx512(const float *x, float *y, size_t n, int silu) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = _mm512_loadu_ps(x + i), s = logistic16(v);
+        _mm512_storeu_ps(y + i, silu ? _mm512_mul_ps(v, s) : s);
+    }
+    return i;
+}
+#endif
+
 static void logistic(const float *x, float *y, size_t n, int silu) {
 #if defined(__x86_64__)
+    if (ck_have_avx512()) {
+        size_t done = logistic_avx512(x, y, n, silu);
+        x += done; y += done; n -= done;
+    }
     static int fma = -1;
     if (fma < 0) fma = ck_have_avx2();
     if (fma) { logistic_fma(x, y, n, silu); return; }
@@ -167,8 +183,93 @@ void ck_copy_strided(void *y, const int64_t *ystr, const void *x, const int64_t 
     }
 }
 
+/// Stride-1 max pooling as two passes (rows, then columns) over a row buffer padded with -inf: kh+kw
+/// comparisons per output instead of kh*kw, in loops the compiler vectorises. Max is exact in any order; only
+/// NaN inputs (which integer-derived activations never hold) could propagate differently from the direct loop.
+#define MAXPOOL_S1_BODY(T, LOW)                                                                                \
+    T buf[W + kw + 16], hm[kh][OW];                                                                            \
+    for (int p = p0; p < p1; p++) {                                                                            \
+        const T *xp = x + (size_t)p * H * W;                                                                   \
+        T *yp = y + (size_t)p * OH * OW;                                                                       \
+        int done = -1; /* input rows up to here have their row maxima in hm[row % kh] */                      \
+        for (int oh = 0; oh < OH; oh++) {                                                                      \
+            T *yr = yp + (size_t)oh * OW;                                                                      \
+            for (int ow = 0; ow < OW; ow++) yr[ow] = LOW;                                                      \
+            for (int i = 0; i < kh; i++) {                                                                     \
+                int ih = oh - pt + i;                                                                          \
+                if (ih < 0 || ih >= H) continue;                                                               \
+                T *h = hm[ih % kh];                                                                            \
+                if (ih > done) {                                                                               \
+                    for (int j = 0; j < W + kw + 16; j++) buf[j] = LOW;                                        \
+                    for (int j = 0; j < W; j++) buf[j + pl] = LOAD(xp[(size_t)ih * W + j]);                    \
+                    for (int ow = 0; ow < OW; ow++) h[ow] = buf[ow];                                           \
+                    for (int j = 1; j < kw; j++) for (int ow = 0; ow < OW; ow++) h[ow] = buf[ow + j] > h[ow] ? buf[ow + j] : h[ow]; \
+                    done = ih;                                                                                 \
+                }                                                                                              \
+                for (int ow = 0; ow < OW; ow++) yr[ow] = h[ow] > yr[ow] ? h[ow] : yr[ow];                      \
+            }                                                                                                  \
+            for (int ow = 0; ow < OW; ow++) yr[ow] = STORE(yr[ow]);                                            \
+        }                                                                                                      \
+    }
+
+#define LOAD(v) (v)
+#define STORE(v) (v)
+static void maxpool_s1(const float *x, int H, int W, int kh, int kw, int pt, int pl, int OH, int OW, float *y, int p0, int p1) {
+    MAXPOOL_S1_BODY(float, -INFINITY)
+}
+#if defined(__x86_64__)
+T512 static void maxpool_s1_avx512(const float *x, int H, int W, int kh, int kw, int pt, int pl, int OH, int OW, float *y, int p0, int p1) {
+    MAXPOOL_S1_BODY(float, -INFINITY)
+}
+#endif
+
+#undef LOAD
+#undef STORE
+/// Bytes: s8 is compared in u8 order after flipping the sign bit (flip is in scope where this expands).
+#define LOAD(v) ((uint8_t)((v) ^ flip))
+#define STORE(v) ((uint8_t)((v) ^ flip))
+static void maxpool_s1_u8(const uint8_t *x, int H, int W, int kh, int kw, int pt, int pl, int OH, int OW, uint8_t *y, int p0, int p1, uint8_t flip) {
+    MAXPOOL_S1_BODY(uint8_t, 0)
+}
+#undef LOAD
+#undef STORE
+
+void ck_maxpool_u8(const uint8_t *x, int H, int W, int kh, int kw, int sh, int sw, int pt, int pl, int dh, int dw,
+                   int OH, int OW, uint8_t *y, int p0, int p1, int is_signed) {
+    uint8_t flip = is_signed ? 0x80 : 0;
+    if (sh == 1 && sw == 1 && dh == 1 && dw == 1 && kh <= 16 && kw <= 16 && W <= 4096 && OW <= 1024 && OW <= W + 17 && pl <= kw + 16) {
+        maxpool_s1_u8(x, H, W, kh, kw, pt, pl, OH, OW, y, p0, p1, flip);
+        return;
+    }
+    for (int p = p0; p < p1; p++) {
+        const uint8_t *xp = x + (size_t)p * H * W;
+        uint8_t *yp = y + (size_t)p * OH * OW;
+        for (int oh = 0; oh < OH; oh++) for (int ow = 0; ow < OW; ow++) {
+            int m = -1;
+            for (int i = 0; i < kh; i++) {
+                int ih = oh * sh - pt + i * dh;
+                if (ih < 0 || ih >= H) continue;
+                for (int j = 0; j < kw; j++) {
+                    int iw = ow * sw - pl + j * dw;
+                    if (iw < 0 || iw >= W) continue;
+                    int v = xp[(size_t)ih * W + iw] ^ flip;
+                    if (v > m) m = v;
+                }
+            }
+            yp[(size_t)oh * OW + ow] = (uint8_t)((m < 0 ? 0 : m) ^ flip);
+        }
+    }
+}
+
 void ck_maxpool_f32(const float *x, int H, int W, int kh, int kw, int sh, int sw, int pt, int pl, int dh, int dw,
                     int OH, int OW, float *y, int p0, int p1) {
+    if (sh == 1 && sw == 1 && dh == 1 && dw == 1 && kh <= 16 && kw <= 16 && W <= 4096 && OW <= 1024 && OW <= W + 17 && pl <= kw + 16) {
+#if defined(__x86_64__)
+        if (ck_have_avx512()) { maxpool_s1_avx512(x, H, W, kh, kw, pt, pl, OH, OW, y, p0, p1); return; }
+#endif
+        maxpool_s1(x, H, W, kh, kw, pt, pl, OH, OW, y, p0, p1);
+        return;
+    }
     for (int p = p0; p < p1; p++) {
         const float *xp = x + (size_t)p * H * W;
         float *yp = y + (size_t)p * OH * OW;

@@ -1,4 +1,4 @@
-// Integer convolution of group-1 convs: packing, the three ways of producing activation panels, the driver
+// Integer convolution of group-1 convs: packing, the two ways of producing activation panels, the driver
 // and the portable scalar kernels (the oracle of the SIMD ones in qconv_x86.c and qconv_arm64.c).
 #include "qconv_internal.h"
 #include <string.h>
@@ -10,17 +10,18 @@
 
 #pragma STDC FP_CONTRACT OFF
 
-enum { SRC_DIRECT = 0, SRC_PADDED = 1, SRC_IM2COL = 2 };
+enum { SRC_DIRECT = 0, SRC_PHASES = 1 };
 #define MAX_NR 64
 
 /// Where everything of one conv lives, from its geometry and instruction set.
 typedef struct layout {
     const ck_qisa *k;
     int src, kq, Kp, tiles, coutp;
-    int gw;           // width of the pixel grid (OW, or the padded width)
+    int gw;           // width of the pixel grid (OW, or the width of the phase planes)
+    int gh;           // rows of the phase planes
     int gridN;        // pixels in the grid
     int panels;
-    size_t plane;     // bytes per channel of the padded input (SRC_PADDED)
+    size_t plane;     // bytes per phase plane (SRC_PHASES); a channel has stride² of them
     size_t off_w, off_comp, off_mul, off_bias, total;
 } layout;
 
@@ -31,18 +32,18 @@ static layout make_layout(const ck_qconv *p, int isa) {
     l.k = ck_qisa_get(isa);
     if (p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->ph == 0 && p->pw == 0 && p->OH == p->H && p->OW == p->W)
         l.src = SRC_DIRECT;
-    else if (p->sh == 1 && p->sw == 1) l.src = SRC_PADDED;
-    else l.src = SRC_IM2COL;
+    else l.src = SRC_PHASES;
     l.kq = (p->K + 3) / 4;
     l.Kp = l.kq * 4;
     l.tiles = (p->cout + l.k->mr - 1) / l.k->mr;
     l.coutp = l.tiles * l.k->mr;
     l.plane = 0;
-    if (l.src == SRC_PADDED) {
-        l.gw = p->OW + p->dw * (p->kw - 1);
-        int hp = p->OH + p->dh * (p->kh - 1);
-        l.plane = up64((size_t)hp * l.gw + (size_t)p->dw * (p->kw - 1) + MAX_NR);
-    } else l.gw = p->OW;
+    l.gw = p->OW; l.gh = p->OH;
+    if (l.src == SRC_PHASES) {
+        l.gw = p->OW + (p->kw - 1) * p->dw / p->sw;
+        l.gh = p->OH + (p->kh - 1) * p->dh / p->sh;
+        l.plane = up64((size_t)l.gh * l.gw + (size_t)(l.gw - p->OW) + MAX_NR);
+    }
     l.gridN = p->OH * l.gw;
     l.panels = (l.gridN + l.k->nr - 1) / l.k->nr;
     l.off_w = up64((size_t)l.Kp * sizeof(int64_t));
@@ -60,13 +61,13 @@ size_t ck_qconv_pack(const ck_qconv *p, int isa, void *blob) {
     memset(b, 0, l.total);
     int64_t *rowoff = (int64_t *)b;
     int taps = p->kh * p->kw;
-    size_t N = (size_t)p->OH * p->OW;
     for (int k = 0; k < l.Kp; k++) {
         if (k >= p->K) { rowoff[k] = -1; continue; }
         int c = k / taps, t = k % taps, i = t / p->kw, j = t % p->kw;
-        if (l.src == SRC_DIRECT) rowoff[k] = (int64_t)c * p->H * p->W;
-        else if (l.src == SRC_PADDED) rowoff[k] = (int64_t)c * (int64_t)l.plane + (int64_t)i * p->dh * l.gw + (int64_t)j * p->dw;
-        else rowoff[k] = (int64_t)k * (int64_t)N;
+        if (l.src == SRC_DIRECT) { rowoff[k] = (int64_t)c * p->H * p->W; continue; }
+        int ti = i * p->dh, tj = j * p->dw;
+        int64_t phase = (int64_t)c * p->sh * p->sw + (ti % p->sh) * p->sw + tj % p->sw;
+        rowoff[k] = phase * (int64_t)l.plane + (int64_t)(ti / p->sh) * l.gw + tj / p->sw;
     }
     int mr = l.k->mr;
     int8_t *w = (int8_t *)(b + l.off_w);
@@ -89,9 +90,7 @@ size_t ck_qconv_pack(const ck_qconv *p, int isa, void *blob) {
 
 size_t ck_qconv_shared_scratch(const ck_qconv *p) {
     layout l = make_layout(p, p->isa);
-    if (l.src == SRC_PADDED) return l.plane * (size_t)p->cin;
-    if (l.src == SRC_IM2COL) return (size_t)p->K * p->OH * p->OW + 64;
-    return 0;
+    return l.src == SRC_PHASES ? l.plane * (size_t)p->cin * p->sh * p->sw : 0;
 }
 
 size_t ck_qconv_task_scratch(const ck_qconv *p) {
@@ -102,46 +101,62 @@ size_t ck_qconv_task_scratch(const ck_qconv *p) {
 
 int ck_qconv_panels(const ck_qconv *p) { return make_layout(p, p->isa).panels; }
 
+/// Splits a row into its `s` phases (every s-th byte from offset b) with the sign flip applied.
+static void deinterleave(const uint8_t *x, int n, int s, uint8_t flip, uint8_t *out, int stride) {
+    int t = 0;
+    if (s == 1 && !flip) { memcpy(out, x, (size_t)n); return; }
+#if defined(__SSE2__)
+    if (s == 2) {
+        __m128i f = _mm_set1_epi8((char)flip), lo = _mm_set1_epi16(0xFF);
+        for (; 2 * t + 32 <= n; t += 16) {
+            __m128i a = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(x + 2 * t)), f);
+            __m128i b = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(x + 2 * t + 16)), f);
+            _mm_storeu_si128((__m128i *)(out + t), _mm_packus_epi16(_mm_and_si128(a, lo), _mm_and_si128(b, lo)));
+            _mm_storeu_si128((__m128i *)(out + stride + t), _mm_packus_epi16(_mm_srli_epi16(a, 8), _mm_srli_epi16(b, 8)));
+        }
+    }
+#endif
+    for (; s * t < n; t++)
+        for (int b = 0; b < s && s * t + b < n; b++) out[b * stride + t] = x[s * t + b] ^ flip;
+}
+
+/// Phase planes: for stride s, s*s planes per channel, plane (a, b) holding the zero-point-padded input at rows
+/// r*s + a and columns q*s + b. Every tap of the conv is then a shifted row of one plane, a stride-1 access.
 void ck_qconv_prepare(const ck_qconv *p, const void *x, uint8_t *shared, int c0, int c1) {
     layout l = make_layout(p, p->isa);
+    if (l.src != SRC_PHASES) return;
     const uint8_t *xb = x;
     uint8_t flip = p->x_signed ? 0x80 : 0, zp = (uint8_t)p->x_zp;
-    if (l.src == SRC_PADDED) {
-        int hp = p->OH + p->dh * (p->kh - 1);
-        for (int c = c0; c < c1; c++) {
-            uint8_t *d = shared + (size_t)c * l.plane;
-            const uint8_t *s = xb + (size_t)c * p->H * p->W;
-            int rows = p->H < hp - p->ph ? p->H : hp - p->ph;
-            int cols = p->W < l.gw - p->pw ? p->W : l.gw - p->pw;
-            memset(d, zp, (size_t)p->ph * l.gw);
-            for (int r = 0; r < rows; r++) {
-                uint8_t *dr = d + (size_t)(r + p->ph) * l.gw;
-                const uint8_t *sr = s + (size_t)r * p->W;
-                memset(dr, zp, (size_t)p->pw);
-                if (flip) for (int j = 0; j < cols; j++) dr[p->pw + j] = sr[j] ^ flip;
-                else memcpy(dr + p->pw, sr, (size_t)cols);
-                memset(dr + p->pw + cols, zp, (size_t)(l.gw - p->pw - cols));
+    int s = p->sw, sv = p->sh;
+    int span = (p->W + s - 1) / s;                  // bytes per phase of one input row
+    uint8_t phases[s * (span + 16)];
+    for (int c = c0; c < c1; c++) {
+        const uint8_t *xc = xb + (size_t)c * p->H * p->W;
+        for (int a = 0; a < sv; a++) for (int r = 0; r < l.gh; r++) {
+            int xr = r * sv + a - p->ph;
+            uint8_t *d0 = shared + ((size_t)c * sv * s + (size_t)a * s) * l.plane + (size_t)r * l.gw;
+            if (xr < 0 || xr >= p->H) {
+                for (int b = 0; b < s; b++) memset(d0 + (size_t)b * l.plane, zp, (size_t)l.gw);
+                continue;
             }
-            size_t filled = (size_t)(rows + p->ph) * l.gw;
-            memset(d + filled, zp, l.plane - filled);
+            deinterleave(xc + (size_t)xr * p->W, p->W, s, flip, phases, span + 16);
+            for (int b = 0; b < s; b++) {
+                // plane column q is input column q*s + b - pw = s*t + e with e the phase of the input row
+                uint8_t *d = d0 + (size_t)b * l.plane;
+                int off = b - p->pw, e = ((off % s) + s) % s, shift = (off - e) / s;  // column q reads phases[e][q + shift]
+                int count = (p->W - e + s - 1) / s;     // bytes in phase e
+                int q0 = shift < 0 ? -shift : 0, q1 = count - shift < l.gw ? count - shift : l.gw;
+                if (q0 > l.gw) q0 = l.gw;
+                if (q1 < q0) q1 = q0;
+                memset(d, zp, (size_t)q0);
+                memcpy(d + q0, phases + (size_t)e * (span + 16) + q0 + shift, (size_t)(q1 - q0));
+                memset(d + q1, zp, (size_t)(l.gw - q1));
+            }
         }
-    } else if (l.src == SRC_IM2COL) {
-        int N = p->OH * p->OW, taps = p->kh * p->kw;
-        for (int c = c0; c < c1; c++) {
-            const uint8_t *xc = xb + (size_t)c * p->H * p->W;
-            for (int i = 0; i < p->kh; i++) for (int j = 0; j < p->kw; j++) {
-                uint8_t *row = shared + (size_t)(c * taps + i * p->kw + j) * N;
-                for (int oh = 0; oh < p->OH; oh++) {
-                    int ih = oh * p->sh - p->ph + i * p->dh;
-                    uint8_t *r = row + (size_t)oh * p->OW;
-                    if (ih < 0 || ih >= p->H) { memset(r, zp, (size_t)p->OW); continue; }
-                    const uint8_t *xr = xc + (size_t)ih * p->W;
-                    for (int ow = 0; ow < p->OW; ow++) {
-                        int iw = ow * p->sw - p->pw + j * p->dw;
-                        r[ow] = (iw >= 0 && iw < p->W) ? (uint8_t)(xr[iw] ^ flip) : zp;
-                    }
-                }
-            }
+        for (int ph = 0; ph < sv * s; ph++) {
+            uint8_t *d = shared + ((size_t)c * sv * s + ph) * l.plane;
+            size_t filled = (size_t)l.gh * l.gw;
+            memset(d + filled, zp, l.plane - filled);
         }
     }
 }
@@ -197,8 +212,8 @@ void ck_qconv_compute(const ck_qconv *p, const void *x, const uint8_t *shared, v
     size_t N = (size_t)p->OH * p->OW;
     for (int n = n0; n < n1; n++) {
         int q0 = n * nr, cols = l.gridN - q0 < nr ? l.gridN - q0 : nr;
-        // A last panel of a direct or im2col source would read past its rows: copy them padded.
-        int partial = l.src != SRC_PADDED && cols < nr;
+        // A last panel read straight from the input would read past its rows: copy them padded.
+        int partial = l.src == SRC_DIRECT && cols < nr;
         for (int kq = 0; kq < l.kq; kq++) {
             const uint8_t *r[4];
             for (int b = 0; b < 4; b++) {

@@ -3,16 +3,51 @@
 #include <math.h>
 #include <string.h>
 #include "qconv_internal.h"
+#if defined(__x86_64__)
+#include "vec_x86.h"
+#endif
 
 // The portable and SIMD variants must agree bit for bit: no silent contraction of a*b+c into FMA.
 #pragma STDC FP_CONTRACT OFF
 
 int ck_have_avx2(void);
 
+#if defined(__x86_64__)
+/// The scalar loops' operations on 16 lanes (division, round half to even, zero point, clamp): same bytes.
+T512 static size_t quantize_avx512(const float *x, uint8_t *y, size_t n, float scale, int zp, int is_signed) {
+    __m512 s = _mm512_set1_ps(scale), z = _mm512_set1_ps((float)zp);
+    __m512 lo = _mm512_set1_ps(is_signed ? -128.f : 0.f), hi = _mm512_set1_ps(is_signed ? 127.f : 255.f);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = _mm512_div_ps(_mm512_loadu_ps(x + i), s);
+        v = _mm512_add_ps(_mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), z);
+        v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, lo, _CMP_LT_OQ), v, lo);
+        v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, hi, _CMP_GT_OQ), v, hi);
+        _mm_storeu_si128((__m128i *)(y + i), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)));
+    }
+    return i;
+}
+T512 static size_t dequantize_avx512(const void *x, float *y, size_t n, float scale, int zp, int kind) {
+    __m512 s = _mm512_set1_ps(scale);
+    __m512i z = _mm512_set1_epi32(zp);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m128i b = _mm_loadu_si128((const __m128i *)((const uint8_t *)x + i));
+        __m512i v = kind == 0 ? _mm512_cvtepu8_epi32(b) : _mm512_cvtepi8_epi32(b);
+        _mm512_storeu_ps(y + i, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(v, z)), s));
+    }
+    return i;
+}
+#endif
+
 void ck_quantize_f32(const float *x, void *y, size_t n, float scale, int zp, int is_signed) {
     int lo = is_signed ? -128 : 0, hi = is_signed ? 127 : 255;
     uint8_t *out = y;
-    for (size_t i = 0; i < n; i++) {
+    size_t start = 0;
+#if defined(__x86_64__)
+    if (ck_have_avx512()) start = quantize_avx512(x, out, n, scale, zp, is_signed);
+#endif
+    for (size_t i = start; i < n; i++) {
         float v = nearbyintf(x[i] / scale) + (float)zp;
         v = v < (float)lo ? (float)lo : (v > (float)hi ? (float)hi : v);
         out[i] = (uint8_t)(int8_t)(int)v;
@@ -21,12 +56,41 @@ void ck_quantize_f32(const float *x, void *y, size_t n, float scale, int zp, int
 }
 
 void ck_dequantize(const void *x, float *y, size_t n, float scale, int zp, int kind) {
+#if defined(__x86_64__)
+    if (kind != 2 && ck_have_avx512()) {
+        size_t done = dequantize_avx512(x, y, n, scale, zp, kind);
+        x = (const uint8_t *)x + done; y += done; n -= done;
+    }
+#endif
     if (kind == 0) { const uint8_t *p = x; for (size_t i = 0; i < n; i++) y[i] = (float)((int)p[i] - zp) * scale; }
     else if (kind == 1) { const int8_t *p = x; for (size_t i = 0; i < n; i++) y[i] = (float)((int)p[i] - zp) * scale; }
     else { const int32_t *p = x; for (size_t i = 0; i < n; i++) y[i] = (float)((int64_t)p[i] - zp) * scale; }
 }
 
+#if defined(__x86_64__)
+/// 64 lookups at a time: two 128-entry permutes (VBMI) and a select on the index's top bit.
+T512 static size_t lut_avx512(const uint8_t *x, uint8_t *y, size_t n, const uint8_t *table) {
+    __m512i t0 = _mm512_loadu_si512(table), t1 = _mm512_loadu_si512(table + 64);
+    __m512i t2 = _mm512_loadu_si512(table + 128), t3 = _mm512_loadu_si512(table + 192);
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m512i idx = _mm512_loadu_si512(x + i);
+        __m512i lo = _mm512_permutex2var_epi8(t0, idx, t1), hi = _mm512_permutex2var_epi8(t2, idx, t3);
+        _mm512_storeu_si512(y + i, _mm512_mask_blend_epi8(_mm512_movepi8_mask(idx), lo, hi));
+    }
+    return i;
+}
+#endif
+
 void ck_lut_u8(const uint8_t *x, uint8_t *y, size_t n, const uint8_t *table) {
+    size_t i = 0;
+#if defined(__x86_64__)
+    if (ck_have_avx512()) i = lut_avx512(x, y, n, table);
+#endif
+    for (; i < n; i++) y[i] = table[x[i]];
+}
+
+void ck_table_f32(const uint8_t *x, float *y, size_t n, const float *table) {
     for (size_t i = 0; i < n; i++) y[i] = table[x[i]];
 }
 

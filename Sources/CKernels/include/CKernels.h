@@ -61,6 +61,11 @@ void ck_quantize_f32(const float *x, void *y, size_t n, float scale, int zp, int
 void ck_dequantize(const void *x, float *y, size_t n, float scale, int zp, int kind);
 /// y[i] = table[x[i]] on bytes (u8 or s8 bit patterns).
 void ck_lut_u8(const uint8_t *x, uint8_t *y, size_t n, const uint8_t *table);
+/// y[i] = table[x[i]] from bytes to float.
+void ck_table_f32(const uint8_t *x, float *y, size_t n, const float *table);
+/// Max pooling of bytes (u8, or s8 when is_signed) over planes [p0, p1), as ck_maxpool_f32.
+void ck_maxpool_u8(const uint8_t *x, int H, int W, int kh, int kw, int sh, int sw, int pt, int pl, int dh, int dw,
+                   int OH, int OW, uint8_t *y, int p0, int p1, int is_signed);
 
 /// Integer convolution: u8 (or s8, shifted to u8) activations × s8 weights, int32 accumulation, then one of
 /// three epilogues: requantize to u8/s8 (optionally through a 256-entry table), float output, or float output

@@ -36,6 +36,8 @@ final class GraphBuilder {
     var absorbed: Set<Int> = []
     /// Values produced by a run-time DequantizeLinear: the quantized value and its parameters.
     var dequantized: [Int: (source: Int, params: QuantParams)] = [:]
+    /// Float values known as a table of a byte value (see ByteDomain.swift).
+    var byteTables: [Int: (source: Int, table: [Float])] = [:]
     /// Constants produced by DequantizeLinear on constants (quantized weights) with their parameters.
     var constDequantized: [String: (q: Tensor, params: QuantParams)] = [:]
     /// Step index producing each value.

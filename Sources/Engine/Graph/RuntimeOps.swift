@@ -13,6 +13,7 @@ extension GraphBuilder {
 
     func emitRuntime(_ node: OnnxNode, _ idx: Int) throws {
         let op = node.opType
+        if try emitOnBytes(node, idx) { return }
         func x(_ i: Int = 0) throws -> Int {
             guard let name = node.input(i) else { throw fail(node, "input \(i) is required") }
             return try runtimeValue(name, node)
@@ -231,10 +232,11 @@ extension GraphBuilder {
 
     // MARK: pooling, resize, matmul
 
-    func emitPool(_ node: OnnxNode) throws {
+    /// Pooling; `bytes` lets a MaxPool read a u8/s8 value (its kernel is then made a BytePoolKernel).
+    func emitPool(_ node: OnnxNode, bytes: Bool = false) throws {
         let a = try runtimeValue(node.inputs[0], node)
         let v = values[a]
-        guard v.dtype == .float, v.shape.count == 4 else { throw fail(node, "only 2-D float pooling (NCHW) is supported") }
+        guard v.dtype == .float || bytes && (v.dtype == .uint8 || v.dtype == .int8), v.shape.count == 4 else { throw fail(node, "only 2-D float pooling (NCHW) is supported") }
         guard node.outputs.count == 1 else { throw fail(node, "the Indices output is not supported") }
         let (h, w) = (v.shape[2], v.shape[3])
         let global = node.opType.hasPrefix("Global")

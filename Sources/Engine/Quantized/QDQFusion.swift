@@ -204,6 +204,9 @@ extension GraphBuilder {
         guard p.isPerTensor || ch == p.scales.count else { throw fail(node, "\(p.scales.count) scales for axis of size \(ch)") }
         let y = addValue(outName, .float, v.shape)
         dequantized[y] = (a, p)
+        if p.isPerTensor, v.dtype != .int32 {
+            byteTables[y] = (a, (0..<256).map { b in Float((v.dtype == .int8 ? Int(Int8(bitPattern: UInt8(b))) : b) - p.zeroPoints[0]) * p.scales[0] })
+        }
         let kind: Int32 = v.dtype == .uint8 ? 0 : (v.dtype == .int8 ? 1 : 2)
         addStep(node, [a], [y]) { i, o in
             DequantizeKernel(x: i[0], y: o[0], outer: outer, channels: ch, inner: inner, scales: p.scales,
