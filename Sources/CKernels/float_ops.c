@@ -327,8 +327,48 @@ void ck_resize_nearest(const void *x, int H, int W, void *y, int OH, int OW, con
     }
 }
 
+#if defined(__x86_64__)
+/// e^x on 16 lanes (Cephes' range reduction and polynomial; within 2 ulp of expf, not bit-identical to it).
+T512 static inline __m512 exp16(__m512 x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.33654f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.f)));
+    return _mm512_scalef_ps(p, n);
+}
+
+/// Softmax (not log) over n values spaced `inner` apart, 16 lines at a time; returns the lines done.
+T512 static int softmax_avx512(const float *x, float *y, int n, int inner) {
+    int in = 0;
+    for (; in + 16 <= inner; in += 16) {
+        __m512 m = _mm512_set1_ps(-INFINITY), s = _mm512_setzero_ps();
+        for (int i = 0; i < n; i++) m = _mm512_max_ps(m, _mm512_loadu_ps(x + (size_t)i * inner + in));
+        for (int i = 0; i < n; i++) {
+            __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(x + (size_t)i * inner + in), m));
+            _mm512_storeu_ps(y + (size_t)i * inner + in, e);
+            s = _mm512_add_ps(s, e);
+        }
+        __m512 inv = _mm512_div_ps(_mm512_set1_ps(1.f), s);
+        for (int i = 0; i < n; i++) _mm512_storeu_ps(y + (size_t)i * inner + in, _mm512_mul_ps(_mm512_loadu_ps(y + (size_t)i * inner + in), inv));
+    }
+    return in;
+}
+#endif
+
 void ck_softmax_f32(const float *x, float *y, int outer, int n, int inner, int log) {
-    for (int o = 0; o < outer; o++) for (int in = 0; in < inner; in++) {
+    for (int o = 0; o < outer; o++) {
+        int start = 0;
+#if defined(__x86_64__)
+        if (!log && ck_have_avx512()) start = softmax_avx512(x + (size_t)o * n * inner, y + (size_t)o * n * inner, n, inner);
+#endif
+        for (int in = start; in < inner; in++) {
         const float *px = x + (size_t)o * n * inner + in;
         float *py = y + (size_t)o * n * inner + in;
         float m = -INFINITY;
@@ -337,5 +377,6 @@ void ck_softmax_f32(const float *x, float *y, int outer, int n, int inner, int l
         for (int i = 0; i < n; i++) { float e = expf(px[(size_t)i * inner] - m); py[(size_t)i * inner] = e; s += e; }
         if (log) { float ls = logf(s); for (int i = 0; i < n; i++) py[(size_t)i * inner] = px[(size_t)i * inner] - m - ls; }
         else { float inv = 1.f / s; for (int i = 0; i < n; i++) py[(size_t)i * inner] *= inv; }
+        }
     }
 }

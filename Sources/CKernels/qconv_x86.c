@@ -55,7 +55,7 @@ T512 static void epilogue_avx512(const ck_qconv *p, const ck_qep *e, const int32
             ep16(p, _mm512_loadu_si512(acc + i * 48 + j * 16), comp, mul, bias, (uint8_t *)out + i * 48 + j * 16,
                  (float *)out + i * 48 + j * 16);
     }
-    if (p->lut && p->out_mode == 0) {
+    if (p->lut && (p->out_mode == 0 || p->out_mode == 2)) {  // bytes out: the table applies, as in ck_qep_one
         uint8_t *o = out;
         __m512i t0 = _mm512_loadu_si512(p->lut), t1 = _mm512_loadu_si512(p->lut + 64);
         __m512i t2 = _mm512_loadu_si512(p->lut + 128), t3 = _mm512_loadu_si512(p->lut + 192);
