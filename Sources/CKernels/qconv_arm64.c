@@ -87,7 +87,8 @@ static void epilogue_neon(const ck_qconv *p, const ck_qep *e, const int32_t *acc
     int quantized = mode == 0 || mode == 2;
     uint8x16x4_t t[4];
     if (quantized && p->lut)
-        for (int b = 0; b < 4; b++) t[b] = vld1q_u8_x4(p->lut + 64 * b);
+        for (int b = 0; b < 4; b++)
+            for (int r = 0; r < 4; r++) t[b].val[r] = vld1q_u8(p->lut + 64 * b + 16 * r);
     for (int i = 0; i < rows; i++) {
         int32x4_t comp = vdupq_n_s32(e->comp[co + i]);
         float32x4_t mul = vdupq_n_f32(e->mul[co + i]), bias = vdupq_n_f32(e->bias[co + i]);
