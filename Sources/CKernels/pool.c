@@ -1,17 +1,30 @@
-// A fixed thread pool: threads are created with the session and park on a condition variable between runs.
+// A fixed thread pool: threads are created with the session. Between parallel regions they spin briefly (a
+// frame has a few hundred regions microseconds apart, and a condition-variable wake-up costs about as much as a
+// small region), then sleep on a condition variable, so an idle session costs nothing.
 #include "CKernels.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define CPU_RELAX() _mm_pause()
+#elif defined(__aarch64__)
+#define CPU_RELAX() __asm__ __volatile__("yield")
+#else
+#define CPU_RELAX() ((void)0)
+#endif
+
+/// Spin iterations before sleeping (tens of microseconds).
+#define SPIN 20000
 
 struct ck_pool {
     int threads;
     pthread_t *tids;
     pthread_mutex_t mu;
     pthread_cond_t start, done;
-    unsigned long generation;
-    int stopping;
-    int active;            // workers still busy in the current run
+    atomic_ulong generation;
+    atomic_int stopping;
+    atomic_int active;     // workers still busy in the current run
     ck_task_fn fn;
     void *ctx;
     int tasks;
@@ -29,17 +42,26 @@ static void drain(ck_pool *p) {
 static void *worker(void *arg) {
     ck_pool *p = arg;
     unsigned long seen = 0;
-    pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (p->generation == seen && !p->stopping) pthread_cond_wait(&p->start, &p->mu);
-        if (p->stopping) break;
-        seen = p->generation;
-        pthread_mutex_unlock(&p->mu);
+        int spins = 0;
+        while (atomic_load_explicit(&p->generation, memory_order_acquire) == seen && !atomic_load(&p->stopping) && spins < SPIN) {
+            CPU_RELAX();
+            spins++;
+        }
+        if (atomic_load_explicit(&p->generation, memory_order_acquire) == seen && !atomic_load(&p->stopping)) {
+            pthread_mutex_lock(&p->mu);
+            while (atomic_load(&p->generation) == seen && !atomic_load(&p->stopping)) pthread_cond_wait(&p->start, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (atomic_load(&p->stopping)) break;
+        seen = atomic_load_explicit(&p->generation, memory_order_acquire);
         drain(p);
-        pthread_mutex_lock(&p->mu);
-        if (--p->active == 0) pthread_cond_signal(&p->done);
+        if (atomic_fetch_sub_explicit(&p->active, 1, memory_order_acq_rel) == 1) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -63,7 +85,7 @@ ck_pool *ck_pool_create(int threads) {
 void ck_pool_destroy(ck_pool *p) {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
-    p->stopping = 1;
+    atomic_store(&p->stopping, 1);
     pthread_cond_broadcast(&p->start);
     pthread_mutex_unlock(&p->mu);
     for (int i = 1; i < p->threads; i++) pthread_join(p->tids[i], NULL);
@@ -82,15 +104,20 @@ void ck_pool_run(ck_pool *p, int tasks, ck_task_fn fn, void *ctx) {
         for (int t = 0; t < tasks; t++) fn(ctx, t);
         return;
     }
-    pthread_mutex_lock(&p->mu);
     p->fn = fn; p->ctx = ctx; p->tasks = tasks;
     atomic_store(&p->next, 0);
-    p->active = p->threads - 1;
-    p->generation++;
+    atomic_store(&p->active, p->threads - 1);
+    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
+    // Sleeping workers check the generation under the mutex, so a broadcast under it cannot be missed.
+    pthread_mutex_lock(&p->mu);
     pthread_cond_broadcast(&p->start);
     pthread_mutex_unlock(&p->mu);
     drain(p);
-    pthread_mutex_lock(&p->mu);
-    while (p->active > 0) pthread_cond_wait(&p->done, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    int spins = 0;
+    while (atomic_load_explicit(&p->active, memory_order_acquire) > 0 && spins < SPIN) { CPU_RELAX(); spins++; }
+    if (atomic_load_explicit(&p->active, memory_order_acquire) > 0) {
+        pthread_mutex_lock(&p->mu);
+        while (atomic_load(&p->active) > 0) pthread_cond_wait(&p->done, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+    }
 }

@@ -228,6 +228,20 @@ void ck_qconv_compute(const ck_qconv *p, const void *x, const uint8_t *shared, v
             }
             interleave4(r[0], r[1], r[2], r[3], nr, flip, panel + (size_t)kq * 4 * nr);
         }
+        // Where the panel's pixels go: at most a few runs of valid columns, the same for every output channel.
+        int seg_tile[MAX_NR], seg_y[MAX_NR], seg_len[MAX_NR], nseg = 0;  // a run per grid row at most
+        if (l.gw == p->OW) { seg_tile[0] = 0; seg_y[0] = q0; seg_len[0] = cols; nseg = 1; }
+        else {
+            int oh = q0 / l.gw, ow = q0 % l.gw;
+            for (int q = q0; q < q0 + cols;) {
+                int run = l.gw - ow < q0 + cols - q ? l.gw - ow : q0 + cols - q;
+                int valid = ow < p->OW ? (p->OW - ow < run ? p->OW - ow : run) : 0;
+                if (valid > 0) {
+                    seg_tile[nseg] = q - q0; seg_y[nseg] = oh * p->OW + ow; seg_len[nseg] = valid; nseg++;
+                }
+                q += run; oh++; ow = 0;
+            }
+        }
         for (int t = 0; t < l.tiles; t++) {
             int co = t * mr, rows = p->cout - co < mr ? p->cout - co : mr;
             l.k->gemm(panel, w + (size_t)t * l.kq * mr * 4, l.kq, acc);
@@ -235,14 +249,8 @@ void ck_qconv_compute(const ck_qconv *p, const void *x, const uint8_t *shared, v
             for (int i = 0; i < rows; i++) {
                 const uint8_t *trow = tile + (size_t)i * nr * elem;
                 uint8_t *yc = (uint8_t *)y + (size_t)(co + i) * N * elem;
-                if (l.gw == p->OW) { memcpy(yc + (size_t)q0 * elem, trow, (size_t)cols * elem); continue; }
-                for (int q = q0; q < q0 + cols;) {
-                    int oh = q / l.gw, ow = q % l.gw;
-                    int run = l.gw - ow < q0 + cols - q ? l.gw - ow : q0 + cols - q;
-                    int valid = ow < p->OW ? (p->OW - ow < run ? p->OW - ow : run) : 0;
-                    if (valid > 0) memcpy(yc + ((size_t)oh * p->OW + ow) * elem, trow + (size_t)(q - q0) * elem, (size_t)valid * elem);
-                    q += run;
-                }
+                for (int g = 0; g < nseg; g++)
+                    memcpy(yc + (size_t)seg_y[g] * elem, trow + (size_t)seg_tile[g] * elem, (size_t)seg_len[g] * elem);
             }
         }
     }

@@ -6,10 +6,15 @@ struct QuantizeKernel: Kernel {
     let x: Int, y: Int, outer: Int, channels: Int, inner: Int
     let scales: [Float], zeroPoints: [Int32], signed: Bool
     func run(_ c: RunContext) {
+        if scales.count == 1 {
+            c.pool.parallelRanges(outer * channels * inner, align: 64) { r in
+                ck_quantize_f32(c.f32(x) + r.lowerBound, c.bytes(y) + r.lowerBound, r.count, scales[0], zeroPoints[0], signed ? 1 : 0)
+            }
+            return
+        }
         for o in 0..<outer { for ch in 0..<channels {
             let off = (o * channels + ch) * inner
-            let s = scales.count == 1 ? 0 : ch
-            ck_quantize_f32(c.f32(x) + off, c.bytes(y) + off, inner, scales[s], zeroPoints[s], signed ? 1 : 0)
+            ck_quantize_f32(c.f32(x) + off, c.bytes(y) + off, inner, scales[ch], zeroPoints[ch], signed ? 1 : 0)
         } }
     }
 }
@@ -33,7 +38,9 @@ struct TableKernel: Kernel {
     let x: Int, y: Int, count: Int
     let table: [UInt8]
     func run(_ c: RunContext) {
-        table.withUnsafeBufferPointer { t in ck_lut_u8(c.bytes(x), c.bytes(y), count, t.baseAddress) }
+        table.withUnsafeBufferPointer { t in
+            c.pool.parallelRanges(count, align: 64) { r in ck_lut_u8(c.bytes(x) + r.lowerBound, c.bytes(y) + r.lowerBound, r.count, t.baseAddress) }
+        }
     }
 }
 

@@ -222,7 +222,9 @@ struct ConcatQuantizeKernel: Kernel {
         for (p, src) in zip(parts, srcs) {
             let out = c.bytes(y) + p.dst
             if let t = p.table {
-                t.withUnsafeBufferPointer { tp in ck_lut_u8(c.bytes(src), out, p.count, tp.baseAddress) }
+                t.withUnsafeBufferPointer { tp in
+                    c.pool.parallelRanges(p.count, align: 64) { r in ck_lut_u8(c.bytes(src) + r.lowerBound, out + r.lowerBound, r.count, tp.baseAddress) }
+                }
             } else {
                 c.pool.parallelRanges(p.count, align: 64) { r in
                     ck_quantize_f32(c.f32(src) + r.lowerBound, out + r.lowerBound, r.count, scale, zeroPoint, signed ? 1 : 0)

@@ -10,7 +10,7 @@ struct BenchModel: ParsableCommand {
     @Option(help: "Timed runs.") var iterations = 50
     @Option(help: "Untimed runs first.") var warmup = 5
     @Flag(help: "Print one JSON object.") var json = false
-    @Flag(help: "Also print the time of each op type and of the slowest steps.") var profile = false
+    @Flag(help: "Also print the time of each op type and of every step.") var profile = false
 
     func run() throws {
         guard iterations >= 1, warmup >= 0, threads >= 1 else { failWithInputError(["--iterations ≥ 1, --warmup ≥ 0, --threads ≥ 1"]) }
@@ -66,7 +66,7 @@ struct BenchModel: ParsableCommand {
         for (op, v) in byOp.sorted(by: { $0.value.ms > $1.value.ms }) {
             print(String(format: "  %-24@ %4d steps %9.3f ms %5.1f%%", op, v.n, v.ms, 100 * v.ms / total))
         }
-        print("slowest steps:")
-        for (label, t) in steps.sorted(by: { $0.1 > $1.1 }).prefix(15) { print(String(format: "  %9.3f ms  %@", t, label)) }
+        print("steps, slowest first:")
+        for (label, t) in steps.sorted(by: { $0.1 > $1.1 }) { print(String(format: "  %9.3f ms  %@", t, label)) }
     }
 }
