@@ -104,7 +104,11 @@ int ck_qconv_panels(const ck_qconv *p) { return make_layout(p, p->isa).panels; }
 /// Splits a row into its `s` phases (every s-th byte from offset b) with the sign flip applied.
 static void deinterleave(const uint8_t *x, int n, int s, uint8_t flip, uint8_t *out, int stride) {
     int t = 0;
-    if (s == 1 && !flip) { memcpy(out, x, (size_t)n); return; }
+    if (s == 1) {
+        if (!flip) memcpy(out, x, (size_t)n);
+        else for (int i = 0; i < n; i++) out[i] = x[i] ^ flip;
+        return;
+    }
 #if defined(__SSE2__)
     if (s == 2) {
         __m128i f = _mm_set1_epi8((char)flip), lo = _mm_set1_epi16(0xFF);
@@ -139,7 +143,9 @@ void ck_qconv_prepare(const ck_qconv *p, const void *x, uint8_t *shared, int c0,
                 for (int b = 0; b < s; b++) memset(d0 + (size_t)b * l.plane, zp, (size_t)l.gw);
                 continue;
             }
-            deinterleave(xc + (size_t)xr * p->W, p->W, s, flip, phases, span + 16);
+            const uint8_t *src = phases;
+            if (s == 1 && !flip) src = xc + (size_t)xr * p->W;  // one phase, unchanged: copy straight from the input
+            else deinterleave(xc + (size_t)xr * p->W, p->W, s, flip, phases, span + 16);
             for (int b = 0; b < s; b++) {
                 // plane column q is input column q*s + b - pw = s*t + e with e the phase of the input row
                 uint8_t *d = d0 + (size_t)b * l.plane;
@@ -148,9 +154,9 @@ void ck_qconv_prepare(const ck_qconv *p, const void *x, uint8_t *shared, int c0,
                 int q0 = shift < 0 ? -shift : 0, q1 = count - shift < l.gw ? count - shift : l.gw;
                 if (q0 > l.gw) q0 = l.gw;
                 if (q1 < q0) q1 = q0;
-                memset(d, zp, (size_t)q0);
-                memcpy(d + q0, phases + (size_t)e * (span + 16) + q0 + shift, (size_t)(q1 - q0));
-                memset(d + q1, zp, (size_t)(l.gw - q1));
+                for (int q = 0; q < q0; q++) d[q] = zp;  // a pad column or two: no library call
+                memcpy(d + q0, src + (size_t)e * (span + 16) + q0 + shift, (size_t)(q1 - q0));
+                for (int q = q1; q < l.gw; q++) d[q] = zp;
             }
         }
         for (int ph = 0; ph < sv * s; ph++) {
