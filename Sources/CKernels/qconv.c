@@ -17,6 +17,8 @@ enum { SRC_DIRECT = 0, SRC_PHASES = 1 };
 typedef struct layout {
     const ck_qisa *k;
     int src, kq, Kp, tiles, coutp;
+    int cpg, cg, tpg;  // output and input channels per group, weight tiles per group (tiles = group * tpg)
+    size_t goff;       // bytes from one group's input channels to the next (in the input or the phase planes)
     int gw;           // width of the pixel grid (OW, or the width of the phase planes)
     int gh;           // rows of the phase planes
     int gridN;        // pixels in the grid
@@ -35,7 +37,9 @@ static layout make_layout(const ck_qconv *p, int isa) {
     else l.src = SRC_PHASES;
     l.kq = (p->K + 3) / 4;
     l.Kp = l.kq * 4;
-    l.tiles = (p->cout + l.k->mr - 1) / l.k->mr;
+    l.cpg = p->cout / p->group; l.cg = p->cin / p->group;
+    l.tpg = (l.cpg + l.k->mr - 1) / l.k->mr;
+    l.tiles = l.tpg * p->group;
     l.coutp = l.tiles * l.k->mr;
     l.plane = 0;
     l.gw = p->OW; l.gh = p->OH;
@@ -45,6 +49,7 @@ static layout make_layout(const ck_qconv *p, int isa) {
         l.plane = up64((size_t)l.gh * l.gw + (size_t)(l.gw - p->OW) + MAX_NR);
     }
     l.gridN = p->OH * l.gw;
+    l.goff = l.src == SRC_DIRECT ? (size_t)l.cg * p->H * p->W : (size_t)l.cg * p->sh * p->sw * l.plane;
     l.panels = (l.gridN + l.k->nr - 1) / l.k->nr;
     l.off_w = up64((size_t)l.Kp * sizeof(int64_t));
     l.off_comp = l.off_w + up64((size_t)l.coutp * l.Kp);
@@ -74,16 +79,17 @@ size_t ck_qconv_pack(const ck_qconv *p, int isa, void *blob) {
     int32_t *comp = (int32_t *)(b + l.off_comp);
     float *mul = (float *)(b + l.off_mul), *bias = (float *)(b + l.off_bias);
     for (int co = 0; co < p->cout; co++) {
-        int t = co / mr, r = co % mr;
+        int g = co / l.cpg, local = co % l.cpg;
+        int t = g * l.tpg + local / mr, r = local % mr, pco = t * mr + r;  // pco: index in the padded constants
         int32_t sum = 0;
         for (int k = 0; k < p->K; k++) {
             int8_t v = p->w[(size_t)co * p->K + k];
             sum += v;
             w[(((size_t)t * l.kq + k / 4) * mr + r) * 4 + k % 4] = v;
         }
-        comp[co] = p->comp[co] + l.k->comp_shift * sum;
-        mul[co] = p->mul[co];
-        bias[co] = p->bias ? p->bias[co] : 0.f;
+        comp[pco] = p->comp[co] + l.k->comp_shift * sum;
+        mul[pco] = p->mul[co];
+        bias[pco] = p->bias ? p->bias[co] : 0.f;
     }
     return l.total;
 }
@@ -220,20 +226,6 @@ void ck_qconv_compute(const ck_qconv *p, const void *x, const uint8_t *shared, v
         int q0 = n * nr, cols = l.gridN - q0 < nr ? l.gridN - q0 : nr;
         // A last panel read straight from the input would read past its rows: copy them padded.
         int partial = l.src == SRC_DIRECT && cols < nr;
-        for (int kq = 0; kq < l.kq; kq++) {
-            const uint8_t *r[4];
-            for (int b = 0; b < 4; b++) {
-                int64_t off = rowoff[kq * 4 + b];
-                if (off < 0) { r[b] = zero_row; continue; }
-                r[b] = src + off + q0;
-                if (partial) {
-                    memcpy(tmp + b * MAX_NR, r[b], (size_t)cols);
-                    memset(tmp + b * MAX_NR + cols, 0, (size_t)(nr - cols));
-                    r[b] = tmp + b * MAX_NR;
-                }
-            }
-            interleave4(r[0], r[1], r[2], r[3], nr, flip, panel + (size_t)kq * 4 * nr);
-        }
         // Where the panel's pixels go: at most a few runs of valid columns, the same for every output channel.
         int seg_tile[MAX_NR], seg_y[MAX_NR], seg_len[MAX_NR], nseg = 0;  // a run per grid row at most
         if (l.gw == p->OW) { seg_tile[0] = 0; seg_y[0] = q0; seg_len[0] = cols; nseg = 1; }
@@ -248,15 +240,33 @@ void ck_qconv_compute(const ck_qconv *p, const void *x, const uint8_t *shared, v
                 q += run; oh++; ow = 0;
             }
         }
-        for (int t = 0; t < l.tiles; t++) {
-            int co = t * mr, rows = p->cout - co < mr ? p->cout - co : mr;
-            l.k->gemm(panel, w + (size_t)t * l.kq * mr * 4, l.kq, acc);
-            l.k->epilogue(p, &e, acc, co, rows, tile);
-            for (int i = 0; i < rows; i++) {
-                const uint8_t *trow = tile + (size_t)i * nr * elem;
-                uint8_t *yc = (uint8_t *)y + (size_t)(co + i) * N * elem;
-                for (int g = 0; g < nseg; g++)
-                    memcpy(yc + (size_t)seg_y[g] * elem, trow + (size_t)seg_tile[g] * elem, (size_t)seg_len[g] * elem);
+        for (int g = 0; g < p->group; g++) {
+            const uint8_t *gsrc = src + (size_t)g * l.goff;
+            for (int kq = 0; kq < l.kq; kq++) {
+                const uint8_t *r[4];
+                for (int b = 0; b < 4; b++) {
+                    int64_t off = rowoff[kq * 4 + b];
+                    if (off < 0) { r[b] = zero_row; continue; }
+                    r[b] = gsrc + off + q0;
+                    if (partial) {
+                        memcpy(tmp + b * MAX_NR, r[b], (size_t)cols);
+                        memset(tmp + b * MAX_NR + cols, 0, (size_t)(nr - cols));
+                        r[b] = tmp + b * MAX_NR;
+                    }
+                }
+                interleave4(r[0], r[1], r[2], r[3], nr, flip, panel + (size_t)kq * 4 * nr);
+            }
+            for (int tg = 0; tg < l.tpg; tg++) {
+                int t = g * l.tpg + tg, local = tg * mr, rows = l.cpg - local < mr ? l.cpg - local : mr;
+                int co = g * l.cpg + local;  // first output channel of the tile
+                l.k->gemm(panel, w + (size_t)t * l.kq * mr * 4, l.kq, acc);
+                l.k->epilogue(p, &e, acc, t * mr, rows, tile);
+                for (int i = 0; i < rows; i++) {
+                    const uint8_t *trow = tile + (size_t)i * nr * elem;
+                    uint8_t *yc = (uint8_t *)y + (size_t)(co + i) * N * elem;
+                    for (int sg = 0; sg < nseg; sg++)
+                        memcpy(yc + (size_t)seg_y[sg] * elem, trow + (size_t)seg_tile[sg] * elem, (size_t)seg_len[sg] * elem);
+                }
             }
         }
     }

@@ -94,97 +94,12 @@ void ck_table_f32(const uint8_t *x, float *y, size_t n, const float *table) {
     for (size_t i = 0; i < n; i++) y[i] = table[x[i]];
 }
 
-size_t ck_qconv_scratch(const ck_qconv *p) { return (size_t)p->K * (size_t)p->OH * (size_t)p->OW + 64; }
-
-/// im2col of one group into u8 rows of OH*OW, padding with the activation zero point.
-void ck_qconv_im2col(const ck_qconv *p, const void *x, int g, uint8_t *col) {
-    int cg = p->cin / p->group;
-    const uint8_t *xb = x;
-    uint8_t flip = p->x_signed ? 0x80 : 0;
-    uint8_t pad = (uint8_t)p->x_zp;
-    int N = p->OH * p->OW;
-    for (int c = 0; c < cg; c++) {
-        const uint8_t *xc = xb + (size_t)(g * cg + c) * p->H * p->W;
-        for (int i = 0; i < p->kh; i++) for (int j = 0; j < p->kw; j++) {
-            uint8_t *row = col + ((size_t)(c * p->kh + i) * p->kw + j) * N;
-            for (int oh = 0; oh < p->OH; oh++) {
-                int ih = oh * p->sh - p->ph + i * p->dh;
-                uint8_t *r = row + (size_t)oh * p->OW;
-                if (ih < 0 || ih >= p->H) { memset(r, pad, (size_t)p->OW); continue; }
-                const uint8_t *xr = xc + (size_t)ih * p->W;
-                for (int ow = 0; ow < p->OW; ow++) {
-                    int iw = ow * p->sw - p->pw + j * p->dw;
-                    r[ow] = (iw >= 0 && iw < p->W) ? (uint8_t)(xr[iw] ^ flip) : pad;
-                }
-            }
-        }
-    }
-}
-
+/// The reference's epilogue on the plain (unpacked) constants.
 static inline void epilogue(const ck_qconv *p, int co, int32_t acc, void *y, size_t idx) {
     ck_qep_one(p, p->comp[co], p->mul[co], p->bias ? p->bias[co] : 0.f, acc, y, idx);
 }
 
-#define PB 128
-#define GEMM_BODY                                                                                              \
-    int N = p->OH * p->OW, K = p->K;                                                                           \
-    int cpg = p->cout / p->group;                                                                              \
-    for (int co = co0; co < co1; co += 4) {                                                                    \
-        int rows = co1 - co < 4 ? co1 - co : 4;                                                                \
-        const int8_t *w0 = p->w + (size_t)co * K;                                                              \
-        const int8_t *w1 = rows > 1 ? w0 + K : w0, *w2 = rows > 2 ? w0 + 2 * K : w0, *w3 = rows > 3 ? w0 + 3 * K : w0; \
-        for (int p0 = 0; p0 < N; p0 += PB) {                                                                   \
-            int pb = N - p0 < PB ? N - p0 : PB;                                                                \
-            int32_t a0[PB], a1[PB], a2[PB], a3[PB];                                                            \
-            for (int j = 0; j < PB; j++) { a0[j] = 0; a1[j] = 0; a2[j] = 0; a3[j] = 0; }                       \
-            for (int k = 0; k < K; k++) {                                                                      \
-                const uint8_t *c = col + (size_t)k * N + p0;                                                   \
-                int32_t v0 = w0[k], v1 = w1[k], v2 = w2[k], v3 = w3[k];                                        \
-                if (pb == PB) {                                                                                \
-                    for (int j = 0; j < PB; j++) { int32_t x = c[j]; a0[j] += v0 * x; a1[j] += v1 * x; a2[j] += v2 * x; a3[j] += v3 * x; } \
-                } else {                                                                                       \
-                    for (int j = 0; j < pb; j++) { int32_t x = c[j]; a0[j] += v0 * x; a1[j] += v1 * x; a2[j] += v2 * x; a3[j] += v3 * x; } \
-                }                                                                                              \
-            }                                                                                                  \
-            int32_t *acc[4] = {a0, a1, a2, a3};                                                                \
-            for (int r = 0; r < rows; r++) {                                                                   \
-                int o = co + r; (void)cpg;                                                                     \
-                for (int j = 0; j < pb; j++) epilogue(p, o, acc[r][j], y, (size_t)o * N + p0 + j);             \
-            }                                                                                                  \
-        }                                                                                                      \
-    }
-
-static void gemm_portable(const ck_qconv *p, const uint8_t *col, void *y, int co0, int co1) { GEMM_BODY }
-
-#if defined(__x86_64__)
-__attribute__((target("avx2,fma")))
-static void gemm_avx2(const ck_qconv *p, const uint8_t *col, void *y, int co0, int co1) { GEMM_BODY }
-#endif
-
-/// GEMM of output channels [co0, co1), all inside one group whose im2col is in `col`.
-static void qconv_gemm(const ck_qconv *p, const uint8_t *col, void *y, int co0, int co1) {
-#if defined(__x86_64__)
-    static int avx2 = -1;
-    if (avx2 < 0) avx2 = ck_have_avx2();
-    if (avx2) { gemm_avx2(p, col, y, co0, co1); return; }
-#endif
-    gemm_portable(p, col, y, co0, co1);
-}
-
-void ck_qconv_run(const ck_qconv *p, const void *x, void *y, int co0, int co1, uint8_t *col) {
-    int cpg = p->cout / p->group;
-    int co = co0;
-    while (co < co1) {
-        int g = co / cpg;
-        int end = (g + 1) * cpg < co1 ? (g + 1) * cpg : co1;
-        ck_qconv_im2col(p, x, g, col);
-        qconv_gemm(p, col, y, co, end);
-        co = end;
-    }
-}
-
-void ck_qconv_run_reference(const ck_qconv *p, const void *x, void *y, int co0, int co1, uint8_t *col) {
-    (void)col;
+void ck_qconv_run_reference(const ck_qconv *p, const void *x, void *y, int co0, int co1) {
     int cpg = p->cout / p->group, cg = p->cin / p->group;
     const uint8_t *xb = x;
     uint8_t flip = p->x_signed ? 0x80 : 0;

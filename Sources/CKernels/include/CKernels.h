@@ -84,19 +84,19 @@ typedef struct ck_qconv {
     float y_scale;           // output scale for mode 2 (QuantizeLinear divides by it)
     int y_zp, y_signed;
     const uint8_t *lut;      // optional table applied to quantized outputs (mode 0)
-    const void *packed;      // group 1: blob made by ck_qconv_pack for `isa` (weights in panels, epilogue constants)
+    const void *packed;      // blob made by ck_qconv_pack for `isa` (weights in tiles, epilogue constants)
     int isa;
 } ck_qconv;
 
-// Group-1 convolutions run as a GEMM of packed weights (tiles of MR output channels, K in groups of four bytes)
-// by panels of NR output pixels whose activations are interleaved in the same groups of four, the layout of
-// vpdpbusd / sdot. Three ways to produce a panel's activations, chosen from the geometry: straight from the input
-// (1x1, stride 1, no padding), from a zero-point-padded copy of the input where every tap is a shifted row
-// (stride 1; the pixel grid then has the padded width and the extra columns are never stored), or from an
-// im2col copy (other strides). Steps: prepare (channels split across threads), then compute (panels split).
+// Convolutions run, group by group, as a GEMM of packed weights (tiles of MR output channels of one group, K in
+// groups of four bytes) by panels of NR output pixels whose activations are interleaved in the same groups of
+// four: the layout of vpdpbusd / sdot. Activations come straight from the input (1x1, stride 1, no padding) or
+// from phase planes: the zero-point-padded input split by stride phase, where every tap of the conv is a shifted
+// row (the pixel grid then has the planes' width; its extra columns are never stored). Depthwise convolutions
+// are groups of one channel. Steps: prepare (input channels split across threads), then compute (panels split).
 /// Size of the packed blob of `p` for `isa`; with `blob` non-NULL also writes it (p->w, comp, mul, bias plain).
 size_t ck_qconv_pack(const ck_qconv *p, int isa, void *blob);
-/// Scratch shared by all threads of one conv (padded input or im2col); 0 when the input is used as it is.
+/// Scratch shared by all threads of one conv (the phase planes); 0 when the input is used as it is.
 size_t ck_qconv_shared_scratch(const ck_qconv *p);
 /// Scratch each thread needs for ck_qconv_compute.
 size_t ck_qconv_task_scratch(const ck_qconv *p);
@@ -106,15 +106,9 @@ void ck_qconv_prepare(const ck_qconv *p, const void *x, uint8_t *shared, int c0,
 int ck_qconv_panels(const ck_qconv *p);
 /// Computes all output channels of pixel panels [n0, n1) into y.
 void ck_qconv_compute(const ck_qconv *p, const void *x, const uint8_t *shared, void *y, int n0, int n1, uint8_t *task);
-/// Bytes of scratch ck_qconv_run needs per task for one conv.
-size_t ck_qconv_scratch(const ck_qconv *p);
-/// im2col of group g (u8, padded with the zero point) into col.
-void ck_qconv_im2col(const ck_qconv *p, const void *x, int g, uint8_t *col);
-/// Grouped convolutions (group > 1, plain weights in p->w): output channels [co0, co1), im2col per group into
-/// `col`, caller scratch of ck_qconv_scratch bytes.
-void ck_qconv_run(const ck_qconv *p, const void *x, void *y, int co0, int co1, uint8_t *col);
-/// Same, through the portable scalar reference (the oracle for SIMD variants).
-void ck_qconv_run_reference(const ck_qconv *p, const void *x, void *y, int co0, int co1, uint8_t *col);
+/// Output channels [co0, co1) by the direct definition of convolution (plain p->w, comp, mul, bias): the
+/// portable oracle every packed path is tested against.
+void ck_qconv_run_reference(const ck_qconv *p, const void *x, void *y, int co0, int co1);
 
 /// Integer MatMul of one [M,K]×[K,N] pair from QDQ graphs, as onnxruntime's QLinearMatMul: u8 or s8 operands with
 /// their zero points, int32 accumulation, then float(acc) * (a_scale*b_scale/y_scale), round half to even, add

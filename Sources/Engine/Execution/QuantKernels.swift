@@ -44,7 +44,7 @@ struct TableKernel: Kernel {
     }
 }
 
-/// Weights and epilogue constants of one group-1 integer conv repacked once at load for the dispatched
+/// Weights and epilogue constants of one integer conv repacked once at load for the dispatched
 /// instruction set (ck_qconv_pack), shared read-only by every session.
 final class PackedConv: @unchecked Sendable {
     let blob: UnsafeMutableRawPointer
@@ -67,7 +67,7 @@ struct QConvKernel: Kernel {
     let weights: [Int8], comp: [Int32], mul: [Float], bias: [Float]
     let outMode: Int, yScale: Float, yZeroPoint: Int, ySigned: Bool
     var table: [UInt8]?
-    /// Group 1 only: packed weights and the scratch layout (shared part, then one part per thread).
+    /// Packed weights and the scratch layout (shared part, then one part per thread).
     private(set) var packed: PackedConv?
     private(set) var sharedBytes = 0, taskBytes = 0, panels = 0
 
@@ -83,7 +83,6 @@ struct QConvKernel: Kernel {
     func placed(x: Int, y: Int) -> QConvKernel {
         var k = QConvKernel(x: x, y: y, shape: shape, xSigned: xSigned, xZeroPoint: xZeroPoint, weights: weights, comp: comp,
                             mul: mul, bias: bias, outMode: outMode, yScale: yScale, yZeroPoint: yZeroPoint, ySigned: ySigned, table: table)
-        guard shape.group == 1 else { return k }
         let isa = ck_isa_best()
         k.packed = withParams { p in
             PackedConv(bytes: ck_qconv_pack(p, isa, nil), isa: isa) { _ = ck_qconv_pack(p, isa, $0) }
@@ -97,10 +96,7 @@ struct QConvKernel: Kernel {
     }
 
     var k: Int { shape.cin / shape.group * shape.kh * shape.kw }
-    func scratchBytes(threads: Int) -> Int {
-        if shape.group == 1 { return sharedBytes + taskBytes * threads }
-        return (k * shape.oh * shape.ow + 64) * threads
-    }
+    func scratchBytes(threads: Int) -> Int { sharedBytes + taskBytes * threads }
 
     /// Calls `body` with the C parameter block (pointers valid only inside).
     func withParams<R>(_ body: (UnsafePointer<ck_qconv>) -> R) -> R {
@@ -128,25 +124,14 @@ struct QConvKernel: Kernel {
         withParams { p in
             let xin = UnsafeRawPointer(c.arena + x), yout = c.arena + y
             let scratch = c.scratch.assumingMemoryBound(to: UInt8.self)
-            if shape.group == 1 {
-                if sharedBytes > 0 {
-                    c.pool.parallelRanges(shape.cin) { r in ck_qconv_prepare(p, xin, scratch, Int32(r.lowerBound), Int32(r.upperBound)) }
-                }
-                let parts = min(c.pool.threads, panels), per = (panels + parts - 1) / parts
-                c.pool.parallelFor(parts) { t in
-                    let n0 = t * per, n1 = min(panels, n0 + per)
-                    guard n0 < n1 else { return }
-                    ck_qconv_compute(p, xin, scratch, yout, Int32(n0), Int32(n1), scratch + sharedBytes + t * taskBytes)
-                }
-            } else {
-                let per = k * shape.oh * shape.ow + 64
-                let parts = min(c.pool.threads, shape.group)
-                let groupsPer = (shape.group + parts - 1) / parts, cpg = shape.cout / shape.group
-                c.pool.parallelFor(parts) { t in
-                    let g0 = t * groupsPer, g1 = min(shape.group, g0 + groupsPer)
-                    guard g0 < g1 else { return }
-                    ck_qconv_run(p, xin, yout, Int32(g0 * cpg), Int32(g1 * cpg), scratch + t * per)
-                }
+            if sharedBytes > 0 {
+                c.pool.parallelRanges(shape.cin) { r in ck_qconv_prepare(p, xin, scratch, Int32(r.lowerBound), Int32(r.upperBound)) }
+            }
+            let parts = min(c.pool.threads, panels), per = (panels + parts - 1) / parts
+            c.pool.parallelFor(parts) { t in
+                let n0 = t * per, n1 = min(panels, n0 + per)
+                guard n0 < n1 else { return }
+                ck_qconv_compute(p, xin, scratch, yout, Int32(n0), Int32(n1), scratch + sharedBytes + t * taskBytes)
             }
         }
     }
