@@ -2,6 +2,7 @@
 #include "CKernels.h"
 #include <math.h>
 #include <string.h>
+#include <stdlib.h>
 #include "qconv_internal.h"
 #if defined(__x86_64__)
 #include "vec_x86.h"
@@ -123,16 +124,44 @@ static inline int qload(const void *p, size_t i, int is_signed) {
     return is_signed ? (int)((const int8_t *)p)[i] : (int)((const uint8_t *)p)[i];
 }
 
+/// Row by row: acc[n] = sum_k (a[m][k] - a_zp) * b[k][n] over contiguous rows of B (a loop the compiler
+/// vectorises), then the B zero point as one correction per row: - b_zp * sum_k (a[m][k] - a_zp). Same integers
+/// as the direct sum, so the same result.
+#define QMATMUL_ROWS(TB)                                                                                       \
+    for (int m = 0; m < M; m++) {                                                                              \
+        int32_t asum = 0;                                                                                      \
+        for (int n = 0; n < N; n++) acc[n] = 0;                                                                \
+        for (int k = 0; k < K; k++) {                                                                          \
+            int32_t av = qload(a, (size_t)m * K + k, a_signed) - a_zp;                                         \
+            asum += av;                                                                                        \
+            const TB *br = (const TB *)b + (size_t)k * N;                                                      \
+            for (int n = 0; n < N; n++) acc[n] += av * (int32_t)br[n];                                         \
+        }                                                                                                      \
+        for (int n = 0; n < N; n++) {                                                                          \
+            float q = nearbyintf((float)(acc[n] - b_zp * asum) * mul) + (float)y_zp;                           \
+            q = q < (float)lo ? (float)lo : (q > (float)hi ? (float)hi : q);                                   \
+            size_t i = (size_t)m * N + n;                                                                      \
+            if (y_signed) ((int8_t *)y)[i] = (int8_t)(int)q; else ((uint8_t *)y)[i] = (uint8_t)(int)q;         \
+        }                                                                                                      \
+    }
+
 void ck_qmatmul(const void *a, int a_signed, int a_zp, const void *b, int b_signed, int b_zp, int M, int K, int N,
                 float mul, void *y, int y_zp, int y_signed) {
     int lo = y_signed ? -128 : 0, hi = y_signed ? 127 : 255;
-    for (int m = 0; m < M; m++) for (int n = 0; n < N; n++) {
-        int32_t acc = 0;
-        for (int k = 0; k < K; k++)
-            acc += (qload(a, (size_t)m * K + k, a_signed) - a_zp) * (qload(b, (size_t)k * N + n, b_signed) - b_zp);
-        float q = nearbyintf((float)acc * mul) + (float)y_zp;
-        q = q < (float)lo ? (float)lo : (q > (float)hi ? (float)hi : q);
-        size_t i = (size_t)m * N + n;
-        if (y_signed) ((int8_t *)y)[i] = (int8_t)(int)q; else ((uint8_t *)y)[i] = (uint8_t)(int)q;
+    int32_t stack_acc[1024];
+    int32_t *acc = N <= 1024 ? stack_acc : malloc((size_t)N * sizeof(int32_t));
+    if (!acc) {  // no memory for a row of accumulators: the direct sum, element by element
+        for (int m = 0; m < M; m++) for (int n = 0; n < N; n++) {
+            int32_t v = 0;
+            for (int k = 0; k < K; k++)
+                v += (qload(a, (size_t)m * K + k, a_signed) - a_zp) * (qload(b, (size_t)k * N + n, b_signed) - b_zp);
+            float q = nearbyintf((float)v * mul) + (float)y_zp;
+            q = q < (float)lo ? (float)lo : (q > (float)hi ? (float)hi : q);
+            size_t i = (size_t)m * N + n;
+            if (y_signed) ((int8_t *)y)[i] = (int8_t)(int)q; else ((uint8_t *)y)[i] = (uint8_t)(int)q;
+        }
+        return;
     }
+    if (b_signed) { QMATMUL_ROWS(int8_t) } else { QMATMUL_ROWS(uint8_t) }
+    if (acc != stack_acc) free(acc);
 }
