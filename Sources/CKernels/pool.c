@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sched.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define CPU_RELAX() _mm_pause()
@@ -14,8 +15,23 @@
 #define CPU_RELAX() ((void)0)
 #endif
 
-/// Spin iterations before sleeping (tens of microseconds).
-#define SPIN 20000
+/// Spin iterations before sleeping: a few microseconds, yielding the core half way, so that a worker waiting on a
+/// descheduled peer (more threads than free cores) gives way instead of burning its time slice.
+/// INSPECTD_POOL_SPIN overrides it (0: sleep at once) for measurements.
+static int spin_limit(void) {
+    static int limit = -1;
+    if (limit < 0) {
+        const char *e = getenv("INSPECTD_POOL_SPIN");
+        limit = e ? atoi(e) : 300;
+        if (limit < 0) limit = 0;
+    }
+    return limit;
+}
+#define SPIN spin_limit()
+static inline void relax(int spins) {
+    if (spins > SPIN / 2 && spins % 64 == 0) sched_yield();
+    else CPU_RELAX();
+}
 
 struct ck_pool {
     int threads;
@@ -45,7 +61,7 @@ static void *worker(void *arg) {
     for (;;) {
         int spins = 0;
         while (atomic_load_explicit(&p->generation, memory_order_acquire) == seen && !atomic_load(&p->stopping) && spins < SPIN) {
-            CPU_RELAX();
+            relax(spins);
             spins++;
         }
         if (atomic_load_explicit(&p->generation, memory_order_acquire) == seen && !atomic_load(&p->stopping)) {
@@ -114,7 +130,7 @@ void ck_pool_run(ck_pool *p, int tasks, ck_task_fn fn, void *ctx) {
     pthread_mutex_unlock(&p->mu);
     drain(p);
     int spins = 0;
-    while (atomic_load_explicit(&p->active, memory_order_acquire) > 0 && spins < SPIN) { CPU_RELAX(); spins++; }
+    while (atomic_load_explicit(&p->active, memory_order_acquire) > 0 && spins < SPIN) { relax(spins); spins++; }
     if (atomic_load_explicit(&p->active, memory_order_acquire) > 0) {
         pthread_mutex_lock(&p->mu);
         while (atomic_load(&p->active) > 0) pthread_cond_wait(&p->done, &p->mu);
