@@ -30,7 +30,7 @@ struct StridedCopyKernel: Kernel {
 struct UnaryKernel: Kernel {
     let op: Int32, x: Int, y: Int, count: Int, alpha: Float, beta: Float
     func run(_ c: RunContext) {
-        c.pool.parallelRanges(count, align: 1024) { r in
+        c.pool.parallelRanges(count, align: 1024, grain: 8192) { r in
             ck_unary_f32(op, c.f32(x) + r.lowerBound, c.f32(y) + r.lowerBound, r.count, alpha, beta)
         }
     }

@@ -7,7 +7,7 @@ struct QuantizeKernel: Kernel {
     let scales: [Float], zeroPoints: [Int32], signed: Bool
     func run(_ c: RunContext) {
         if scales.count == 1 {
-            c.pool.parallelRanges(outer * channels * inner, align: 64) { r in
+            c.pool.parallelRanges(outer * channels * inner, align: 64, grain: 16384) { r in
                 ck_quantize_f32(c.f32(x) + r.lowerBound, c.bytes(y) + r.lowerBound, r.count, scales[0], zeroPoints[0], signed ? 1 : 0)
             }
             return
@@ -39,7 +39,7 @@ struct TableKernel: Kernel {
     let table: [UInt8]
     func run(_ c: RunContext) {
         table.withUnsafeBufferPointer { t in
-            c.pool.parallelRanges(count, align: 64) { r in ck_lut_u8(c.bytes(x) + r.lowerBound, c.bytes(y) + r.lowerBound, r.count, t.baseAddress) }
+            c.pool.parallelRanges(count, align: 64, grain: 32768) { r in ck_lut_u8(c.bytes(x) + r.lowerBound, c.bytes(y) + r.lowerBound, r.count, t.baseAddress) }
         }
     }
 }
@@ -125,7 +125,7 @@ struct QConvKernel: Kernel {
             let xin = UnsafeRawPointer(c.arena + x), yout = c.arena + y
             let scratch = c.scratch.assumingMemoryBound(to: UInt8.self)
             if sharedBytes > 0 {
-                c.pool.parallelRanges(shape.cin) { r in ck_qconv_prepare(p, xin, scratch, Int32(r.lowerBound), Int32(r.upperBound)) }
+                c.pool.parallelRanges(shape.cin, grain: max(1, 16384 / max(1, shape.h * shape.w))) { r in ck_qconv_prepare(p, xin, scratch, Int32(r.lowerBound), Int32(r.upperBound)) }
             }
             let parts = min(c.pool.threads, panels), per = (panels + parts - 1) / parts
             c.pool.parallelFor(parts) { t in

@@ -29,9 +29,10 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// Splits 0..<n into at most `threads` contiguous ranges (aligned to `align`) and runs them in parallel.
-    func parallelRanges(_ n: Int, align: Int = 1, _ body: (Range<Int>) -> Void) {
-        let parts = min(threads, max(1, n / max(align, 1)))
+    /// Splits 0..<n into at most `threads` contiguous ranges (aligned to `align`, each at least `grain` long, so
+    /// that waking a thread is never dearer than the work it gets) and runs them in parallel.
+    func parallelRanges(_ n: Int, align: Int = 1, grain: Int = 1, _ body: (Range<Int>) -> Void) {
+        let parts = min(threads, max(1, n / max(align, grain, 1)))
         guard parts > 1 else { body(0..<n); return }
         let chunk = ((n + parts - 1) / parts + align - 1) / align * align
         parallelFor(parts) { t in

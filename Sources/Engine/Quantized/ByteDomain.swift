@@ -188,7 +188,7 @@ struct FloatTableKernel: Kernel {
     let table: [Float]
     func run(_ c: RunContext) {
         table.withUnsafeBufferPointer { t in
-            c.pool.parallelRanges(count, align: 64) { r in
+            c.pool.parallelRanges(count, align: 64, grain: 32768) { r in
                 ck_table_f32(c.bytes(x) + r.lowerBound, c.f32(y) + r.lowerBound, r.count, t.baseAddress)
             }
         }
@@ -223,10 +223,10 @@ struct ConcatQuantizeKernel: Kernel {
             let out = c.bytes(y) + p.dst
             if let t = p.table {
                 t.withUnsafeBufferPointer { tp in
-                    c.pool.parallelRanges(p.count, align: 64) { r in ck_lut_u8(c.bytes(src) + r.lowerBound, out + r.lowerBound, r.count, tp.baseAddress) }
+                    c.pool.parallelRanges(p.count, align: 64, grain: 32768) { r in ck_lut_u8(c.bytes(src) + r.lowerBound, out + r.lowerBound, r.count, tp.baseAddress) }
                 }
             } else {
-                c.pool.parallelRanges(p.count, align: 64) { r in
+                c.pool.parallelRanges(p.count, align: 64, grain: 32768) { r in
                     ck_quantize_f32(c.f32(src) + r.lowerBound, out + r.lowerBound, r.count, scale, zeroPoint, signed ? 1 : 0)
                 }
             }
