@@ -16,6 +16,7 @@ public final class LetterboxResampler {
     private var beta: [Int16] = []
     private var rowA: [Int32] = [], rowB: [Int32] = []
     private var rowSource = (-1, -1)
+    private var tableKey = (-1, -1, -1, -1, -1)
     private var converted: [UInt8] = []
     private let toFloat: [Float] = (0..<256).map { Float($0) / 255 }
 
@@ -41,17 +42,7 @@ public final class LetterboxResampler {
         rowSource = (-1, -1)
 
         let plane = tw * th
-        let padF = toFloat[Int(Letterbox.padValue)]
-        // Padding: whole rows above and below, then the columns beside the picture.
-        for c in 0..<3 {
-            let p = input + c * plane
-            p.update(repeating: padF, count: g.padTop * tw)
-            (p + (g.padTop + dh) * tw).update(repeating: padF, count: (th - g.padTop - dh) * tw)
-            for y in g.padTop..<(g.padTop + dh) {
-                (p + y * tw).update(repeating: padF, count: g.padLeft)
-                (p + y * tw + g.padLeft + dw).update(repeating: padF, count: tw - g.padLeft - dw)
-            }
-        }
+        Self.fillPadding(g, into: input)
 
         let base = source.bytes.assumingMemoryBound(to: UInt8.self)
         if sw == dw && sh == dh && (source.format == .rgb24 || source.format == .gray8) {
@@ -92,6 +83,23 @@ public final class LetterboxResampler {
         }
     }
 
+    /// Fills the input outside the letterboxed picture with the pad grey: whole rows above and below, then the
+    /// columns beside the picture.
+    static func fillPadding(_ g: Letterbox, into input: UnsafeMutablePointer<Float>) {
+        let tw = g.targetWidth, th = g.targetHeight, dw = g.resizedWidth, dh = g.resizedHeight
+        let padF = Float(Letterbox.padValue) / 255
+        for c in 0..<3 {
+            let p = input + c * tw * th
+            p.update(repeating: padF, count: g.padTop * tw)
+            (p + (g.padTop + dh) * tw).update(repeating: padF, count: (th - g.padTop - dh) * tw)
+            if dw == tw { continue }
+            for y in g.padTop..<(g.padTop + dh) {
+                (p + y * tw).update(repeating: padF, count: g.padLeft)
+                (p + y * tw + g.padLeft + dw).update(repeating: padF, count: tw - g.padLeft - dw)
+            }
+        }
+    }
+
     private func copyUnscaled(_ base: UnsafeMutablePointer<UInt8>, cn: Int, width: Int, height: Int,
                               into out: UnsafeMutablePointer<Float>, stride: Int, plane: Int) {
         toFloat.withUnsafeBufferPointer { lut in
@@ -110,6 +118,9 @@ public final class LetterboxResampler {
     }
 
     private func prepareTables(sw: Int, sh: Int, dw: Int, dh: Int, cn: Int) {
+        // Frames keep their size: compute the tables once per (source size, output size, channels).
+        if tableKey == (sw, sh, dw, dh, cn) { return }
+        tableKey = (sw, sh, dw, dh, cn)
         if xofs.count < dw { xofs = [Int32](repeating: 0, count: dw); alpha = [Int16](repeating: 0, count: 2 * dw) }
         if yofs.count < dh { yofs = [Int32](repeating: 0, count: dh); beta = [Int16](repeating: 0, count: 2 * dh) }
         if rowA.count < dw * 3 { rowA = [Int32](repeating: 0, count: dw * 3); rowB = rowA }
