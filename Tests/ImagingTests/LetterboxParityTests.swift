@@ -73,7 +73,7 @@ final class LetterboxParityTests: XCTestCase {
         }
     }
 
-    /// The fast path for large frames (3/8 DCT decode to Y, Cb, Cr planes, fused letterbox) against
+    /// The fast path for large frames (1/2 DCT decode to Y, Cb, Cr planes, fused letterbox) against
     /// Ultralytics' full decode + `cv2.resize`: close on average, and no pixel far off except along sharp edges.
     func testDCTScaledDecodeStaysCloseToFullDecode() throws {
         let (dir, all) = try cases()
@@ -88,10 +88,12 @@ final class LetterboxParityTests: XCTestCase {
             }
             XCTAssertEqual(prepared.geometry.sourceWidth, 1920)
             XCTAssertEqual(prepared.geometry.resizedHeight, 360)
-            XCTAssertEqual([prepared.decodedWidth, prepared.decodedHeight], [720, 405], "\(name): a 3/8 DCT decode")
+            XCTAssertEqual([prepared.decodedWidth, prepared.decodedHeight], [960, 540], "\(name): a 1/2 DCT decode")
             let diff = compare(input, expected, width: 640, height: 640)
-            XCTAssertLessThan(diff.mean, 4, "\(name): DCT-scaled decode drifts from the full decode: mean \(diff.mean)")
-            print("\(name): DCT path vs Ultralytics: mean \(diff.mean), max \(diff.max)")
+            // Measured: camera 0.56, scene 1.59 (noise and one-pixel lines, which a 1/3 bilinear resize aliases
+            // and the DCT's low-pass does not). A wrong plane or colour conversion gives tens.
+            let limit = name.hasPrefix("camera") ? 1.0 : 2.5
+            XCTAssertLessThan(diff.mean, limit, "\(name): DCT-scaled decode drifts from the full decode: mean \(diff.mean)")
         }
     }
 }

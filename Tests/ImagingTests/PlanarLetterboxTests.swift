@@ -62,13 +62,35 @@ final class PlanarLetterboxTests: XCTestCase {
             var worst: Float = 0, sum: Float = 0
             for i in 0..<fast.count { let d = abs(fast[i] - exact[i]) * 255; worst = max(worst, d); sum += d }
             let mean = sum / Float(fast.count)
-            XCTAssertLessThan(mean, 0.5, "\(name): mean difference \(mean) grey levels")
-            XCTAssertLessThan(worst, 6, "\(name): max difference \(worst) grey levels")
+            // libjpeg-turbo replicates 4:1:1 chroma (no smooth upsampling for 4×), so there the reference itself
+            // is blockier than our bilinear chroma.
+            let (meanLimit, maxLimit): (Float, Float) = subsampling == TJSAMP_411 ? (1, 10) : (0.5, 6)
+            XCTAssertLessThan(mean, meanLimit, "\(name): mean difference \(mean) grey levels")
+            XCTAssertLessThan(worst, maxLimit, "\(name): max difference \(worst) grey levels")
             XCTAssertEqual(fast[0], Float(114) / 255, "\(name): padding")
         }
     }
 
-    func testSmallFramesAndRGBJPEGsTakeTheExactPath() throws {
+    func testTinyFramesOnTheScaledPathStayInRange() throws {
+        // One-row and one-column planes after DCT scaling and chroma subsampling.
+        for (w, h) in [(16, 2), (2, 16), (9, 3), (33, 17)] {
+            for subsampling in [TJSAMP_420, TJSAMP_GRAY, TJSAMP_411] {
+                let jpeg = try smoothJPEG(width: w, height: h, subsampling: subsampling)
+                let frame = PixelBuffer(capacity: jpeg.count)
+                jpeg.withUnsafeBytes { frame.bytes.copyMemory(from: $0.baseAddress!, byteCount: jpeg.count) }
+                frame.format = .jpeg; frame.byteCount = jpeg.count
+                let target = max(1, max(w, h) / 2)
+                var input = [Float](repeating: -1, count: 3 * target * target)
+                let p = try input.withUnsafeMutableBufferPointer {
+                    try FramePreprocessor().prepare(frame, targetWidth: target, targetHeight: target, into: $0.baseAddress!)
+                }
+                XCTAssertTrue(FramePreprocessor.usesScaledDecode(p.geometry), "\(w)x\(h)")
+                XCTAssertTrue(input.allSatisfy { $0 >= 0 && $0 <= 1 }, "\(w)x\(h) \(subsampling): every input value written, in 0...1")
+            }
+        }
+    }
+
+    func testFramesUnderTwiceTheInputTakeTheExactPath() throws {
         let pre = try FramePreprocessor(dctScaling: true)
         let jpeg = try smoothJPEG(width: 1000, height: 700, subsampling: TJSAMP_420)
         let frame = PixelBuffer(capacity: jpeg.count)

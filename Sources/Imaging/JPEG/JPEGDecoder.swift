@@ -2,7 +2,7 @@ import CJPEG
 import Foundation
 
 /// Decodes JPEG/MJPEG frames with libjpeg-turbo's TurboJPEG API, optionally shrinking them in the DCT
-/// (any of libjpeg-turbo's M/8 factors, 1/8 to 7/8) when the frame is much larger than needed, straight to
+/// (1/2, 1/4, 1/8) when the frame is much larger than needed, straight to
 /// RGB or grayscale, or to its Y, Cb, Cr planes for the letterbox to finish.
 ///
 /// One decoder per worker: it owns a TurboJPEG handle, which is not thread-safe.
@@ -47,11 +47,17 @@ public final class JPEGDecoder {
     }
 
     /// The decoded size for a header size when the result must stay at least `minWidth`×`minHeight`:
-    /// the smallest of libjpeg-turbo's reducing factors (1/8, 1/4, 3/8, 1/2 … 7/8 in version 2.1) that keeps
-    /// both sides at or above the minimum, else full size.
+    /// the smallest of 1/8, 1/4 and 1/2 that keeps both sides at or above the minimum, else full size.
+    ///
+    /// libjpeg-turbo 2.1 also offers 3/8, 5/8, 3/4 and 7/8, but only the power-of-two factors have SIMD
+    /// inverse DCTs; the others run scalar ones that cost more than the extra pixels they save the letterbox.
+    /// Measured on a 1920×1080 camera JPEG (220 kB, quality 90, 4:2:0) → 640: 3/8 (720×405) decodes in
+    /// 3.19 ms + 0.84 ms letterbox, 1/2 (960×540) in 2.88 ms + 1.02 ms; and 1/2 is the sharper picture.
     public func scaledSize(width: Int, height: Int, minWidth: Int, minHeight: Int) -> (width: Int, height: Int) {
         var best = (width, height)
-        for (num, denom) in factors where num > 0 && num < denom {
+        for (num, denom) in factors where num > 0 && denom % num == 0 {
+            let ratio = denom / num
+            guard ratio == 2 || ratio == 4 || ratio == 8 else { continue }
             // TJSCALED: libjpeg-turbo rounds scaled sizes up.
             let sw = (width * num + denom - 1) / denom, sh = (height * num + denom - 1) / denom
             if sw >= minWidth && sh >= minHeight && sw * sh < best.0 * best.1 { best = (sw, sh) }
