@@ -199,7 +199,7 @@ public final class LetterboxResampler {
     private func vertical(_ r0: UnsafeMutablePointer<Int32>, _ r1: UnsafeMutablePointer<Int32>, _ b0: Int32,
                           _ b1: Int32, _ dw: Int, _ cn: Int, _ out: UnsafeMutablePointer<Float>, _ plane: Int) {
         let vb0 = SIMD8<Int32>(repeating: b0), vb1 = SIMD8<Int32>(repeating: b1)
-        let two = SIMD8<Int32>(repeating: 2)
+        let two = SIMD8<Int32>(repeating: 2), lo = SIMD8<Int32>(repeating: 0), hi = SIMD8<Int32>(repeating: 255)
         let scale = SIMD8<Float>(repeating: 255)
         for c in 0..<cn {
             let a = UnsafeRawPointer(r0 + c * dw), b = UnsafeRawPointer(r1 + c * dw)
@@ -210,8 +210,9 @@ public final class LetterboxResampler {
                 let s1 = b.loadUnaligned(fromByteOffset: x * 4, as: SIMD8<Int32>.self)
                 var v = ((vb0 &* (s0 &>> 4)) &>> 16) &+ ((vb1 &* (s1 &>> 4)) &>> 16)
                 v = (v &+ two) &>> 2
-                v.replace(with: 0, where: v .< 0)  // not clamped(): that calls out of line
-                v.replace(with: 255, where: v .> 255)
+                // Not clamped() (calls out of line) nor scalar operands (a lane-by-lane loop): vector selects.
+                v.replace(with: lo, where: v .< lo)
+                v.replace(with: hi, where: v .> hi)
                 let f = SIMD8<Float>(v) / scale
                 UnsafeMutableRawPointer(o + x).storeBytes(of: f, as: SIMD8<Float>.self)
                 if cn == 1 {

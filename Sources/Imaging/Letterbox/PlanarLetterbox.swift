@@ -153,13 +153,14 @@ final class PlanarLetterbox {
         return t
     }()
 
-    /// Clamps to [0, 1] with compare-and-select, which compiles to a few vector instructions
-    /// (`clamped(lowerBound:upperBound:)` calls the stdlib's generic pointwiseMin/Max out of line).
+    /// Clamps to [0, 1] with vector compare-and-select (`clamped(lowerBound:upperBound:)` calls the stdlib's
+    /// generic pointwiseMin/Max out of line, and scalar operands can turn into a lane-by-lane loop).
     @inline(__always)
     private static func clamp01(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        let zero = SIMD8<Float>(repeating: 0), one = SIMD8<Float>(repeating: 1)
         var r = v
-        r.replace(with: 0, where: v .< 0)
-        r.replace(with: 1, where: v .> 1)
+        r.replace(with: zero, where: v .< zero)
+        r.replace(with: one, where: v .> one)
         return r
     }
 
