@@ -38,10 +38,15 @@ final class JPEGCodecTests: XCTestCase {
         let enc = try JPEGEncoder(), dec = try JPEGDecoder()
         let jpeg = try enc.encode(pattern(1920, 1080, .rgb24), quality: 80)
         let out = PixelBuffer(capacity: 1920 * 1080 * 3)
+        // Power-of-two factors only (the SIMD ones): 1/2, not 3/8, for 640×360.
         let half = try jpeg.withUnsafeBytes { try dec.decode($0, into: out, minWidth: 640, minHeight: 360) }
         XCTAssertEqual([half.width, half.height, half.fullWidth], [960, 540, 1920])
+        let quarter = try jpeg.withUnsafeBytes { try dec.decode($0, into: out, minWidth: 480, minHeight: 270) }
+        XCTAssertEqual([quarter.width, quarter.height], [480, 270])
         let eighth = try jpeg.withUnsafeBytes { try dec.decode($0, into: out, minWidth: 200, minHeight: 100) }
         XCTAssertEqual([eighth.width, eighth.height], [240, 135])
+        let full = try jpeg.withUnsafeBytes { try dec.decode($0, into: out, minWidth: 1700, minHeight: 100) }
+        XCTAssertEqual([full.width, full.height], [1920, 1080])
     }
 
     func testTruncatedFrameDecodesWithWarningAndGarbageThrows() throws {

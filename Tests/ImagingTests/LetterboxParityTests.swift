@@ -57,7 +57,7 @@ final class LetterboxParityTests: XCTestCase {
         let pre = try FramePreprocessor(dctScaling: false)
         let reader = ImageFileReader()
         let jpegCases = all.filter { $0.jpeg != nil }
-        XCTAssertEqual(jpegCases.count, 2)
+        XCTAssertEqual(jpegCases.count, 3)
         for c in jpegCases {
             let frame = try reader.read(path: dir.appendingPathComponent(c.jpeg!).path)
             XCTAssertEqual(frame.format, .jpeg)
@@ -73,19 +73,27 @@ final class LetterboxParityTests: XCTestCase {
         }
     }
 
+    /// The fast path for large frames (1/2 DCT decode to Y, Cb, Cr planes, fused letterbox) against
+    /// Ultralytics' full decode + `cv2.resize`: close on average, and no pixel far off except along sharp edges.
     func testDCTScaledDecodeStaysCloseToFullDecode() throws {
         let (dir, all) = try cases()
-        guard let c = all.first(where: { $0.name == "scene-1080p-to-640" }) else { return XCTFail("1080p case missing") }
         let pre = try FramePreprocessor(dctScaling: true)
-        let frame = try ImageFileReader().read(path: dir.appendingPathComponent(c.jpeg!).path)
-        let expected = try Data(contentsOf: dir.appendingPathComponent(c.name + ".expected.raw"))
-        var input = [Float](repeating: -1, count: 3 * 640 * 640)
-        let prepared = try input.withUnsafeMutableBufferPointer {
-            try pre.prepare(frame, targetWidth: 640, targetHeight: 640, into: $0.baseAddress!)
+        for name in ["scene-1080p-to-640", "camera-1080p-to-640"] {
+            guard let c = all.first(where: { $0.name == name }) else { return XCTFail("\(name) case missing") }
+            let frame = try ImageFileReader().read(path: dir.appendingPathComponent(c.jpeg!).path)
+            let expected = try Data(contentsOf: dir.appendingPathComponent(c.name + ".expected.raw"))
+            var input = [Float](repeating: -1, count: 3 * 640 * 640)
+            let prepared = try input.withUnsafeMutableBufferPointer {
+                try pre.prepare(frame, targetWidth: 640, targetHeight: 640, into: $0.baseAddress!)
+            }
+            XCTAssertEqual(prepared.geometry.sourceWidth, 1920)
+            XCTAssertEqual(prepared.geometry.resizedHeight, 360)
+            XCTAssertEqual([prepared.decodedWidth, prepared.decodedHeight], [960, 540], "\(name): a 1/2 DCT decode")
+            let diff = compare(input, expected, width: 640, height: 640)
+            // Measured: camera 0.56, scene 1.59 (noise and one-pixel lines, which a 1/3 bilinear resize aliases
+            // and the DCT's low-pass does not). A wrong plane or colour conversion gives tens.
+            let limit = name.hasPrefix("camera") ? 1.0 : 2.5
+            XCTAssertLessThan(diff.mean, limit, "\(name): DCT-scaled decode drifts from the full decode: mean \(diff.mean)")
         }
-        XCTAssertEqual(prepared.geometry.sourceWidth, 1920)
-        XCTAssertEqual(prepared.geometry.resizedHeight, 360)
-        let diff = compare(input, expected, width: 640, height: 640)
-        XCTAssertLessThan(diff.mean, 4, "DCT-scaled decode drifts from the full decode: mean \(diff.mean)")
     }
 }

@@ -16,6 +16,7 @@ public final class LetterboxResampler {
     private var beta: [Int16] = []
     private var rowA: [Int32] = [], rowB: [Int32] = []
     private var rowSource = (-1, -1)
+    private var tableKey = (-1, -1, -1, -1, -1)
     private var converted: [UInt8] = []
     private let toFloat: [Float] = (0..<256).map { Float($0) / 255 }
 
@@ -41,17 +42,7 @@ public final class LetterboxResampler {
         rowSource = (-1, -1)
 
         let plane = tw * th
-        let padF = toFloat[Int(Letterbox.padValue)]
-        // Padding: whole rows above and below, then the columns beside the picture.
-        for c in 0..<3 {
-            let p = input + c * plane
-            p.update(repeating: padF, count: g.padTop * tw)
-            (p + (g.padTop + dh) * tw).update(repeating: padF, count: (th - g.padTop - dh) * tw)
-            for y in g.padTop..<(g.padTop + dh) {
-                (p + y * tw).update(repeating: padF, count: g.padLeft)
-                (p + y * tw + g.padLeft + dw).update(repeating: padF, count: tw - g.padLeft - dw)
-            }
-        }
+        Self.fillPadding(g, into: input)
 
         let base = source.bytes.assumingMemoryBound(to: UInt8.self)
         if sw == dw && sh == dh && (source.format == .rgb24 || source.format == .gray8) {
@@ -92,6 +83,23 @@ public final class LetterboxResampler {
         }
     }
 
+    /// Fills the input outside the letterboxed picture with the pad grey: whole rows above and below, then the
+    /// columns beside the picture.
+    static func fillPadding(_ g: Letterbox, into input: UnsafeMutablePointer<Float>) {
+        let tw = g.targetWidth, th = g.targetHeight, dw = g.resizedWidth, dh = g.resizedHeight
+        let padF = Float(Letterbox.padValue) / 255
+        for c in 0..<3 {
+            let p = input + c * tw * th
+            p.update(repeating: padF, count: g.padTop * tw)
+            (p + (g.padTop + dh) * tw).update(repeating: padF, count: (th - g.padTop - dh) * tw)
+            if dw == tw { continue }
+            for y in g.padTop..<(g.padTop + dh) {
+                (p + y * tw).update(repeating: padF, count: g.padLeft)
+                (p + y * tw + g.padLeft + dw).update(repeating: padF, count: tw - g.padLeft - dw)
+            }
+        }
+    }
+
     private func copyUnscaled(_ base: UnsafeMutablePointer<UInt8>, cn: Int, width: Int, height: Int,
                               into out: UnsafeMutablePointer<Float>, stride: Int, plane: Int) {
         toFloat.withUnsafeBufferPointer { lut in
@@ -99,10 +107,27 @@ public final class LetterboxResampler {
                 let row = base + y * width * cn
                 let pr = out + y * stride, pg = pr + plane, pb = pg + plane
                 if cn == 1 {
-                    for x in 0..<width { let v = lut[Int(row[x])]; pr[x] = v; pg[x] = v; pb[x] = v }
+                    // One plane, then two row copies: three interleaved store streams 1.6 MB apart ran up to
+                    // four times slower in some processes (address aliasing between the streams).
+                    for x in 0..<width { pr[x] = lut[Int(row[x])] }
+                    pg.update(from: pr, count: width)
+                    pb.update(from: pr, count: width)
                 } else {
-                    for x in 0..<width {
+                    // Four pixels at a time into vector stores: twice as fast as one at a time.
+                    var x = 0
+                    while x + 4 <= width {
+                        let p = row + 3 * x
+                        let r = SIMD4<Float>(lut[Int(p[0])], lut[Int(p[3])], lut[Int(p[6])], lut[Int(p[9])])
+                        let g = SIMD4<Float>(lut[Int(p[1])], lut[Int(p[4])], lut[Int(p[7])], lut[Int(p[10])])
+                        let b = SIMD4<Float>(lut[Int(p[2])], lut[Int(p[5])], lut[Int(p[8])], lut[Int(p[11])])
+                        UnsafeMutableRawPointer(pr + x).storeBytes(of: r, as: SIMD4<Float>.self)
+                        UnsafeMutableRawPointer(pg + x).storeBytes(of: g, as: SIMD4<Float>.self)
+                        UnsafeMutableRawPointer(pb + x).storeBytes(of: b, as: SIMD4<Float>.self)
+                        x += 4
+                    }
+                    while x < width {
                         pr[x] = lut[Int(row[3 * x])]; pg[x] = lut[Int(row[3 * x + 1])]; pb[x] = lut[Int(row[3 * x + 2])]
+                        x += 1
                     }
                 }
             }
@@ -110,6 +135,9 @@ public final class LetterboxResampler {
     }
 
     private func prepareTables(sw: Int, sh: Int, dw: Int, dh: Int, cn: Int) {
+        // Frames keep their size: compute the tables once per (source size, output size, channels).
+        if tableKey == (sw, sh, dw, dh, cn) { return }
+        tableKey = (sw, sh, dw, dh, cn)
         if xofs.count < dw { xofs = [Int32](repeating: 0, count: dw); alpha = [Int16](repeating: 0, count: 2 * dw) }
         if yofs.count < dh { yofs = [Int32](repeating: 0, count: dh); beta = [Int16](repeating: 0, count: 2 * dh) }
         if rowA.count < dw * 3 { rowA = [Int32](repeating: 0, count: dw * 3); rowB = rowA }
@@ -185,7 +213,10 @@ public final class LetterboxResampler {
                 let s0 = a.loadUnaligned(fromByteOffset: x * 4, as: SIMD8<Int32>.self)
                 let s1 = b.loadUnaligned(fromByteOffset: x * 4, as: SIMD8<Int32>.self)
                 var v = ((vb0 &* (s0 &>> 4)) &>> 16) &+ ((vb1 &* (s1 &>> 4)) &>> 16)
-                v = ((v &+ two) &>> 2).clamped(lowerBound: lo, upperBound: hi)
+                v = (v &+ two) &>> 2
+                // Not clamped() (calls out of line) nor scalar operands (a lane-by-lane loop): vector selects.
+                v.replace(with: lo, where: v .< lo)
+                v.replace(with: hi, where: v .> hi)
                 let f = SIMD8<Float>(v) / scale
                 UnsafeMutableRawPointer(o + x).storeBytes(of: f, as: SIMD8<Float>.self)
                 if cn == 1 {

@@ -2,14 +2,19 @@ import ArgumentParser
 import Foundation
 import Imaging
 
-/// `inspectd bench decode --image FILE [--size 640] [--iterations K]`: how long the worker's preprocessing
-/// (JPEG decode, DCT-scaled when large, + letterbox into the float input) takes for one image on one core.
+/// `inspectd bench decode --image FILE [--size 640] [--iterations K] [--no-dct-scaling]`: how long a worker's
+/// preprocessing of one frame takes on one thread: JPEG decode (DCT-scaled when the frame is at least twice the
+/// model input), letterbox into the float input, and the total, each as median, p90 and minimum.
+///
+/// A camera-like 1080p JPEG for it is made by `Scripts/fixtures/imaging-letterbox.generate`:
+/// `Tests/Fixtures/generated/imaging-letterbox/camera-1080p.jpg` (two DeepPCB boards upscaled, coloured,
+/// blurred and noised like a sensor, quality 90, 4:2:0). Run it under `taskset -c N` to hold it to one core.
 struct BenchDecode: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "decode", abstract: "JPEG decode + letterbox time.")
 
     @Option(help: "JPEG or PNG image to decode.") var image: String
     @Option(help: "Model input size (square).") var size: Int = 640
-    @Option(help: "Timed iterations.") var iterations: Int = 200
+    @Option(help: "Timed iterations.") var iterations: Int = 300
     @Flag(help: "Decode at full size (no DCT scaling), as Ultralytics does.") var noDctScaling = false
 
     func run() throws {
@@ -19,43 +24,33 @@ struct BenchDecode: ParsableCommand {
         do { frame = try ImageFileReader().read(path: image) } catch { failWithInputError(["\(error)"]) }
         let pre = try FramePreprocessor(expectedPixels: 1920 * 1080, dctScaling: !noDctScaling)
         var input = [Float](repeating: 0, count: 3 * size * size)
-        var times: [Double] = []
+        var total: [Double] = [], decode: [Double] = [], letterbox: [Double] = []
         var prepared: FramePreprocessor.Prepared?
         do {
             try input.withUnsafeMutableBufferPointer { buf in
-                for i in 0..<(iterations + 5) {
+                for i in 0..<(iterations + 10) {
                     let t0 = DispatchTime.now().uptimeNanoseconds
-                    prepared = try pre.prepare(frame, targetWidth: size, targetHeight: size, into: buf.baseAddress!)
+                    let p = try pre.prepare(frame, targetWidth: size, targetHeight: size, into: buf.baseAddress!)
                     let t1 = DispatchTime.now().uptimeNanoseconds
-                    if i >= 5 { times.append(Double(t1 - t0) / 1e6) }  // 5 warm-up runs
+                    if i >= 10 {  // 10 warm-up runs
+                        total.append(Double(t1 - t0) / 1e6); decode.append(p.decodeMs); letterbox.append(p.letterboxMs)
+                    }
+                    prepared = p
                 }
             }
         } catch { failWithInputError(["\(image): \(error)"]) }
-        // The decode alone, to show where the time goes.
-        var decodeTimes: [Double] = []
-        if frame.format == .jpeg, let g = prepared?.geometry {
-            let decoder = try JPEGDecoder()
-            let gray = (try? decoder.headerInfo(frame.contents).isGray) ?? false
-            let out = PixelBuffer(capacity: g.sourceWidth * g.sourceHeight * 3)
-            for _ in 0..<min(iterations, 100) {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                _ = try? decoder.decode(frame.contents, into: out, format: gray ? .gray8 : .rgb24,
-                                        minWidth: noDctScaling ? 0 : g.resizedWidth, minHeight: noDctScaling ? 0 : g.resizedHeight)
-                decodeTimes.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-            }
-            decodeTimes.sort()
+        guard let p = prepared else { return }
+        let g = p.geometry
+        let path = frame.format != .jpeg ? "raw frame"
+            : (p.decodedWidth == g.sourceWidth ? "full decode" : "DCT-scaled decode to \(p.decodedWidth)x\(p.decodedHeight)")
+        print("image \(image): \(g.sourceWidth)x\(g.sourceHeight) \(frame.format.rawValue), \(frame.byteCount) bytes -> "
+              + "\(size)x\(size) (resized \(g.resizedWidth)x\(g.resizedHeight), pad \(g.padLeft),\(g.padTop)); \(path)")
+        for (name, times) in [("decode", decode), ("letterbox", letterbox), ("total", total)] {
+            let t = times.sorted()
+            print(String(format: "%-10@ median %.3f ms, p90 %.3f ms, min %.3f ms", name + ":", t[t.count / 2],
+                         t[min(t.count - 1, Int(Double(t.count) * 0.9))], t[0]))
         }
-        times.sort()
-        let median = times[times.count / 2], p90 = times[min(times.count - 1, Int(Double(times.count) * 0.9))]
-        let g = prepared!.geometry
-        print("image \(image): \(g.sourceWidth)x\(g.sourceHeight) \(frame.format.rawValue) -> \(size)x\(size) "
-              + "(resized \(g.resizedWidth)x\(g.resizedHeight), pad \(g.padLeft),\(g.padTop)), DCT scaling \(noDctScaling ? "off" : "on")")
-        print(String(format: "decode+letterbox: median %.3f ms, p90 %.3f ms, min %.3f ms over %d iterations (1 thread)",
-                     median, p90, times[0], times.count))
-        if !decodeTimes.isEmpty {
-            print(String(format: "  of which JPEG decode alone: median %.3f ms (%d bytes of JPEG)",
-                         decodeTimes[decodeTimes.count / 2], frame.byteCount))
-        }
-        if let w = prepared?.warning { print("warning: \(w)") }
+        print("\(total.count) iterations, 1 thread")
+        if let w = p.warning { print("warning: \(w)") }
     }
 }
