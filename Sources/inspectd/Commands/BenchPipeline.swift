@@ -181,7 +181,8 @@ struct BenchPipeline: ParsableCommand {
         var line: String {
             String(format: "RSS %.1f MB (anonymous %.1f, file %.1f)", residentMB, anonymousMB, fileMB)
                 + (heap.map { String(format: "  heap in use %.1f MB, free %.1f MB in %d arenas, mmapped %.1f MB",
-                                     $0.inUseMB, $0.freeMB, $0.arenas, $0.mmappedMB) } ?? "")
+                                     $0.inUseMB, $0.freeMB, $0.arenas, $0.mmappedMB)
+                               + ($0.sqliteMB.map { String(format: ", SQLite %.1f MB", $0) } ?? "") } ?? "")
         }
     }
 
@@ -194,10 +195,15 @@ struct BenchPipeline: ParsableCommand {
         /// Large blocks mapped directly.
         var mmappedMB: Double
         var arenas: Int
+        /// Of the heap in use, what SQLite holds (page caches, statements), from `sqlite3_memory_used`.
+        var sqliteMB: Double?
 
         private typealias MallocInfo = @convention(c) (Int32, UnsafeMutablePointer<FILE>?) -> Int32
+        private typealias MemoryUsed = @convention(c) () -> Int64
         private static let mallocInfo: MallocInfo? = dlsym(dlopen(nil, RTLD_NOW), "malloc_info")
             .map { unsafeBitCast($0, to: MallocInfo.self) }
+        private static let sqliteMemoryUsed: MemoryUsed? = dlsym(dlopen(nil, RTLD_NOW), "sqlite3_memory_used")
+            .map { unsafeBitCast($0, to: MemoryUsed.self) }
 
         static func read() -> HeapUsage? {
             guard let mallocInfo else { return nil }
@@ -218,7 +224,8 @@ struct BenchPipeline: ParsableCommand {
             }
             let free = megabytes("<total type=\"fast\"") + megabytes("<total type=\"rest\"")
             return HeapUsage(inUseMB: megabytes("<system type=\"current\"") - free, freeMB: free,
-                             mmappedMB: megabytes("<total type=\"mmap\""), arenas: xml.components(separatedBy: "<heap nr=").count - 1)
+                             mmappedMB: megabytes("<total type=\"mmap\""), arenas: xml.components(separatedBy: "<heap nr=").count - 1,
+                             sqliteMB: sqliteMemoryUsed.map { Double($0()) / 1_048_576 })
         }
     }
 
