@@ -25,7 +25,7 @@ final class InspectionRecorder: Sendable {
     private let logger: Logger
     private let startedAt = Date()
     /// Called after each inspection is handed to the writer, with its capture time (benchmarks).
-    let onRecorded = Mutex<(@Sendable (UInt64) -> Void)?>(nil)
+    let onRecorded = RecordedFrameObserver()
 
     /// What can change on reload.
     struct Settings: Sendable {
@@ -153,7 +153,7 @@ final class InspectionRecorder: Sendable {
         var messages: [OutgoingMessage] = []
         if mqttOn && (inspection.verdict == .ng || s.publishOK) { messages.append(s.messages.defects(for: record)) }
         writer.submit(record, messages: messages)
-        onRecorded.withLock { $0 }?(inspection.monotonicNanos)
+        onRecorded.notify(captureNanos: inspection.monotonicNanos)
         for alarm in inspection.alarms {
             logger.warning("alarm \(alarm.ruleID): \(alarm.message)",
                            metadata: ["camera": "\(camera)", "frame": "\(inspection.sequence)"])

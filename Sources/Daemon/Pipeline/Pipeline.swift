@@ -139,7 +139,7 @@ public final class Pipeline: @unchecked Sendable {
     /// Calls `observer` with each recorded frame's capture time (monotonic ns), after it was handed to the
     /// audit writer; `flushAudit` then tells when it is committed.
     public func onRecorded(_ observer: @escaping @Sendable (UInt64) -> Void) {
-        recorder.onRecorded.withLock { $0 = observer }
+        recorder.onRecorded.set(observer)
     }
 
     /// Blocks until everything recorded so far is committed to the audit database.

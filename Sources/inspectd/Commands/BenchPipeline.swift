@@ -4,19 +4,29 @@ import Foundation
 import Logging
 import Synchronization
 
-/// `inspectd bench pipeline`: the real pipeline on the config's cameras (replay sources loop), printing frames/s
-/// and the latency from capture to committed in the audit database.
+/// `inspectd bench pipeline`: the real pipeline on the config's cameras (replay sources loop), printing frames/s,
+/// the latency from capture to committed in the audit database, and resident memory at start, at intervals and
+/// at the end with its growth per 1000 frames after warm-up (the check that memory stays flat is this command's
+/// figures, e.g. `--duration 600`).
 struct BenchPipeline: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipeline",
         abstract: "End-to-end pipeline throughput and latency (capture → committed in the audit database).",
-        discussion: "Replay cameras are looped so any frame count can be reached; use fps to load below capacity.")
+        discussion: """
+            Replay cameras are looped so any frame count can be reached; use fps to load below capacity. \
+            Resident memory is printed every --memory-every seconds; 'growth per 1000 frames' is the least-squares \
+            slope of RSS over the frames recorded after warm-up (and over the second half of the run, once early \
+            caches have filled).
+            """)
 
     @Option(name: .long, help: "The YAML config file (a replay camera, e.g. Configs/bench-pipeline.yaml).")
     var config: String
 
     @Option(name: .long, help: "Frames to measure (after the warm-up).")
     var frames: Int = 500
+
+    @Option(name: .long, help: "Measure for this many seconds instead of a frame count (e.g. 600 for the memory check).")
+    var duration: Double?
 
     @Option(name: .long, help: "Frames run before measuring (engine and caches warm up).")
     var warmup: Int = 20
@@ -27,6 +37,9 @@ struct BenchPipeline: ParsableCommand {
     @Option(name: .long, help: "Inference workers; default: the config's.")
     var workers: Int?
 
+    @Option(name: .long, help: "Print resident memory every this many seconds.")
+    var memoryEvery: Double = 30
+
     func run() throws {
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label); h.logLevel = .warning; return h
@@ -34,6 +47,8 @@ struct BenchPipeline: ParsableCommand {
         guard frames > 0, warmup >= 0 else { failWithInputError(["--frames must be > 0 and --warmup ≥ 0"]) }
         if let fps, !(fps > 0 && fps <= 1000) { failWithInputError(["--fps must be within 0…1000"]) }
         if let workers, !(1...256).contains(workers) { failWithInputError(["--workers must be within 1…256"]) }
+        if let duration, !(duration > 0 && duration <= 86_400) { failWithInputError(["--duration must be within 0…86400 s"]) }
+        guard memoryEvery >= 0.1 else { failWithInputError(["--memory-every must be at least 0.1 s"]) }
         var cfg: InspectdConfig
         do { cfg = try InspectdConfig.load(path: config) } catch let e as ConfigError { failWithInputError(e.lines) }
         for i in cfg.cameras.indices {
@@ -51,9 +66,14 @@ struct BenchPipeline: ParsableCommand {
             pipeline = try Pipeline(config: cfg, metrics: metrics, health: health, logger: Logger(label: "bench"))
         } catch let e as ConfigError { failWithInputError(e.lines) }
 
-        // Capture times of recorded frames not yet known to be committed; a flusher thread stamps them.
+        // Capture times of recorded frames not yet known to be committed; this thread stamps them after each
+        // flush. Two buffers swapped, and latencies in a fixed histogram: the benchmark itself must not grow
+        // with the frame count, or it would blur the memory figures it prints.
         let pending = Mutex<[UInt64]>([])
-        let latencies = Mutex<[Double]>([])
+        pending.withLock { $0.reserveCapacity(1 << 14) }
+        var batch: [UInt64] = []
+        batch.reserveCapacity(1 << 14)
+        var latencies = LatencyHistogram()
         let seen = Atomic<Int>(0)
         let firstMeasured = Mutex<UInt64?>(nil)
         pipeline.onRecorded { capture in
@@ -61,42 +81,215 @@ struct BenchPipeline: ParsableCommand {
             if n > warmup { pending.withLock { $0.append(capture) } }
             if n == warmup + 1 { firstMeasured.withLock { $0 = capture } }
         }
-        let rssBefore = Self.residentMB()
-        let started = Date()
+        say("bench pipeline: \(cfg.cameras.count) camera(s), \(cfg.workers.count) worker(s) × "
+              + "\(cfg.workers.threadsPerWorker) thread(s), model \((cfg.model.path as NSString).lastPathComponent), "
+              + (fps.map { "replay paced at \($0) frames/s" } ?? "replay as configured") + ", "
+              + (duration.map { String(format: "measuring for %.0f s", $0) } ?? "measuring \(frames) frames"))
+        let started = Self.monotonic()
+        let atStart = MemoryUsage.read()
+        say("  memory at start   " + atStart.line)
+        var memory = MemoryTrend()
+        var afterWarmup: MemoryUsage?
+        var measureStart: UInt64?
+        var nextSample = started + Self.nanos(memoryEvery)
+        let limit = Self.nanos(duration ?? 600)
         pipeline.start()
         var lastCommit: UInt64 = 0
-        while latencies.withLock({ $0.count }) < frames {
-            let batch = pending.withLock { p -> [UInt64] in let b = p; p.removeAll(keepingCapacity: true); return b }
+        while true {
+            pending.withLock { swap(&$0, &batch) }
             pipeline.flushAudit()
             let now = Self.monotonic()
             if !batch.isEmpty { lastCommit = now }
-            latencies.withLock { l in l += batch.map { Double(now &- $0) / 1e6 } }
-            if batch.isEmpty { Thread.sleep(forTimeInterval: 0.002) }
-            if Date().timeIntervalSince(started) > 600 { print("bench: stopped after 10 minutes"); break }
+            for capture in batch { latencies.add(Double(now &- capture) / 1e6) }
+            let idle = batch.isEmpty
+            batch.removeAll(keepingCapacity: true)
+
+            let recorded = seen.load(ordering: .relaxed)
+            if afterWarmup == nil, recorded >= warmup {
+                let m = MemoryUsage.read()
+                afterWarmup = m; measureStart = now
+                memory.add(frames: recorded, m)
+                say("  memory warmed up  " + m.line + "  (\(recorded) frames)")
+            }
+            if now >= nextSample {
+                nextSample += Self.nanos(memoryEvery)
+                let m = MemoryUsage.read()
+                if afterWarmup != nil { memory.add(frames: recorded, m) }
+                say(String(format: "  memory at %5.0f s  ", Double(now &- started) / 1e9) + m.line + "  (\(recorded) frames)")
+            }
+            if let duration, let measureStart {
+                if Double(now &- measureStart) / 1e9 >= duration { break }
+            } else if latencies.count >= frames {
+                break
+            }
+            if duration == nil && now &- started > limit { say("bench: stopped after 10 minutes"); break }
+            if idle { Thread.sleep(forTimeInterval: 0.002) }
         }
+        let atEnd = MemoryUsage.read()
+        let recordedAtEnd = seen.load(ordering: .relaxed)
+        if afterWarmup != nil { memory.add(frames: recordedAtEnd, atEnd) }
         pipeline.stop(timeout: .seconds(10))
-        let l = latencies.withLock { $0 }.prefix(frames).sorted()
-        guard !l.isEmpty, let first = firstMeasured.withLock({ $0 }) else { print("bench: no frame measured"); return }
+        guard latencies.count > 0, let first = firstMeasured.withLock({ $0 }) else { say("bench: no frame measured"); return }
         let seconds = Double(lastCommit &- first) / 1e9
-        func pct(_ p: Double) -> Double { l[min(l.count - 1, Int(Double(l.count) * p))] }
-        print("bench pipeline: \(cfg.cameras.count) camera(s), \(cfg.workers.count) worker(s) × "
-              + "\(cfg.workers.threadsPerWorker) thread(s), model \((cfg.model.path as NSString).lastPathComponent), "
-              + (fps.map { "replay paced at \($0) frames/s" } ?? "replay as configured"))
-        print(String(format: "  frames %d (after %d warm-up)  throughput %.1f frames/s", l.count, warmup,
-                     Double(l.count) / max(seconds, 1e-9)))
-        print(String(format: "  latency capture→committed  p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms",
-                     pct(0.5), pct(0.9), pct(0.99), l.last ?? 0))
-        print(String(format: "  resident memory  %.1f MB at start, %.1f MB at end", rssBefore, Self.residentMB()))
+        say(String(format: "  frames %d (after %d warm-up)  throughput %.1f frames/s", latencies.count, warmup,
+                     Double(latencies.count) / max(seconds, 1e-9)))
+        say(String(format: "  latency capture→committed  p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms",
+                     latencies.percentile(0.5), latencies.percentile(0.9), latencies.percentile(0.99), latencies.max))
+        say("  memory at end     " + atEnd.line + "  (\(recordedAtEnd) frames)")
+        if let warm = afterWarmup {
+            say(String(format: "  resident memory  %.1f MB at start, %.1f MB after warm-up, %.1f MB at end, peak %.1f MB",
+                         atStart.residentMB, warm.residentMB, atEnd.residentMB, atEnd.peakMB))
+            say("  growth after warm-up  " + memory.summary)
+        }
     }
+
+    /// Lines go out unbuffered, so a long run piped to a file or `tee` shows its memory samples as they come.
+    private func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
     static func monotonic() -> UInt64 {
         var ts = timespec(); clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 
-    static func residentMB() -> Double {
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
-              let pages = text.split(separator: " ").dropFirst().first.flatMap({ Double($0) }) else { return 0 }
-        return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
+    static func nanos(_ seconds: Double) -> UInt64 { UInt64(max(0, seconds) * 1e9) }
+
+    /// Resident memory of this process from /proc/self/status, and glibc's heap figures (malloc_info), MB.
+    /// Heap in use growing means something keeps memory per frame; free heap growing while in use stays flat
+    /// means fragmentation.
+    struct MemoryUsage {
+        var residentMB = 0.0, anonymousMB = 0.0, fileMB = 0.0, peakMB = 0.0
+        var heap: HeapUsage?
+
+        static func read() -> MemoryUsage {
+            var m = MemoryUsage()
+            m.heap = HeapUsage.read()
+            guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return m }
+            for line in text.split(separator: "\n") {
+                let parts = line.split(whereSeparator: { $0 == ":" || $0 == " " || $0 == "\t" })
+                guard parts.count >= 2, let kB = Double(parts[1]) else { continue }
+                switch parts[0] {
+                case "VmRSS": m.residentMB = kB / 1024
+                case "RssAnon": m.anonymousMB = kB / 1024
+                case "RssFile": m.fileMB = kB / 1024
+                case "VmHWM": m.peakMB = kB / 1024
+                default: break
+                }
+            }
+            return m
+        }
+
+        var line: String {
+            String(format: "RSS %.1f MB (anonymous %.1f, file %.1f)", residentMB, anonymousMB, fileMB)
+                + (heap.map { String(format: "  heap in use %.1f MB, free %.1f MB in %d arenas, mmapped %.1f MB",
+                                     $0.inUseMB, $0.freeMB, $0.arenas, $0.mmappedMB)
+                               + ($0.sqliteMB.map { String(format: ", SQLite %.1f MB", $0) } ?? "") } ?? "")
+        }
+    }
+
+    /// glibc's malloc totals, read through `malloc_info` (looked up at run time: other C libraries lack it).
+    struct HeapUsage {
+        /// Arena memory taken from the system minus its free chunks (includes each arena's top chunk).
+        var inUseMB: Double
+        /// Free chunks kept in the arenas.
+        var freeMB: Double
+        /// Large blocks mapped directly.
+        var mmappedMB: Double
+        var arenas: Int
+        /// Of the heap in use, what SQLite holds (page caches, statements), from `sqlite3_memory_used`.
+        var sqliteMB: Double?
+
+        private typealias MallocInfo = @convention(c) (Int32, UnsafeMutablePointer<FILE>?) -> Int32
+        private typealias MemoryUsed = @convention(c) () -> Int64
+        private static let mallocInfo: MallocInfo? = dlsym(dlopen(nil, RTLD_NOW), "malloc_info")
+            .map { unsafeBitCast($0, to: MallocInfo.self) }
+        private static let sqliteMemoryUsed: MemoryUsed? = dlsym(dlopen(nil, RTLD_NOW), "sqlite3_memory_used")
+            .map { unsafeBitCast($0, to: MemoryUsed.self) }
+
+        static func read() -> HeapUsage? {
+            guard let mallocInfo else { return nil }
+            var buffer: UnsafeMutablePointer<CChar>?
+            var length = 0
+            guard let file = open_memstream(&buffer, &length) else { return nil }
+            let status = mallocInfo(0, file)
+            fclose(file)
+            defer { free(buffer) }
+            guard status == 0, let buffer else { return nil }
+            let xml = String(cString: buffer)
+            // The totals over all arenas follow the last </heap>.
+            guard let tail = xml.range(of: "</heap>", options: .backwards).map({ xml[$0.upperBound...] }) else { return nil }
+            func megabytes(_ tag: String) -> Double {
+                guard let r = tail.range(of: tag), let q = tail[r.upperBound...].range(of: "size=\""),
+                      let end = tail[q.upperBound...].firstIndex(of: "\"") else { return 0 }
+                return (Double(tail[q.upperBound..<end]) ?? 0) / 1_048_576
+            }
+            let free = megabytes("<total type=\"fast\"") + megabytes("<total type=\"rest\"")
+            return HeapUsage(inUseMB: megabytes("<system type=\"current\"") - free, freeMB: free,
+                             mmappedMB: megabytes("<total type=\"mmap\""), arenas: xml.components(separatedBy: "<heap nr=").count - 1,
+                             sqliteMB: sqliteMemoryUsed.map { Double($0()) / 1_048_576 })
+        }
+    }
+
+    /// RSS against frames recorded, from the end of warm-up on; the growth is the least-squares slope.
+    struct MemoryTrend {
+        private struct Point { var frames: Double, residentMB: Double, anonymousMB: Double, heapInUseMB: Double }
+        private var points: [Point] = []
+        private var hasHeap = true
+
+        mutating func add(frames: Int, _ m: MemoryUsage) {
+            hasHeap = hasHeap && m.heap != nil
+            points.append(Point(frames: Double(frames), residentMB: m.residentMB, anonymousMB: m.anonymousMB,
+                                heapInUseMB: m.heap?.inUseMB ?? 0))
+        }
+
+        /// MB per 1000 frames over `points` (nil with fewer than two distinct frame counts).
+        private static func slope(_ points: ArraySlice<Point>, _ value: KeyPath<Point, Double>) -> Double? {
+            guard points.count >= 2 else { return nil }
+            let n = Double(points.count)
+            var mx = 0.0, my = 0.0
+            for p in points { mx += p.frames / n; my += p[keyPath: value] / n }
+            var sxx = 0.0, sxy = 0.0
+            for p in points { sxx += (p.frames - mx) * (p.frames - mx); sxy += (p.frames - mx) * (p[keyPath: value] - my) }
+            return sxx > 0 ? 1000 * sxy / sxx : nil
+        }
+
+        var summary: String {
+            guard let first = points.first, let last = points.last, last.frames > first.frames else {
+                return "not measured (too few frames after warm-up)"
+            }
+            let all = points[...], late = points[(points.count / 2)...]
+            func f(_ v: Double?) -> String { v.map { String(format: "%+.3f", $0) } ?? "n/a" }
+            return String(format: "%+.1f MB over %.0f frames: ", last.residentMB - first.residentMB, last.frames - first.frames)
+                + "\(f(Self.slope(all, \.residentMB))) MB per 1000 frames (anonymous \(f(Self.slope(all, \.anonymousMB)))"
+                + (hasHeap ? ", heap in use \(f(Self.slope(all, \.heapInUseMB)))" : "") + "), "
+                + "second half \(f(Self.slope(late, \.residentMB))) MB per 1000 frames"
+                + (hasHeap ? " (heap in use \(f(Self.slope(late, \.heapInUseMB))))" : "") + "; \(points.count) samples"
+        }
+    }
+
+    /// Latencies in fixed logarithmic buckets 0.5% wide from 0.01 ms: percentiles to within 0.5% in constant
+    /// memory, however long the run.
+    struct LatencyHistogram {
+        private static let base = 0.01, ratio = 1.005
+        private var buckets = [Int](repeating: 0, count: 4096)
+        private(set) var count = 0
+        private(set) var max = 0.0
+
+        mutating func add(_ ms: Double) {
+            let i = ms > Self.base ? Int(log(ms / Self.base) / log(Self.ratio)) : 0
+            buckets[min(Swift.max(i, 0), buckets.count - 1)] += 1
+            count += 1
+            max = Swift.max(max, ms)
+        }
+
+        /// The value below which a fraction `p` of the latencies fall (the bucket's geometric middle).
+        func percentile(_ p: Double) -> Double {
+            let rank = min(count - 1, Int(Double(count) * p))
+            var seen = 0
+            for (i, n) in buckets.enumerated() {
+                seen += n
+                if seen > rank { return Swift.min(max, Self.base * pow(Self.ratio, Double(i) + 0.5)) }
+            }
+            return max
+        }
     }
 }
