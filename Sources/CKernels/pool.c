@@ -1,9 +1,16 @@
 // A fixed thread pool: threads are created with the session. Between parallel regions they spin briefly (a
 // frame has a few hundred regions microseconds apart, and a condition-variable wake-up costs about as much as a
 // small region), then sleep on a condition variable, so an idle session costs nothing.
+//
+// A region ends when its tasks are done, not when every worker has checked in: tasks are claimed from one
+// ticket word (generation << 32 | next task), so the caller runs whatever no worker has claimed, and a worker
+// that was descheduled or asleep joins the region that is current when it wakes, or none. With more runnable
+// threads than free cores (other processes, or more workers than cores), a region never waits for a thread that
+// is not running.
 #include "CKernels.h"
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sched.h>
 #if defined(__x86_64__)
@@ -15,14 +22,13 @@
 #define CPU_RELAX() ((void)0)
 #endif
 
-/// Spin iterations before sleeping: a few microseconds, yielding the core half way, so that a worker waiting on a
-/// descheduled peer (more threads than free cores) gives way instead of burning its time slice.
-/// INSPECTD_POOL_SPIN overrides it (0: sleep at once) for measurements.
+/// Spin iterations before sleeping (workers between regions, the caller waiting for claimed tasks), yielding the
+/// core every 64 after the first half. INSPECTD_POOL_SPIN overrides it (0: sleep at once) for measurements.
 static int spin_limit(void) {
     static int limit = -1;
     if (limit < 0) {
         const char *e = getenv("INSPECTD_POOL_SPIN");
-        limit = e ? atoi(e) : 300;
+        limit = e ? atoi(e) : 2000;
         if (limit < 0) limit = 0;
     }
     return limit;
@@ -38,45 +44,66 @@ struct ck_pool {
     pthread_t *tids;
     pthread_mutex_t mu;
     pthread_cond_t start, done;
-    atomic_ulong generation;
+    atomic_uint_fast64_t ticket;   // generation << TASK_BITS | next unclaimed task
     atomic_int stopping;
-    atomic_int active;     // workers still busy in the current run
-    ck_task_fn fn;
-    void *ctx;
-    int tasks;
-    atomic_int next;
+    atomic_int sleepers;           // workers waiting on `start`
+    atomic_int completed;          // tasks of the current region finished
+    atomic_int waiting;            // the caller sleeps on `done`
+    // The current region, written by the caller before it publishes the generation; read by workers only
+    // between loading the ticket and claiming a task, and a claim succeeds only if the region is still current.
+    _Atomic(ck_task_fn) fn;
+    _Atomic(void *) ctx;
+    atomic_int tasks;
 };
 
-static void drain(ck_pool *p) {
+// 24 bits of task index (a region has at most a few hundred tasks); 40 bits of generation do not wrap in years.
+#define TASK_BITS 24
+static inline uint64_t gen_of(uint64_t t) { return t >> TASK_BITS; }
+static inline int task_of(uint64_t t) { return (int)(t & ((1u << TASK_BITS) - 1)); }
+
+/// Claims and runs tasks of the region `ticket` belongs to until none is left or a newer region started.
+static void drain(ck_pool *p, uint64_t ticket) {
+    ck_task_fn fn = atomic_load_explicit(&p->fn, memory_order_relaxed);
+    void *ctx = atomic_load_explicit(&p->ctx, memory_order_relaxed);
+    int tasks = atomic_load_explicit(&p->tasks, memory_order_relaxed);
+    const uint64_t gen = gen_of(ticket);
     for (;;) {
-        int t = atomic_fetch_add(&p->next, 1);
-        if (t >= p->tasks) return;
-        p->fn(p->ctx, t);
+        int next = task_of(ticket);
+        if (next >= tasks) return;
+        if (!atomic_compare_exchange_weak_explicit(&p->ticket, &ticket, ticket + 1, memory_order_acq_rel, memory_order_acquire)) {
+            if (gen_of(ticket) != gen) return;   // the caller started a newer region: its tasks are not ours
+            continue;                            // another thread claimed that task
+        }
+        fn(ctx, next);
+        if (atomic_fetch_add(&p->completed, 1) + 1 == tasks && atomic_load(&p->waiting)) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
+        ticket = atomic_load_explicit(&p->ticket, memory_order_acquire);
     }
 }
 
 static void *worker(void *arg) {
     ck_pool *p = arg;
-    unsigned long seen = 0;
+    uint64_t seen = 0;
     for (;;) {
         int spins = 0;
-        while (atomic_load_explicit(&p->generation, memory_order_acquire) == seen && !atomic_load(&p->stopping) && spins < SPIN) {
+        while (gen_of(atomic_load_explicit(&p->ticket, memory_order_acquire)) == seen && !atomic_load(&p->stopping) && spins < SPIN) {
             relax(spins);
             spins++;
         }
-        if (atomic_load_explicit(&p->generation, memory_order_acquire) == seen && !atomic_load(&p->stopping)) {
+        if (gen_of(atomic_load(&p->ticket)) == seen && !atomic_load(&p->stopping)) {
             pthread_mutex_lock(&p->mu);
-            while (atomic_load(&p->generation) == seen && !atomic_load(&p->stopping)) pthread_cond_wait(&p->start, &p->mu);
+            atomic_fetch_add(&p->sleepers, 1);
+            while (gen_of(atomic_load(&p->ticket)) == seen && !atomic_load(&p->stopping)) pthread_cond_wait(&p->start, &p->mu);
+            atomic_fetch_sub(&p->sleepers, 1);
             pthread_mutex_unlock(&p->mu);
         }
         if (atomic_load(&p->stopping)) break;
-        seen = atomic_load_explicit(&p->generation, memory_order_acquire);
-        drain(p);
-        if (atomic_fetch_sub_explicit(&p->active, 1, memory_order_acq_rel) == 1) {
-            pthread_mutex_lock(&p->mu);
-            pthread_cond_signal(&p->done);
-            pthread_mutex_unlock(&p->mu);
-        }
+        uint64_t t = atomic_load_explicit(&p->ticket, memory_order_acquire);
+        seen = gen_of(t);
+        drain(p, t);
     }
     return NULL;
 }
@@ -90,7 +117,7 @@ ck_pool *ck_pool_create(int threads) {
     pthread_cond_init(&p->done, NULL);
     p->tids = calloc((size_t)p->threads, sizeof(pthread_t));
     int made = 1;
-    for (int i = 1; i < p->threads; i++) {
+    for (int i = 1; p->tids && i < p->threads; i++) {
         if (pthread_create(&p->tids[i], NULL, worker, p) != 0) break;
         made++;
     }
@@ -116,24 +143,33 @@ int ck_pool_threads(const ck_pool *p) { return p ? p->threads : 1; }
 
 void ck_pool_run(ck_pool *p, int tasks, ck_task_fn fn, void *ctx) {
     if (tasks <= 0) return;
-    if (!p || p->threads == 1 || tasks == 1) {
+    if (!p || p->threads == 1 || tasks == 1 || tasks >= (1 << TASK_BITS)) {
         for (int t = 0; t < tasks; t++) fn(ctx, t);
         return;
     }
-    p->fn = fn; p->ctx = ctx; p->tasks = tasks;
-    atomic_store(&p->next, 0);
-    atomic_store(&p->active, p->threads - 1);
-    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
-    // Sleeping workers check the generation under the mutex, so a broadcast under it cannot be missed.
-    pthread_mutex_lock(&p->mu);
-    pthread_cond_broadcast(&p->start);
-    pthread_mutex_unlock(&p->mu);
-    drain(p);
-    int spins = 0;
-    while (atomic_load_explicit(&p->active, memory_order_acquire) > 0 && spins < SPIN) { relax(spins); spins++; }
-    if (atomic_load_explicit(&p->active, memory_order_acquire) > 0) {
+    // Every task of the previous region is done, so no worker can claim anything until the new ticket is out.
+    atomic_store_explicit(&p->fn, fn, memory_order_relaxed);
+    atomic_store_explicit(&p->ctx, ctx, memory_order_relaxed);
+    atomic_store_explicit(&p->tasks, tasks, memory_order_relaxed);
+    atomic_store(&p->completed, 0);
+    uint64_t ticket = (gen_of(atomic_load(&p->ticket)) + 1) << TASK_BITS;
+    atomic_store(&p->ticket, ticket);
+    // A worker going to sleep counts itself under the mutex before its last look at the ticket, so either it
+    // sees the new generation or this broadcast reaches it.
+    if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mu);
-        while (atomic_load(&p->active) > 0) pthread_cond_wait(&p->done, &p->mu);
+        pthread_cond_broadcast(&p->start);
+        pthread_mutex_unlock(&p->mu);
+    }
+    drain(p, ticket);
+    // Only tasks a worker has claimed and is running are left.
+    int spins = 0;
+    while (atomic_load_explicit(&p->completed, memory_order_acquire) < tasks && spins < SPIN) { relax(spins); spins++; }
+    if (atomic_load(&p->completed) < tasks) {
+        pthread_mutex_lock(&p->mu);
+        atomic_store(&p->waiting, 1);
+        while (atomic_load(&p->completed) < tasks) pthread_cond_wait(&p->done, &p->mu);
+        atomic_store(&p->waiting, 0);
         pthread_mutex_unlock(&p->mu);
     }
 }

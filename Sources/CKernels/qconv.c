@@ -173,6 +173,20 @@ void ck_qconv_prepare(const ck_qconv *p, const void *x, uint8_t *shared, int c0,
     }
 }
 
+/// memcpy for the short runs of a panel (at most NR elements): unaligned 16- or 8-byte moves, the last one
+/// overlapping, instead of a library call per run.
+static inline void copy_run(uint8_t *d, const uint8_t *s, size_t n) {
+    if (n >= 16) {
+        for (size_t i = 0; i + 16 < n; i += 16) __builtin_memcpy(d + i, s + i, 16);
+        __builtin_memcpy(d + n - 16, s + n - 16, 16);
+    } else if (n >= 8) {
+        __builtin_memcpy(d, s, 8);
+        __builtin_memcpy(d + n - 8, s + n - 8, 8);
+    } else {
+        for (size_t i = 0; i < n; i++) d[i] = s[i];
+    }
+}
+
 /// out[px*4 + b] = rows[b][px] ^ flip for px < nr (a multiple of 16): the four-byte groups of one kq.
 static void interleave4(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3, int nr, uint8_t flip,
                         uint8_t *out) {
@@ -229,6 +243,7 @@ void ck_qconv_compute(const ck_qconv *p, const void *x, const uint8_t *shared, v
         // Where the panel's pixels go: at most a few runs of valid columns, the same for every output channel.
         int seg_tile[MAX_NR], seg_y[MAX_NR], seg_len[MAX_NR], nseg = 0;  // a run per grid row at most
         if (l.gw == p->OW) { seg_tile[0] = 0; seg_y[0] = q0; seg_len[0] = cols; nseg = 1; }
+
         else {
             int oh = q0 / l.gw, ow = q0 % l.gw;
             for (int q = q0; q < q0 + cols;) {
@@ -240,6 +255,7 @@ void ck_qconv_compute(const ck_qconv *p, const void *x, const uint8_t *shared, v
                 q += run; oh++; ow = 0;
             }
         }
+        int in_place = l.gw == p->OW && cols == nr;
         for (int g = 0; g < p->group; g++) {
             const uint8_t *gsrc = src + (size_t)g * l.goff;
             for (int kq = 0; kq < l.kq; kq++) {
@@ -260,12 +276,16 @@ void ck_qconv_compute(const ck_qconv *p, const void *x, const uint8_t *shared, v
                 int t = g * l.tpg + tg, local = tg * mr, rows = l.cpg - local < mr ? l.cpg - local : mr;
                 int co = g * l.cpg + local;  // first output channel of the tile
                 l.k->gemm(panel, w + (size_t)t * l.kq * mr * 4, l.kq, acc);
-                l.k->epilogue(p, &e, acc, t * mr, rows, tile);
+                if (in_place) {  // the panel is NR consecutive output pixels: straight into the output planes
+                    l.k->epilogue(p, &e, acc, t * mr, rows, (uint8_t *)y + ((size_t)co * N + (size_t)q0) * elem, N);
+                    continue;
+                }
+                l.k->epilogue(p, &e, acc, t * mr, rows, tile, (size_t)nr);
                 for (int i = 0; i < rows; i++) {
                     const uint8_t *trow = tile + (size_t)i * nr * elem;
                     uint8_t *yc = (uint8_t *)y + (size_t)(co + i) * N * elem;
                     for (int sg = 0; sg < nseg; sg++)
-                        memcpy(yc + (size_t)seg_y[sg] * elem, trow + (size_t)seg_tile[sg] * elem, (size_t)seg_len[sg] * elem);
+                        copy_run(yc + (size_t)seg_y[sg] * elem, trow + (size_t)seg_tile[sg] * elem, (size_t)seg_len[sg] * elem);
                 }
             }
         }
@@ -289,18 +309,18 @@ static void gemm_scalar(const uint8_t *panel, const int8_t *w, int kq, int32_t *
 }
 
 /// Scalar epilogue for any tile width; SIMD epilogues fall back to it for what they do not cover.
-static void epilogue_tile(const ck_qconv *p, const ck_qep *e, const int32_t *acc, int co, int rows, void *out, int nr) {
+static void epilogue_tile(const ck_qconv *p, const ck_qep *e, const int32_t *acc, int co, int rows, void *out, size_t ostride, int nr) {
     for (int i = 0; i < rows; i++)
         for (int px = 0; px < nr; px++)
-            ck_qep_one(p, e->comp[co + i], e->mul[co + i], e->bias[co + i], acc[i * nr + px], out, (size_t)i * nr + px);
+            ck_qep_one(p, e->comp[co + i], e->mul[co + i], e->bias[co + i], acc[i * nr + px], out, (size_t)i * ostride + px);
 }
 
-static void epilogue_scalar(const ck_qconv *p, const ck_qep *e, const int32_t *acc, int co, int rows, void *out) {
-    epilogue_tile(p, e, acc, co, rows, out, SCALAR_NR);
+static void epilogue_scalar(const ck_qconv *p, const ck_qep *e, const int32_t *acc, int co, int rows, void *out, size_t ostride) {
+    epilogue_tile(p, e, acc, co, rows, out, ostride, SCALAR_NR);
 }
 
-void ck_qep_scalar(const ck_qconv *p, const ck_qep *e, const int32_t *acc, int co, int rows, void *out) {
-    epilogue_tile(p, e, acc, co, rows, out, ck_qisa_get(p->isa)->nr);
+void ck_qep_scalar(const ck_qconv *p, const ck_qep *e, const int32_t *acc, int co, int rows, void *out, size_t ostride) {
+    epilogue_tile(p, e, acc, co, rows, out, ostride, ck_qisa_get(p->isa)->nr);
 }
 
 const ck_qisa ck_qisa_scalar = {SCALAR_MR, SCALAR_NR, gemm_scalar, epilogue_scalar, 0};

@@ -80,7 +80,7 @@ static inline uint8x16_t lut16(const uint8x16x4_t t[4], uint8x16_t idx) {
     return vqtbx4q_u8(r, t[3], vsubq_u8(idx, vdupq_n_u8(192)));
 }
 
-static void epilogue_neon(const ck_qconv *p, const ck_qep *e, const int32_t *acc, int co, int rows, void *out) {
+static void epilogue_neon(const ck_qconv *p, const ck_qep *e, const int32_t *acc, int co, int rows, void *out, size_t ostride) {
     int mode = p->out_mode;
     float32x4_t yscale = vdupq_n_f32(p->y_scale), yzp = vdupq_n_f32((float)p->y_zp);
     float32x4_t lo = vdupq_n_f32(p->y_signed ? -128.f : 0.f), hi = vdupq_n_f32(p->y_signed ? 127.f : 255.f);
@@ -98,7 +98,7 @@ static void epilogue_neon(const ck_qconv *p, const ck_qep *e, const int32_t *acc
             if (mode != 0) {
                 v = vaddq_f32(v, bias);
                 if (mode != 1) v = vmulq_f32(v, logistic4(v));
-                if (mode == 1 || mode == 3) { vst1q_f32((float *)out + i * NR + 4 * j, v); continue; }
+                if (mode == 1 || mode == 3) { vst1q_f32((float *)out + i * ostride + 4 * j, v); continue; }
                 v = vdivq_f32(v, yscale);  // QuantizeLinear divides
             }
             float32x4_t q = vaddq_f32(vrndnq_f32(v), yzp);
@@ -109,7 +109,7 @@ static void epilogue_neon(const ck_qconv *p, const ck_qep *e, const int32_t *acc
         int16x8_t h0 = vcombine_s16(vmovn_s32(n[0]), vmovn_s32(n[1])), h1 = vcombine_s16(vmovn_s32(n[2]), vmovn_s32(n[3]));
         uint8x16_t b = vreinterpretq_u8_s8(vcombine_s8(vmovn_s16(h0), vmovn_s16(h1)));
         if (p->lut) b = lut16(t, b);
-        vst1q_u8((uint8_t *)out + i * NR, b);
+        vst1q_u8((uint8_t *)out + i * ostride, b);
     }
 }
 

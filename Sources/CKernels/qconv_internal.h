@@ -16,15 +16,16 @@ typedef struct ck_qisa {
     int mr, nr;
     /// int32 accumulators acc[MR][NR] of one panel (kq groups of four bytes per pixel) times one weight tile.
     void (*gemm)(const uint8_t *panel, const int8_t *w, int kq, int32_t *acc);
-    /// Output rows [0, rows) of the tile into out[MR][NR] (bytes or floats by out_mode), first channel co.
-    void (*epilogue)(const ck_qconv *p, const ck_qep *e, const int32_t *acc, int co, int rows, void *out);
+    /// Output rows [0, rows) of the tile (bytes or floats by out_mode), first channel co: row i's NR values
+    /// go to out + i * ostride elements (NR for a tile, the output plane for a panel stored in place).
+    void (*epilogue)(const ck_qconv *p, const ck_qep *e, const int32_t *acc, int co, int rows, void *out, size_t ostride);
     /// Added to comp per output channel times sum(w): kernels that see activations as s8 (x - 128) need 128.
     int comp_shift;
 } ck_qisa;
 
 /// The kernels of `isa` (scalar when not built here).
 const ck_qisa *ck_qisa_get(int isa);
-void ck_qep_scalar(const ck_qconv *p, const ck_qep *e, const int32_t *acc, int co, int rows, void *out);
+void ck_qep_scalar(const ck_qconv *p, const ck_qep *e, const int32_t *acc, int co, int rows, void *out, size_t ostride);
 
 /// One accumulator to one output element by the conv's epilogue mode. Mode 0 is onnxruntime's QLinearConv
 /// requantization: the integer bias already in comp, one float multiply by x_scale*w_scale/y_scale, round half

@@ -47,13 +47,13 @@ T512 static inline void ep16(const ck_qconv *p, __m512i a, __m512i comp, __m512 
     _mm_storeu_si128((__m128i *)out8, _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(q)));
 }
 
-T512 static void epilogue_avx512(const ck_qconv *p, const ck_qep *e, const int32_t *acc, int co, int rows, void *out) {
+T512 static void epilogue_avx512(const ck_qconv *p, const ck_qep *e, const int32_t *acc, int co, int rows, void *out, size_t ostride) {
     for (int i = 0; i < rows; i++) {
         __m512i comp = _mm512_set1_epi32(e->comp[co + i]);
         __m512 mul = _mm512_set1_ps(e->mul[co + i]), bias = _mm512_set1_ps(e->bias[co + i]);
         for (int j = 0; j < 3; j++)
-            ep16(p, _mm512_loadu_si512(acc + i * 48 + j * 16), comp, mul, bias, (uint8_t *)out + i * 48 + j * 16,
-                 (float *)out + i * 48 + j * 16);
+            ep16(p, _mm512_loadu_si512(acc + i * 48 + j * 16), comp, mul, bias, (uint8_t *)out + i * ostride + j * 16,
+                 (float *)out + i * ostride + j * 16);
     }
     if (p->lut && (p->out_mode == 0 || p->out_mode == 2)) {  // bytes out: the table applies, as in ck_qep_one
         uint8_t *o = out;
@@ -61,9 +61,9 @@ T512 static void epilogue_avx512(const ck_qconv *p, const ck_qep *e, const int32
         __m512i t2 = _mm512_loadu_si512(p->lut + 128), t3 = _mm512_loadu_si512(p->lut + 192);
         __mmask64 m48 = 0xFFFFFFFFFFFFull;
         for (int i = 0; i < rows; i++) {
-            __m512i idx = _mm512_maskz_loadu_epi8(m48, o + i * 48);
+            __m512i idx = _mm512_maskz_loadu_epi8(m48, o + i * ostride);
             __m512i lo = _mm512_permutex2var_epi8(t0, idx, t1), hi = _mm512_permutex2var_epi8(t2, idx, t3);
-            _mm512_mask_storeu_epi8(o + i * 48, m48, _mm512_mask_blend_epi8(_mm512_movepi8_mask(idx), lo, hi));
+            _mm512_mask_storeu_epi8(o + i * ostride, m48, _mm512_mask_blend_epi8(_mm512_movepi8_mask(idx), lo, hi));
         }
     }
 }
@@ -90,13 +90,14 @@ T256 static inline __m256 logistic8(__m256 x) {
 }
 
 /// The epilogue on tiles 16 pixels wide, 8 at a time.
-T256 static void epilogue_256(const ck_qconv *p, const ck_qep *e, const int32_t *acc, int co, int rows, void *out) {
+T256 static void epilogue_256(const ck_qconv *p, const ck_qep *e, const int32_t *acc, int co, int rows, void *out, size_t ostride) {
     for (int i = 0; i < rows; i++) {
         __m256i comp = _mm256_set1_epi32(e->comp[co + i]);
         __m256 mul = _mm256_set1_ps(e->mul[co + i]), bias = _mm256_set1_ps(e->bias[co + i]);
         for (int j = 0; j < 2; j++) {
-            int at = i * 16 + j * 8;
-            __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(acc + at)), comp)), mul);
+            int src = i * 16 + j * 8;
+            size_t at = (size_t)i * ostride + (size_t)j * 8;
+            __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(acc + src)), comp)), mul);
             if (p->out_mode != 0) {
                 v = _mm256_add_ps(v, bias);
                 if (p->out_mode == 1) { _mm256_storeu_ps((float *)out + at, v); continue; }
