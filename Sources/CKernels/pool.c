@@ -68,8 +68,10 @@ static void drain(ck_pool *p, uint64_t ticket) {
     int tasks = atomic_load_explicit(&p->tasks, memory_order_relaxed);
     const uint64_t gen = gen_of(ticket);
     for (;;) {
+        // After a task the ticket may already be a newer region's (this thread finished the last task of its
+        // region and the caller moved on): fn, ctx and tasks loaded here are not for it.
         int next = task_of(ticket);
-        if (next >= tasks) return;
+        if (gen_of(ticket) != gen || next >= tasks) return;
         if (!atomic_compare_exchange_weak_explicit(&p->ticket, &ticket, ticket + 1, memory_order_acq_rel, memory_order_acquire)) {
             if (gen_of(ticket) != gen) return;   // the caller started a newer region: its tasks are not ours
             continue;                            // another thread claimed that task
