@@ -243,7 +243,6 @@ void ck_qconv_compute(const ck_qconv *p, const void *x, const uint8_t *shared, v
         // Where the panel's pixels go: at most a few runs of valid columns, the same for every output channel.
         int seg_tile[MAX_NR], seg_y[MAX_NR], seg_len[MAX_NR], nseg = 0;  // a run per grid row at most
         if (l.gw == p->OW) { seg_tile[0] = 0; seg_y[0] = q0; seg_len[0] = cols; nseg = 1; }
-
         else {
             int oh = q0 / l.gw, ow = q0 % l.gw;
             for (int q = q0; q < q0 + cols;) {
