@@ -68,9 +68,11 @@ let package = Package(
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Imaging"], swiftSettings: strict),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CKernels"], swiftSettings: strict),
         .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strict),
-        .testTarget(name: "DeliveryTests", dependencies: ["Delivery"], swiftSettings: strict),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon"], swiftSettings: strict),
+        .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "TestSupport"], swiftSettings: strict),
         // End-to-end tests of the `inspectd` binary (built next to the test bundle).
-        .testTarget(name: "InspectdTests", dependencies: ["Detection"], swiftSettings: strict),
+        .testTarget(name: "InspectdTests", dependencies: ["Detection", "TestSupport"], swiftSettings: strict),
+        // Process runner and a real mosquitto broker/subscriber for the tests that start processes.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// The daemon binary end to end: a replay camera of DeepPCB val images, a real mosquitto broker, a test
@@ -6,24 +7,25 @@ import XCTest
 /// get an annotated snapshot, and a synthetic camera's ground-truth score is printed at shutdown.
 final class DaemonIntegrationTests: XCTestCase {
     func testDaemonRunsReloadsAndDrains() throws {
-        let root = TestTools.repositoryRoot
-        let valDir = TestTools.shared + "/datasets/deeppcb/images/val"
+        let root = TestProcess.repositoryRoot
+        let valDir = TestProcess.shared + "/datasets/deeppcb/images/val"
         let images = try XCTUnwrap(try? FileManager.default.contentsOfDirectory(atPath: valDir)
             .filter { $0.hasSuffix(".jpg") }.sorted().prefix(4).map { valDir + "/" + $0 },
             "DeepPCB val images missing at \(valDir) (set INSPECTD_SHARED)")
         XCTAssertEqual(images.count, 4, "need 4 DeepPCB val images in \(valDir)")
         let model = root.appendingPathComponent("Models/deeppcb-yolov8n.int8.onnx").path
         XCTAssertTrue(FileManager.default.fileExists(atPath: model), "default model missing: \(model)")
-        let binary = try TestTools.inspectdBinary()
+        let binary = try TestProcess.inspectdBinary()
 
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("inspectd-it-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         try images.joined(separator: "\n").write(to: dir.appendingPathComponent("images.txt"), atomically: true, encoding: .utf8)
 
-        let broker = try TestBroker(directory: dir.appendingPathComponent("broker"))
+        let broker = try MosquittoBroker(directory: dir.appendingPathComponent("broker"))
+        try broker.start()
         defer { broker.stop() }
-        let subscriber = try TestSubscriber(broker: broker, topic: "inspect/it/s1/#")
+        let subscriber = try MosquittoSubscriber(broker: broker, topic: "inspect/it/s1/#", clientID: "it-sub", directory: dir)
         defer { subscriber.stop() }
 
         let configFile = dir.appendingPathComponent("inspectd.yaml")
@@ -47,7 +49,7 @@ final class DaemonIntegrationTests: XCTestCase {
             """.write(to: configFile, atomically: true, encoding: .utf8)
         }
         try writeConfig(confidence: 0.25)
-        XCTAssertEqual(try TestTools.run(binary, ["check-config", configFile.path]).status, 0)
+        XCTAssertEqual(try TestProcess.run(binary, ["check-config", configFile.path]).status, 0)
 
         let notify = try NotifySocket(abstract: true)
         let process = Process()
@@ -68,7 +70,7 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertNotNil(notify.waitFor("READY=1", timeout: 120), "no READY=1; log:\n\(daemonLog())")
 
         // Defects arrive under the first threshold.
-        func defects(_ messages: [TestSubscriber.Message]) -> [[String: Any]] {
+        func defects(_ messages: [MosquittoSubscriber.Message]) -> [[String: Any]] {
             messages.filter { $0.topic == "inspect/it/s1/cam1/defects" }
                 .compactMap { try? JSONSerialization.jsonObject(with: Data($0.payload.utf8)) as? [String: Any] }
         }
@@ -105,7 +107,7 @@ final class DaemonIntegrationTests: XCTestCase {
 
         let db = dir.appendingPathComponent("state/audit.db").path
         func query(_ sql: String) throws -> String {
-            try TestTools.run("sqlite3", ["-readonly", db, sql]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+            try TestProcess.run("sqlite3", ["-readonly", db, sql]).output.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         let range = try query("SELECT count(*) || ' ' || min(sequence) || ' ' || max(sequence) FROM inspections WHERE camera = 'cam1'")
             .split(separator: " ").compactMap { Int($0) }
@@ -143,7 +145,7 @@ final class DaemonIntegrationTests: XCTestCase {
     }
 
     func testBadConfigExitsWithCode2AndOneLinePerProblem() throws {
-        let binary = try TestTools.inspectdBinary()
+        let binary = try TestProcess.inspectdBinary()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("inspectd-bad-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -157,7 +159,7 @@ final class DaemonIntegrationTests: XCTestCase {
         detection: {confidence: 3, nms: {iuo: 0.4}}
         """.write(to: file, atomically: true, encoding: .utf8)
         for command in [["check-config", file.path], ["run", "--config", file.path]] {
-            let r = try TestTools.run(binary, command, timeout: 30)
+            let r = try TestProcess.run(binary, command, timeout: 30)
             XCTAssertEqual(r.status, 2, r.output)
             let lines = r.output.split(separator: "\n")
             XCTAssertEqual(lines.count, 4, r.output)

@@ -1,24 +1,16 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Runs the `inspectd` binary that SwiftPM built next to this test bundle, and finds shared test data.
 enum CLI {
-    /// Repository root (from this file's path).
-    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    /// Repository root.
+    static let repo = TestProcess.repositoryRoot
     /// ../shared beside the repository, or $INSPECTD_SHARED.
-    static let shared = ProcessInfo.processInfo.environment["INSPECTD_SHARED"].map { URL(fileURLWithPath: $0) }
-        ?? repo.deletingLastPathComponent().appendingPathComponent("shared")
+    static let shared = URL(fileURLWithPath: TestProcess.shared)
 
     /// The built binary: same folder as the test bundle.
-    static var binary: String {
-        let bundleDir = Bundle.main.bundleURL.path
-        for dir in [bundleDir, URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path] {
-            let p = (dir as NSString).appendingPathComponent("inspectd")
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
-        }
-        return (bundleDir as NSString).appendingPathComponent("inspectd")
-    }
+    static var binary: String { (try? TestProcess.inspectdBinary()) ?? "inspectd (not found next to the test bundle)" }
 
     /// Runs inspectd with `arguments`; returns exit status, stdout and stderr.
     static func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {

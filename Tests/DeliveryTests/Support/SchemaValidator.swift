@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Validates JSON payloads against the JSON Schema files in Configs/schemas with python `jsonschema`
 /// (`$INSPECTD_PYTHON`, default `<repo>/.venv/bin/python`, made by Scripts/setup).

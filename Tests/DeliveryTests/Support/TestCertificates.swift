@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A throwaway CA with a server certificate for 127.0.0.1/localhost and a client certificate, made with openssl.
 struct TestCertificates {

@@ -1,14 +1,19 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// Runs command-line tools from tests (mosquitto, openssl, python, the built `inspectd`).
-enum TestProcess {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+/// Runs command-line tools from tests (mosquitto, openssl, python, sqlite3, the built `inspectd`); shared by
+/// every test target that starts processes.
+public enum TestProcess {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Runs `executable` with `arguments` to completion; returns exit status and combined output.
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
                     timeout: TimeInterval = 60) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try resolve(executable))
@@ -37,7 +42,7 @@ enum TestProcess {
 
     /// Runs a command that daemonizes (`mosquitto -d`) with posix_spawn + waitpid. Foundation's Process waits for
     /// every inheritor of its status pipe to exit, so with a daemonizing child it would never report termination.
-    static func runDaemonizing(_ executable: String, _ arguments: [String]) throws -> Int32 {
+    public static func runDaemonizing(_ executable: String, _ arguments: [String]) throws -> Int32 {
         let path = try resolve(executable)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -57,7 +62,7 @@ enum TestProcess {
 
     /// Runs and throws unless the exit status is 0.
     @discardableResult
-    static func check(_ executable: String, _ arguments: [String], timeout: TimeInterval = 60) throws -> String {
+    public static func check(_ executable: String, _ arguments: [String], timeout: TimeInterval = 60) throws -> String {
         let r = try run(executable, arguments, timeout: timeout)
         guard r.status == 0 else {
             throw Failure(description: "\(executable) \(arguments.joined(separator: " ")) exited \(r.status): \(r.output)")
@@ -66,7 +71,7 @@ enum TestProcess {
     }
 
     /// Absolute path of a tool: as given if it contains a slash, else searched in PATH and the sbin directories.
-    static func resolve(_ name: String) throws -> String {
+    public static func resolve(_ name: String) throws -> String {
         if name.contains("/") { return name }
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "") + ":/usr/sbin:/sbin:/usr/local/sbin"
         for dir in path.split(separator: ":") {
@@ -77,7 +82,7 @@ enum TestProcess {
     }
 
     /// The repository root (the directory holding Package.swift above this file).
-    static var repositoryRoot: URL {
+    public static var repositoryRoot: URL {
         var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         while url.path != "/" {
             if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
@@ -87,7 +92,7 @@ enum TestProcess {
     }
 
     /// The built `inspectd` executable next to the test bundle (SwiftPM puts both in the same directory).
-    static func inspectdBinary() throws -> String {
+    public static func inspectdBinary() throws -> String {
         var dirs: [URL] = []
         if let exe = Bundle.main.executableURL { dirs.append(exe.deletingLastPathComponent()) }
         dirs.append(Bundle.main.bundleURL.deletingLastPathComponent())
@@ -106,9 +111,15 @@ enum TestProcess {
     }
 
     /// A fresh temporary directory for one test.
-    static func temporaryDirectory(_ name: String) throws -> URL {
+    public static func temporaryDirectory(_ name: String) throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("inspectd-\(name)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
+    }
+
+    /// `../shared` next to the repository (datasets, reference models), or `$INSPECTD_SHARED`.
+    public static var shared: String {
+        ProcessInfo.processInfo.environment["INSPECTD_SHARED"]
+            ?? repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared").path
     }
 }

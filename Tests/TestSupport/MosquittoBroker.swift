@@ -1,28 +1,33 @@
 import Foundation
 
-/// A real mosquitto broker for tests, on 127.0.0.1 at a free port, without systemd (reusable: the daemon's tests
-/// copy this file). Config with persistence and a pid file in its own directory; started with
+/// A real mosquitto broker for tests, on 127.0.0.1 at a free port, without systemd. Config with persistence and a pid file in its own directory; started with
 /// `mosquitto -c FILE -d`; ready once `mosquitto_pub -q 1` succeeds; stopped with SIGTERM on the pid.
 /// Refuses to start when the port is already taken (another broker would silently receive our messages).
-final class MosquittoBroker {
+public final class MosquittoBroker {
     /// Username/password authentication (written with `mosquitto_passwd`).
-    struct Auth { var username: String; var password: String }
-    /// Server-side TLS material (PEM files).
+    public struct Auth {
+        public var username: String, password: String
+        public init(username: String, password: String) { self.username = username; self.password = password }
+    }
     /// Server-side TLS material (PEM files); with `clientCertFile`/`clientKeyFile` the broker also requires a
     /// client certificate signed by the CA, and the readiness probe presents that one.
-    struct TLS {
-        var caFile: String; var certFile: String; var keyFile: String
-        var clientCertFile: String? = nil; var clientKeyFile: String? = nil
+    public struct TLS {
+        public var caFile: String, certFile: String, keyFile: String
+        public var clientCertFile: String?, clientKeyFile: String?
+        public init(caFile: String, certFile: String, keyFile: String, clientCertFile: String? = nil, clientKeyFile: String? = nil) {
+            self.caFile = caFile; self.certFile = certFile; self.keyFile = keyFile
+            self.clientCertFile = clientCertFile; self.clientKeyFile = clientKeyFile
+        }
     }
 
-    let directory: URL
-    let port: Int
-    let auth: Auth?
-    let tls: TLS?
-    private(set) var pid: Int32?
+    public let directory: URL
+    public let port: Int
+    public let auth: Auth?
+    public let tls: TLS?
+    public private(set) var pid: Int32?
 
     /// Prepares a broker in `directory` (config, password file). `port` defaults to a free one.
-    init(directory: URL, port: Int? = nil, auth: Auth? = nil, tls: TLS? = nil) throws {
+    public init(directory: URL, port: Int? = nil, auth: Auth? = nil, tls: TLS? = nil) throws {
         self.directory = directory; self.auth = auth; self.tls = tls
         self.port = try port ?? Self.freePort()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -52,11 +57,11 @@ final class MosquittoBroker {
         try (lines.joined(separator: "\n") + "\n").write(to: configFile, atomically: true, encoding: .utf8)
     }
 
-    var configFile: URL { directory.appendingPathComponent("mosquitto.conf") }
-    var logFile: URL { directory.appendingPathComponent("mosquitto.log") }
+    public var configFile: URL { directory.appendingPathComponent("mosquitto.conf") }
+    public var logFile: URL { directory.appendingPathComponent("mosquitto.log") }
 
     /// Starts the broker daemon and waits until it accepts a QoS 1 publish.
-    func start(timeout: TimeInterval = 10) throws {
+    public func start(timeout: TimeInterval = 10) throws {
         guard pid == nil else { return }
         if Self.isListening(port) {
             throw TestProcess.Failure(description: "port \(port) on 127.0.0.1 is busy: refusing to start a test broker there")
@@ -85,7 +90,7 @@ final class MosquittoBroker {
     }
 
     /// Stops the broker with SIGTERM (it saves its persistence file) and waits until the process is gone.
-    func stop(timeout: TimeInterval = 10) {
+    public func stop(timeout: TimeInterval = 10) {
         guard let pid else { return }
         kill(pid, SIGTERM)
         let deadline = Date(timeIntervalSinceNow: timeout)
@@ -97,7 +102,7 @@ final class MosquittoBroker {
     deinit { stop() }
 
     /// `-h -p` plus credentials and TLS options for mosquitto_pub/mosquitto_sub.
-    func clientArguments() -> [String] {
+    public func clientArguments() -> [String] {
         var args = ["-h", "127.0.0.1", "-p", String(port)]
         if let auth { args += ["-u", auth.username, "-P", auth.password] }
         if let tls {
@@ -108,10 +113,10 @@ final class MosquittoBroker {
     }
 
     /// The broker log (for failure messages).
-    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+    public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
     /// A TCP port on 127.0.0.1 that nothing listens on right now.
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestProcess.Failure(description: "socket() failed") }
         defer { close(fd) }
@@ -130,7 +135,7 @@ final class MosquittoBroker {
     }
 
     /// True when something accepts TCP connections on 127.0.0.1:`port`.
-    static func isListening(_ port: Int) -> Bool {
+    public static func isListening(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }

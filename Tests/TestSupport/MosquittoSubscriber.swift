@@ -2,15 +2,15 @@ import Foundation
 
 /// A `mosquitto_sub` process with a persistent session (`-c`, QoS 1) that records every message it receives,
 /// so messages published while it is reconnecting are still delivered to it by the broker.
-final class MosquittoSubscriber {
-    struct Message { var topic: String; var payload: String }
+public final class MosquittoSubscriber {
+    public struct Message { public var topic: String; public var payload: String }
 
     private let process = Process()
     private let output: URL
 
     /// Subscribes to `topic` on `broker` with client id `clientID`.
     /// With `appendingTo`, resumes an earlier subscriber's session and keeps adding to its record.
-    init(broker: MosquittoBroker, topic: String, clientID: String, directory: URL,
+    public init(broker: MosquittoBroker, topic: String, clientID: String, directory: URL,
          appendingTo previous: MosquittoSubscriber? = nil) throws {
         output = previous?.output ?? directory.appendingPathComponent("sub-\(clientID).log")
         if previous == nil { _ = FileManager.default.createFile(atPath: output.path, contents: nil) }
@@ -25,7 +25,7 @@ final class MosquittoSubscriber {
     }
 
     /// Messages received so far (lines `topic payload`).
-    var messages: [Message] {
+    public var messages: [Message] {
         let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").compactMap { (line: Substring) -> Message? in
             let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
@@ -36,7 +36,7 @@ final class MosquittoSubscriber {
 
     /// Waits until `condition` holds for the received messages or `timeout` passes; returns the messages.
     @discardableResult
-    func wait(timeout: TimeInterval, until condition: ([Message]) -> Bool) -> [Message] {
+    public func wait(timeout: TimeInterval, until condition: ([Message]) -> Bool) -> [Message] {
         let deadline = Date(timeIntervalSinceNow: timeout)
         var current = messages
         while !condition(current) && Date() < deadline {
@@ -47,12 +47,12 @@ final class MosquittoSubscriber {
     }
 
     /// Raw output (for failure messages).
-    var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+    public var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
 
     /// False once mosquitto_sub has exited.
-    var isRunning: Bool { process.isRunning }
+    public var isRunning: Bool { process.isRunning }
 
-    func stop() {
+    public func stop() {
         if process.isRunning { process.terminate(); process.waitUntilExit() }
     }
 
