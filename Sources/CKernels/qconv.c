@@ -1,5 +1,12 @@
-// Integer convolution of group-1 convs: packing, the two ways of producing activation panels, the driver
-// and the portable scalar kernels (the oracle of the SIMD ones in qconv_x86.c and qconv_arm64.c).
+// Integer convolution: packing, the three ways activations reach the GEMM, the driver and the portable scalar
+// kernels (the oracle of the SIMD ones in qconv_x86.c and qconv_arm64.c).
+//
+// - SRC_DIRECT (1×1, stride 1, no padding): each panel is interleaved from the input's channel rows.
+// - SRC_QUADS (other group-1 convs): the input is copied once into zero-point-padded phase planes of four
+//   channels each, four bytes per pixel (the GEMM's group of four), and K is ordered tap by tap, four channels
+//   at a time. A panel of any tap is then 4*NR consecutive bytes of one quad plane: the GEMM reads it in place,
+//   so a 3×3 input is not re-interleaved once per tap.
+// - SRC_PHASES (grouped and depthwise convs): one phase plane per channel, panels interleaved from its rows.
 #include "qconv_internal.h"
 #include <string.h>
 #if defined(__SSE2__)
@@ -10,7 +17,7 @@
 
 #pragma STDC FP_CONTRACT OFF
 
-enum { SRC_DIRECT = 0, SRC_PHASES = 1 };
+enum { SRC_DIRECT = 0, SRC_PHASES = 1, SRC_QUADS = 2 };
 #define MAX_NR 64
 
 /// Where everything of one conv lives, from its geometry and instruction set.
@@ -18,13 +25,14 @@ typedef struct layout {
     const ck_qisa *k;
     int src, kq, Kp, tiles, coutp;
     int cpg, cg, tpg;  // output and input channels per group, weight tiles per group (tiles = group * tpg)
+    int quads;        // SRC_QUADS: groups of four input channels
     size_t goff;       // bytes from one group's input channels to the next (in the input or the phase planes)
     int gw;           // width of the pixel grid (OW, or the width of the phase planes)
     int gh;           // rows of the phase planes
     int gridN;        // pixels in the grid
     int panels;
-    size_t plane;     // bytes per phase plane (SRC_PHASES); a channel has stride² of them
-    size_t off_w, off_comp, off_mul, off_bias, total;
+    size_t plane;     // pixels per phase plane (one byte each, four in SRC_QUADS); a channel (quad) has stride² of them
+    size_t off_koff, off_w, off_comp, off_mul, off_bias, total;
 } layout;
 
 static size_t up64(size_t n) { return (n + 63) & ~(size_t)63; }
@@ -34,16 +42,17 @@ static layout make_layout(const ck_qconv *p, int isa) {
     l.k = ck_qisa_get(isa);
     if (p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->ph == 0 && p->pw == 0 && p->OH == p->H && p->OW == p->W)
         l.src = SRC_DIRECT;
-    else l.src = SRC_PHASES;
-    l.kq = (p->K + 3) / 4;
-    l.Kp = l.kq * 4;
+    else l.src = p->group == 1 ? SRC_QUADS : SRC_PHASES;
     l.cpg = p->cout / p->group; l.cg = p->cin / p->group;
+    l.quads = (l.cg + 3) / 4;
+    l.kq = l.src == SRC_QUADS ? p->kh * p->kw * l.quads : (p->K + 3) / 4;
+    l.Kp = l.kq * 4;
     l.tpg = (l.cpg + l.k->mr - 1) / l.k->mr;
     l.tiles = l.tpg * p->group;
     l.coutp = l.tiles * l.k->mr;
     l.plane = 0;
     l.gw = p->OW; l.gh = p->OH;
-    if (l.src == SRC_PHASES) {
+    if (l.src != SRC_DIRECT) {
         l.gw = p->OW + (p->kw - 1) * p->dw / p->sw;
         l.gh = p->OH + (p->kh - 1) * p->dh / p->sh;
         l.plane = up64((size_t)l.gh * l.gw + (size_t)(l.gw - p->OW) + MAX_NR);
@@ -51,7 +60,8 @@ static layout make_layout(const ck_qconv *p, int isa) {
     l.gridN = p->OH * l.gw;
     l.goff = l.src == SRC_DIRECT ? (size_t)l.cg * p->H * p->W : (size_t)l.cg * p->sh * p->sw * l.plane;
     l.panels = (l.gridN + l.k->nr - 1) / l.k->nr;
-    l.off_w = up64((size_t)l.Kp * sizeof(int64_t));
+    l.off_koff = up64((size_t)l.Kp * sizeof(int64_t));
+    l.off_w = l.off_koff + up64((size_t)l.kq * sizeof(int64_t));
     l.off_comp = l.off_w + up64((size_t)l.coutp * l.Kp);
     l.off_mul = l.off_comp + up64((size_t)l.coutp * 4);
     l.off_bias = l.off_mul + up64((size_t)l.coutp * 4);
@@ -64,10 +74,16 @@ size_t ck_qconv_pack(const ck_qconv *p, int isa, void *blob) {
     if (!blob) return l.total;
     uint8_t *b = blob;
     memset(b, 0, l.total);
-    int64_t *rowoff = (int64_t *)b;
-    int taps = p->kh * p->kw;
+    int64_t *rowoff = (int64_t *)b, *koff = (int64_t *)(b + l.off_koff);
+    int taps = p->kh * p->kw, nr = l.k->nr;
+    for (int k = 0; k < l.kq; k++) {
+        if (l.src != SRC_QUADS) { koff[k] = (int64_t)k * 4 * nr; continue; }  // the packed panel
+        int t = k / l.quads, q = k % l.quads, ti = t / p->kw * p->dh, tj = t % p->kw * p->dw;
+        int64_t phase = (int64_t)q * p->sh * p->sw + (ti % p->sh) * p->sw + tj % p->sw;
+        koff[k] = (phase * (int64_t)l.plane + (int64_t)(ti / p->sh) * l.gw + tj / p->sw) * 4;
+    }
     for (int k = 0; k < l.Kp; k++) {
-        if (k >= p->K) { rowoff[k] = -1; continue; }
+        if (k >= p->K || l.src == SRC_QUADS) { rowoff[k] = -1; continue; }
         int c = k / taps, t = k % taps, i = t / p->kw, j = t % p->kw;
         if (l.src == SRC_DIRECT) { rowoff[k] = (int64_t)c * p->H * p->W; continue; }
         int ti = i * p->dh, tj = j * p->dw;
@@ -85,7 +101,9 @@ size_t ck_qconv_pack(const ck_qconv *p, int isa, void *blob) {
         for (int k = 0; k < p->K; k++) {
             int8_t v = p->w[(size_t)co * p->K + k];
             sum += v;
-            w[(((size_t)t * l.kq + k / 4) * mr + r) * 4 + k % 4] = v;
+            // SRC_QUADS orders K by tap, then channel: weight (c, tap) is at tap * 4 * quads + c.
+            int kk = l.src == SRC_QUADS ? k % taps * 4 * l.quads + k / taps : k;
+            w[(((size_t)t * l.kq + kk / 4) * mr + r) * 4 + kk % 4] = v;
         }
         comp[pco] = p->comp[co] + l.k->comp_shift * sum;
         mul[pco] = p->mul[co];
@@ -96,6 +114,7 @@ size_t ck_qconv_pack(const ck_qconv *p, int isa, void *blob) {
 
 size_t ck_qconv_shared_scratch(const ck_qconv *p) {
     layout l = make_layout(p, p->isa);
+    if (l.src == SRC_QUADS) return l.plane * 4 * (size_t)l.quads * p->sh * p->sw;
     return l.src == SRC_PHASES ? l.plane * (size_t)p->cin * p->sh * p->sw : 0;
 }
 
@@ -130,45 +149,84 @@ static void deinterleave(const uint8_t *x, int n, int s, uint8_t flip, uint8_t *
         for (int b = 0; b < s && s * t + b < n; b++) out[b * stride + t] = x[s * t + b] ^ flip;
 }
 
-/// Phase planes: for stride s, s*s planes per channel, plane (a, b) holding the zero-point-padded input at rows
-/// r*s + a and columns q*s + b. Every tap of the conv is then a shifted row of one plane, a stride-1 access.
+static void interleave4(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3, int nr, uint8_t flip,
+                        uint8_t *out);
+
+/// Row r of channel c's phase planes (a, b) for b < stride, into dst[b] (gw bytes each): the zero-point-padded
+/// input at row r*sh + a - ph and columns q*sw + b - pw, sign-flipped to u8.
+static void phase_rows(const ck_qconv *p, const layout *l, const uint8_t *xc, int a, int r, uint8_t *phases, int span,
+                       uint8_t flip, uint8_t zp, uint8_t *const *dst) {
+    int s = p->sw, xr = r * p->sh + a - p->ph;
+    if (xr < 0 || xr >= p->H) {
+        for (int b = 0; b < s; b++) memset(dst[b], zp, (size_t)l->gw);
+        return;
+    }
+    const uint8_t *src = phases;
+    if (s == 1 && !flip) src = xc + (size_t)xr * p->W;  // one phase, unchanged: copy straight from the input
+    else deinterleave(xc + (size_t)xr * p->W, p->W, s, flip, phases, span + 16);
+    for (int b = 0; b < s; b++) {
+        // plane column q is input column q*s + b - pw = s*t + e with e the phase of the input row
+        uint8_t *d = dst[b];
+        int off = b - p->pw, e = ((off % s) + s) % s, shift = (off - e) / s;  // column q reads phases[e][q + shift]
+        int count = (p->W - e + s - 1) / s;     // bytes in phase e
+        int q0 = shift < 0 ? -shift : 0, q1 = count - shift < l->gw ? count - shift : l->gw;
+        if (q0 > l->gw) q0 = l->gw;
+        if (q1 < q0) q1 = q0;
+        for (int q = 0; q < q0; q++) d[q] = zp;  // a pad column or two: no library call
+        memcpy(d + q0, src + (size_t)e * (span + 16) + q0 + shift, (size_t)(q1 - q0));
+        for (int q = q1; q < l->gw; q++) d[q] = zp;
+    }
+}
+
+/// Phase planes: for stride s, s*s planes per channel (SRC_PHASES) or per quad of channels (SRC_QUADS, four bytes
+/// per pixel), plane (a, b) holding the zero-point-padded input at rows r*s + a and columns q*s + b. Every tap of
+/// the conv is then a shifted row of one plane, a stride-1 access. Channels [c0, c1); in SRC_QUADS the quads
+/// whose first channel is in that range, so any split of the channels gives each quad to one caller.
 void ck_qconv_prepare(const ck_qconv *p, const void *x, uint8_t *shared, int c0, int c1) {
     layout l = make_layout(p, p->isa);
-    if (l.src != SRC_PHASES) return;
+    if (l.src == SRC_DIRECT) return;
     const uint8_t *xb = x;
     uint8_t flip = p->x_signed ? 0x80 : 0, zp = (uint8_t)p->x_zp;
-    int s = p->sw, sv = p->sh;
+    int s = p->sw, sv = p->sh, nph = s * sv;
     int span = (p->W + s - 1) / s;                  // bytes per phase of one input row
     uint8_t phases[s * (span + 16)];
-    for (int c = c0; c < c1; c++) {
-        const uint8_t *xc = xb + (size_t)c * p->H * p->W;
-        for (int a = 0; a < sv; a++) for (int r = 0; r < l.gh; r++) {
-            int xr = r * sv + a - p->ph;
-            uint8_t *d0 = shared + ((size_t)c * sv * s + (size_t)a * s) * l.plane + (size_t)r * l.gw;
-            if (xr < 0 || xr >= p->H) {
-                for (int b = 0; b < s; b++) memset(d0 + (size_t)b * l.plane, zp, (size_t)l.gw);
-                continue;
+    size_t filled = (size_t)l.gh * l.gw;
+    if (l.src == SRC_PHASES) {
+        for (int c = c0; c < c1; c++) {
+            const uint8_t *xc = xb + (size_t)c * p->H * p->W;
+            for (int a = 0; a < sv; a++) for (int r = 0; r < l.gh; r++) {
+                uint8_t *dst[s];
+                for (int b = 0; b < s; b++) dst[b] = shared + ((size_t)c * nph + (size_t)a * s + b) * l.plane + (size_t)r * l.gw;
+                phase_rows(p, &l, xc, a, r, phases, span, flip, zp, dst);
             }
-            const uint8_t *src = phases;
-            if (s == 1 && !flip) src = xc + (size_t)xr * p->W;  // one phase, unchanged: copy straight from the input
-            else deinterleave(xc + (size_t)xr * p->W, p->W, s, flip, phases, span + 16);
-            for (int b = 0; b < s; b++) {
-                // plane column q is input column q*s + b - pw = s*t + e with e the phase of the input row
-                uint8_t *d = d0 + (size_t)b * l.plane;
-                int off = b - p->pw, e = ((off % s) + s) % s, shift = (off - e) / s;  // column q reads phases[e][q + shift]
-                int count = (p->W - e + s - 1) / s;     // bytes in phase e
-                int q0 = shift < 0 ? -shift : 0, q1 = count - shift < l.gw ? count - shift : l.gw;
-                if (q0 > l.gw) q0 = l.gw;
-                if (q1 < q0) q1 = q0;
-                for (int q = 0; q < q0; q++) d[q] = zp;  // a pad column or two: no library call
-                memcpy(d + q0, src + (size_t)e * (span + 16) + q0 + shift, (size_t)(q1 - q0));
-                for (int q = q1; q < l.gw; q++) d[q] = zp;
+            for (int ph = 0; ph < nph; ph++) {
+                uint8_t *d = shared + ((size_t)c * nph + ph) * l.plane;
+                memset(d + filled, zp, l.plane - filled);
             }
         }
-        for (int ph = 0; ph < sv * s; ph++) {
-            uint8_t *d = shared + ((size_t)c * sv * s + ph) * l.plane;
-            size_t filled = (size_t)l.gh * l.gw;
-            memset(d + filled, zp, l.plane - filled);
+        return;
+    }
+    // SRC_QUADS: the four channels' rows side by side, then interleaved into the quad plane's row (whole groups
+    // of 16 pixels: the few written past the row are overwritten by the next row or the plane's padding).
+    int gwp = (l.gw + 15) & ~15;
+    uint8_t rows[s][4][gwp];
+    memset(rows, zp, sizeof rows);  // the columns past gw are interleaved too (and then overwritten)
+    for (int q = (c0 + 3) / 4; q < (c1 + 3) / 4 && 4 * q < p->cin; q++) {
+        for (int a = 0; a < sv; a++) for (int r = 0; r < l.gh; r++) {
+            for (int cb = 0; cb < 4; cb++) {
+                uint8_t *dst[s];
+                for (int b = 0; b < s; b++) dst[b] = rows[b][cb];
+                int c = 4 * q + cb;
+                if (c < p->cin) phase_rows(p, &l, xb + (size_t)c * p->H * p->W, a, r, phases, span, flip, zp, dst);
+                else for (int b = 0; b < s; b++) memset(dst[b], zp, (size_t)gwp);
+            }
+            for (int b = 0; b < s; b++)
+                interleave4(rows[b][0], rows[b][1], rows[b][2], rows[b][3], gwp, 0,
+                            shared + (((size_t)q * nph + (size_t)a * s + b) * l.plane + (size_t)r * l.gw) * 4);
+        }
+        for (int ph = 0; ph < nph; ph++) {
+            uint8_t *d = shared + ((size_t)q * nph + ph) * l.plane * 4;
+            memset(d + filled * 4, zp, (l.plane - filled) * 4);
         }
     }
 }
@@ -224,7 +282,7 @@ static const uint8_t zero_row[MAX_NR];
 void ck_qconv_compute(const ck_qconv *p, const void *x, const uint8_t *shared, void *y, int n0, int n1, uint8_t *task) {
     layout l = make_layout(p, p->isa);
     const uint8_t *blob = p->packed;
-    const int64_t *rowoff = (const int64_t *)blob;
+    const int64_t *rowoff = (const int64_t *)blob, *koff = (const int64_t *)(blob + l.off_koff);
     const int8_t *w = (const int8_t *)(blob + l.off_w);
     ck_qep e = {(const int32_t *)(blob + l.off_comp), (const float *)(blob + l.off_mul), (const float *)(blob + l.off_bias)};
     int mr = l.k->mr, nr = l.k->nr;
@@ -257,7 +315,9 @@ void ck_qconv_compute(const ck_qconv *p, const void *x, const uint8_t *shared, v
         int in_place = l.gw == p->OW && cols == nr;
         for (int g = 0; g < p->group; g++) {
             const uint8_t *gsrc = src + (size_t)g * l.goff;
-            for (int kq = 0; kq < l.kq; kq++) {
+            // SRC_QUADS: the GEMM reads the quad planes where they are; otherwise a panel is interleaved first.
+            const uint8_t *act = l.src == SRC_QUADS ? shared + (size_t)q0 * 4 : panel;
+            for (int kq = 0; kq < l.kq && l.src != SRC_QUADS; kq++) {
                 const uint8_t *r[4];
                 for (int b = 0; b < 4; b++) {
                     int64_t off = rowoff[kq * 4 + b];
@@ -274,7 +334,7 @@ void ck_qconv_compute(const ck_qconv *p, const void *x, const uint8_t *shared, v
             for (int tg = 0; tg < l.tpg; tg++) {
                 int t = g * l.tpg + tg, local = tg * mr, rows = l.cpg - local < mr ? l.cpg - local : mr;
                 int co = g * l.cpg + local;  // first output channel of the tile
-                l.k->gemm(panel, w + (size_t)t * l.kq * mr * 4, l.kq, acc);
+                l.k->gemm(act, koff, w + (size_t)t * l.kq * mr * 4, l.kq, acc);
                 if (in_place) {  // the panel is NR consecutive output pixels: straight into the output planes
                     l.k->epilogue(p, &e, acc, t * mr, rows, (uint8_t *)y + ((size_t)co * N + (size_t)q0) * elem, N);
                     continue;
@@ -296,15 +356,17 @@ void ck_qconv_compute(const ck_qconv *p, const void *x, const uint8_t *shared, v
 #define SCALAR_MR 4
 #define SCALAR_NR 16
 
-static void gemm_scalar(const uint8_t *panel, const int8_t *w, int kq, int32_t *acc) {
+static void gemm_scalar(const uint8_t *act, const int64_t *koff, const int8_t *w, int kq, int32_t *acc) {
     for (int i = 0; i < SCALAR_MR * SCALAR_NR; i++) acc[i] = 0;
-    for (int k = 0; k < kq; k++, panel += 4 * SCALAR_NR, w += 4 * SCALAR_MR)
+    for (int k = 0; k < kq; k++, w += 4 * SCALAR_MR) {
+        const uint8_t *panel = act + koff[k];
         for (int i = 0; i < SCALAR_MR; i++)
             for (int px = 0; px < SCALAR_NR; px++) {
                 const uint8_t *a = panel + px * 4;
                 const int8_t *b = w + i * 4;
                 acc[i * SCALAR_NR + px] += a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3];
             }
+    }
 }
 
 /// Scalar epilogue for any tile width; SIMD epilogues fall back to it for what they do not cover.

@@ -32,10 +32,11 @@
     vst1q_s32(acc + i * NR + 8, c##i##2);            \
     vst1q_s32(acc + i * NR + 12, c##i##3)
 
-TDOT static void gemm_neondot(const uint8_t *panel, const int8_t *w, int kq, int32_t *acc) {
+TDOT static void gemm_neondot(const uint8_t *act, const int64_t *koff, const int8_t *w, int kq, int32_t *acc) {
     ROW_DECL(0); ROW_DECL(1); ROW_DECL(2); ROW_DECL(3); ROW_DECL(4); ROW_DECL(5);
     const uint8x16_t flip = vdupq_n_u8(0x80);
-    for (int k = 0; k < kq; k++, panel += 4 * NR, w += 4 * MR) {
+    for (int k = 0; k < kq; k++, w += 4 * MR) {
+        const uint8_t *panel = act + koff[k];
         // aj: pixels 4j..4j+3, four bytes each, as s8; w0 holds channels 0-3, w1 channels 4-5.
         int8x16_t a0 = vreinterpretq_s8_u8(veorq_u8(vld1q_u8(panel), flip));
         int8x16_t a1 = vreinterpretq_s8_u8(veorq_u8(vld1q_u8(panel + 16), flip));

@@ -14,8 +14,9 @@ typedef struct ck_qep {
 /// One instruction set's kernels: MR output channels by NR pixels (NR a multiple of 16).
 typedef struct ck_qisa {
     int mr, nr;
-    /// int32 accumulators acc[MR][NR] of one panel (kq groups of four bytes per pixel) times one weight tile.
-    void (*gemm)(const uint8_t *panel, const int8_t *w, int kq, int32_t *acc);
+    /// int32 accumulators acc[MR][NR] of one panel times one weight tile: the activations of group k (four bytes
+    /// per pixel, NR pixels) are the 4*NR bytes at a + koff[k] (a packed panel, or a row of quad planes).
+    void (*gemm)(const uint8_t *a, const int64_t *koff, const int8_t *w, int kq, int32_t *acc);
     /// Output rows [0, rows) of the tile (bytes or floats by out_mode), first channel co: row i's NR values
     /// go to out + i * ostride elements (NR for a tile, the output plane for a panel stored in place).
     void (*epilogue)(const ck_qconv *p, const ck_qep *e, const int32_t *acc, int co, int rows, void *out, size_t ostride);

@@ -14,10 +14,11 @@ int ck_cpu_has_vbmi(void);
 // MARK: AVX-512 VNNI, 8 channels × 48 pixels
 
 
-T512 static void gemm_avx512(const uint8_t *panel, const int8_t *w, int kq, int32_t *acc) {
+T512 static void gemm_avx512(const uint8_t *a, const int64_t *koff, const int8_t *w, int kq, int32_t *acc) {
     __m512i c[8][3];
     for (int i = 0; i < 8; i++) for (int j = 0; j < 3; j++) c[i][j] = _mm512_setzero_si512();
-    for (int k = 0; k < kq; k++, panel += 192, w += 32) {
+    for (int k = 0; k < kq; k++, w += 32) {
+        const uint8_t *panel = a + koff[k];
         __m512i a0 = _mm512_loadu_si512(panel), a1 = _mm512_loadu_si512(panel + 64), a2 = _mm512_loadu_si512(panel + 128);
         const int32_t *wk = (const int32_t *)w;
         for (int i = 0; i < 8; i++) {
@@ -121,10 +122,11 @@ T256 static void epilogue_256(const ck_qconv *p, const ck_qep *e, const int32_t 
 /// AVX-VNNI: 6 channels × 16 pixels; the same body compiled for the VEX form (CPUs with AVX-VNNI) and the EVEX
 /// form (AVX-512 VL + VNNI), which stands in for it where AVX-VNNI itself is absent, as on the CI machine.
 #define GEMM_VNNI256(NAME, TARGET, DP)                                                                          \
-    __attribute__((target(TARGET))) static void NAME(const uint8_t *panel, const int8_t *w, int kq, int32_t *acc) { \
+    __attribute__((target(TARGET))) static void NAME(const uint8_t *a, const int64_t *koff, const int8_t *w, int kq, int32_t *acc) { \
         __m256i c[6][2];                                                                                        \
         for (int i = 0; i < 6; i++) c[i][0] = c[i][1] = _mm256_setzero_si256();                                 \
-        for (int k = 0; k < kq; k++, panel += 64, w += 24) {                                                    \
+        for (int k = 0; k < kq; k++, w += 24) {                                                                 \
+            const uint8_t *panel = a + koff[k];                                                                 \
             __m256i a0 = _mm256_loadu_si256((const __m256i *)panel), a1 = _mm256_loadu_si256((const __m256i *)(panel + 32)); \
             const int32_t *wk = (const int32_t *)w;                                                             \
             for (int i = 0; i < 6; i++) {                                                                       \
@@ -143,10 +145,11 @@ GEMM_VNNI256(gemm_avxvnni_evex, "avx2,avx512f,avx512vl,avx512vnni", _mm256_dpbus
 
 /// AVX2: 2 channels × 16 pixels. Each group of four u8 activations is widened to 16 bits and multiplied with
 /// the channel's four weights by vpmaddwd (two exact pair sums per pixel); the pairs are added at the end.
-T256 static void gemm_avx2(const uint8_t *panel, const int8_t *w, int kq, int32_t *acc) {
+T256 static void gemm_avx2(const uint8_t *act, const int64_t *koff, const int8_t *w, int kq, int32_t *acc) {
     __m256i c[2][4];
     for (int i = 0; i < 2; i++) for (int j = 0; j < 4; j++) c[i][j] = _mm256_setzero_si256();
-    for (int k = 0; k < kq; k++, panel += 64, w += 8) {
+    for (int k = 0; k < kq; k++, w += 8) {
+        const uint8_t *panel = act + koff[k];
         __m256i a[4];
         for (int j = 0; j < 4; j++) a[j] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(panel + 16 * j)));
         for (int i = 0; i < 2; i++) {

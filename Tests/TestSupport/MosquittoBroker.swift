@@ -44,7 +44,7 @@ public final class MosquittoBroker {
         if getuid() == 0 { lines.append("user root") }
         if let auth {
             let file = directory.appendingPathComponent("passwd").path
-            FileManager.default.createFile(atPath: file, contents: nil)
+            _ = FileManager.default.createFile(atPath: file, contents: nil)
             try TestProcess.check("mosquitto_passwd", ["-b", file, auth.username, auth.password])
             lines += ["allow_anonymous false", "password_file \(file)"]
         } else {
