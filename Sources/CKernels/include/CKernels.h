@@ -92,8 +92,10 @@ typedef struct ck_qconv {
 // groups of four bytes) by panels of NR output pixels whose activations are interleaved in the same groups of
 // four: the layout of vpdpbusd / sdot. Activations come straight from the input (1x1, stride 1, no padding) or
 // from phase planes: the zero-point-padded input split by stride phase, where every tap of the conv is a shifted
-// row (the pixel grid then has the planes' width; its extra columns are never stored). Depthwise convolutions
-// are groups of one channel. Steps: prepare (input channels split across threads), then compute (panels split).
+// row (the pixel grid then has the planes' width; its extra columns are never stored). Group-1 convs keep four
+// channels per plane, interleaved, so the GEMM reads every tap's panel in place; grouped and depthwise convs
+// (groups of one channel) interleave panels from one-channel planes. Steps: prepare (input channels split across
+// threads), then compute (panels split).
 /// Size of the packed blob of `p` for `isa`; with `blob` non-NULL also writes it (p->w, comp, mul, bias plain).
 size_t ck_qconv_pack(const ck_qconv *p, int isa, void *blob);
 /// Scratch shared by all threads of one conv (the phase planes); 0 when the input is used as it is.
