@@ -206,8 +206,34 @@ void ck_qconv_prepare(const ck_qconv *p, const void *x, uint8_t *shared, int c0,
         }
         return;
     }
-    // SRC_QUADS: the four channels' rows side by side, then interleaved into the quad plane's row (whole groups
-    // of 16 pixels: the few written past the row are overwritten by the next row or the plane's padding).
+    if (s == 1 && sv == 1) {
+        // Stride 1: one plane per quad, whose row r is input row r - ph shifted right by pw: the four channels'
+        // input rows are interleaved straight into it, the pad columns written as zero points.
+        int q0 = p->pw < l.gw ? p->pw : l.gw, q1 = p->W + p->pw < l.gw ? p->W + p->pw : l.gw;
+        uint8_t zrow[p->W];
+        memset(zrow, zp ^ flip, (size_t)p->W);  // padding channels (weights 0): any bytes would do
+        for (int q = (c0 + 3) / 4; q < (c1 + 3) / 4 && 4 * q < p->cin; q++) {
+            uint8_t *plane = shared + (size_t)q * l.plane * 4;
+            for (int r = 0; r < l.gh; r++) {
+                uint8_t *d = plane + (size_t)r * l.gw * 4;
+                int xr = r - p->ph;
+                if (xr < 0 || xr >= p->H) { memset(d, zp, (size_t)l.gw * 4); continue; }
+                const uint8_t *row[4];
+                for (int cb = 0; cb < 4; cb++)
+                    row[cb] = 4 * q + cb < p->cin ? xb + (size_t)(4 * q + cb) * p->H * p->W + (size_t)xr * p->W + (q0 - p->pw) : zrow;
+                memset(d, zp, (size_t)q0 * 4);
+                int n = q1 - q0, n16 = n & ~15;
+                interleave4(row[0], row[1], row[2], row[3], n16, flip, d + (size_t)q0 * 4);
+                for (int i = n16; i < n; i++)
+                    for (int cb = 0; cb < 4; cb++) d[(size_t)(q0 + i) * 4 + cb] = row[cb][i] ^ flip;
+                memset(d + (size_t)q1 * 4, zp, (size_t)(l.gw - q1) * 4);
+            }
+            memset(plane + filled * 4, zp, (l.plane - filled) * 4);
+        }
+        return;
+    }
+    // Strided: each channel's phase rows, then the four channels' rows interleaved into each phase's quad plane
+    // row (whole groups of 16 pixels: the few written past the row are overwritten by the next row or padding).
     int gwp = (l.gw + 15) & ~15;
     uint8_t rows[s][4][gwp];
     memset(rows, zp, sizeof rows);  // the columns past gw are interleaved too (and then overwritten)
