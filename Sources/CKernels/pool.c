@@ -3,8 +3,10 @@
 // small region), then sleep on a condition variable, so an idle session costs nothing.
 //
 // A region ends when its tasks are done, not when every worker has checked in: tasks are claimed from one
-// ticket word (generation << 32 | next task), so the caller runs whatever no worker has claimed, and a worker
-// that was descheduled or asleep joins the region that is current when it wakes, or none. With more runnable
+// ticket word (generation, task count, next task), so the caller runs whatever no worker has claimed, and a
+// worker that was descheduled or asleep joins the region that is current when it wakes, or none. The count is
+// in the ticket so that a claim checks it in the same atomic step: a worker holding a finished region's ticket
+// cannot claim a task while the caller is writing the next region. With more runnable
 // threads than free cores (other processes, or more workers than cores), a region never waits for a thread that
 // is not running.
 #include "CKernels.h"
@@ -44,32 +46,34 @@ struct ck_pool {
     pthread_t *tids;
     pthread_mutex_t mu;
     pthread_cond_t start, done;
-    atomic_uint_fast64_t ticket;   // generation << TASK_BITS | next unclaimed task
+    atomic_uint_fast64_t ticket;   // generation << 32 | task count << 16 | next unclaimed task
     atomic_int stopping;
     atomic_int sleepers;           // workers waiting on `start`
     atomic_int completed;          // tasks of the current region finished
     atomic_int waiting;            // the caller sleeps on `done`
-    // The current region, written by the caller before it publishes the generation; read by workers only
-    // between loading the ticket and claiming a task, and a claim succeeds only if the region is still current.
+    // The current region's function, written by the caller before it publishes the ticket; read by workers
+    // before claiming, and a claim succeeds only if the region is still current and unfinished, so the caller
+    // cannot have moved on to write the next one.
     _Atomic(ck_task_fn) fn;
     _Atomic(void *) ctx;
-    atomic_int tasks;
 };
 
-// 24 bits of task index (a region has at most a few hundred tasks); 40 bits of generation do not wrap in years.
-#define TASK_BITS 24
-static inline uint64_t gen_of(uint64_t t) { return t >> TASK_BITS; }
-static inline int task_of(uint64_t t) { return (int)(t & ((1u << TASK_BITS) - 1)); }
+// Up to 65535 tasks a region (a few per thread in practice); 32 bits of generation: a worker would have to be
+// preempted between loading the ticket and claiming for 2^32 regions for a stale claim to match.
+#define MAX_TASKS 0xFFFF
+static inline uint64_t gen_of(uint64_t t) { return t >> 32; }
+static inline int tasks_of(uint64_t t) { return (int)((t >> 16) & 0xFFFF); }
+static inline int task_of(uint64_t t) { return (int)(t & 0xFFFF); }
 
 /// Claims and runs tasks of the region `ticket` belongs to until none is left or a newer region started.
 static void drain(ck_pool *p, uint64_t ticket) {
     ck_task_fn fn = atomic_load_explicit(&p->fn, memory_order_relaxed);
     void *ctx = atomic_load_explicit(&p->ctx, memory_order_relaxed);
-    int tasks = atomic_load_explicit(&p->tasks, memory_order_relaxed);
+    const int tasks = tasks_of(ticket);
     const uint64_t gen = gen_of(ticket);
     for (;;) {
         // After a task the ticket may already be a newer region's (this thread finished the last task of its
-        // region and the caller moved on): fn, ctx and tasks loaded here are not for it.
+        // region and the caller moved on): fn and ctx loaded here are not for it.
         int next = task_of(ticket);
         if (gen_of(ticket) != gen || next >= tasks) return;
         if (!atomic_compare_exchange_weak_explicit(&p->ticket, &ticket, ticket + 1, memory_order_acq_rel, memory_order_acquire)) {
@@ -145,16 +149,15 @@ int ck_pool_threads(const ck_pool *p) { return p ? p->threads : 1; }
 
 void ck_pool_run(ck_pool *p, int tasks, ck_task_fn fn, void *ctx) {
     if (tasks <= 0) return;
-    if (!p || p->threads == 1 || tasks == 1 || tasks >= (1 << TASK_BITS)) {
+    if (!p || p->threads == 1 || tasks == 1 || tasks > MAX_TASKS) {
         for (int t = 0; t < tasks; t++) fn(ctx, t);
         return;
     }
     // Every task of the previous region is done, so no worker can claim anything until the new ticket is out.
     atomic_store_explicit(&p->fn, fn, memory_order_relaxed);
     atomic_store_explicit(&p->ctx, ctx, memory_order_relaxed);
-    atomic_store_explicit(&p->tasks, tasks, memory_order_relaxed);
     atomic_store(&p->completed, 0);
-    uint64_t ticket = (gen_of(atomic_load(&p->ticket)) + 1) << TASK_BITS;
+    uint64_t ticket = ((gen_of(atomic_load(&p->ticket)) + 1) << 32) | ((uint64_t)tasks << 16);
     atomic_store(&p->ticket, ticket);
     // A worker going to sleep counts itself under the mutex before its last look at the ticket, so either it
     // sees the new generation or this broadcast reaches it.

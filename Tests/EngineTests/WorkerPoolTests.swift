@@ -19,7 +19,7 @@ final class WorkerPoolTests: XCTestCase {
         XCTAssertEqual(Int(ck_pool_threads(pool)), threads)
         let counts = Counts()
         var rng = SystemRandomNumberGenerator()
-        for region in 0..<50_000 {
+        for region in 0..<150_000 {
             let tasks = Int.random(in: 1...40, using: &rng)
             counts.slots[63] = region % 97 == 0 ? 1 : 0  // then task 0 is slow: the caller waits for a worker
             ck_pool_run(pool, Int32(tasks), { ctx, task in
@@ -31,7 +31,7 @@ final class WorkerPoolTests: XCTestCase {
                 XCTFail("region \(region): task \(t) of \(tasks) ran \(counts.slots[t]) times"); return
             }
             for t in 0..<tasks { counts.slots[t] = 0 }
-            if region % 2_000 == 1_999 { usleep(20_000) }  // workers go to sleep on the condition variable
+            if region % 10_000 == 9_999 { usleep(20_000) }  // workers go to sleep on the condition variable
         }
     }
 }
