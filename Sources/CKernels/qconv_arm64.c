@@ -58,16 +58,16 @@ TDOT static void gemm_neondot(const uint8_t *act, const int64_t *koff, const int
 static inline float32x4_t logistic4(float32x4_t x) {
     float32x4_t v = vminq_f32(vmaxq_f32(x, vdupq_n_f32(-18.f)), vdupq_n_f32(18.f));
     float32x4_t v2 = vmulq_f32(v, v);
-    float32x4_t p = vfmaq_f32(vdupq_n_f32(1.15627324459942e-07f), v2, vdupq_n_f32(4.37031012579801e-11f));
-    p = vfmaq_f32(vdupq_n_f32(6.08574864600143e-05f), p, v2);
-    p = vfmaq_f32(vdupq_n_f32(8.51377133304701e-03f), p, v2);
-    p = vfmaq_f32(vdupq_n_f32(2.48287947061529e-01f), p, v2);
+    float32x4_t p = vfmaq_f32(vdupq_n_f32(CK_LOGISTIC_P3), v2, vdupq_n_f32(CK_LOGISTIC_P4));
+    p = vfmaq_f32(vdupq_n_f32(CK_LOGISTIC_P2), p, v2);
+    p = vfmaq_f32(vdupq_n_f32(CK_LOGISTIC_P1), p, v2);
+    p = vfmaq_f32(vdupq_n_f32(CK_LOGISTIC_P0), p, v2);
     p = vmulq_f32(p, v);
-    float32x4_t q = vfmaq_f32(vdupq_n_f32(5.76102136993427e-09f), v2, vdupq_n_f32(6.10247389755681e-13f));
-    q = vfmaq_f32(vdupq_n_f32(6.29106785017040e-06f), q, v2);
-    q = vfmaq_f32(vdupq_n_f32(1.70198817374094e-03f), q, v2);
-    q = vfmaq_f32(vdupq_n_f32(1.16817656904453e-01f), q, v2);
-    q = vfmaq_f32(vdupq_n_f32(9.93151921023180e-01f), q, v2);
+    float32x4_t q = vfmaq_f32(vdupq_n_f32(CK_LOGISTIC_Q4), v2, vdupq_n_f32(CK_LOGISTIC_Q5));
+    q = vfmaq_f32(vdupq_n_f32(CK_LOGISTIC_Q3), q, v2);
+    q = vfmaq_f32(vdupq_n_f32(CK_LOGISTIC_Q2), q, v2);
+    q = vfmaq_f32(vdupq_n_f32(CK_LOGISTIC_Q1), q, v2);
+    q = vfmaq_f32(vdupq_n_f32(CK_LOGISTIC_Q0), q, v2);
     float32x4_t r = vaddq_f32(vdivq_f32(p, q), vdupq_n_f32(0.5f));
     // r < 0 ? 0 : r (a select, not fmax, which would turn -0 into +0)
     return vbslq_f32(vcltq_f32(r, vdupq_n_f32(0.f)), vdupq_n_f32(0.f), r);

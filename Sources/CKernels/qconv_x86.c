@@ -76,16 +76,16 @@ T512 static void epilogue_avx512(const ck_qconv *p, const ck_qep *e, const int32
 T256 static inline __m256 logistic8(__m256 x) {
     __m256 v = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-18.f)), _mm256_set1_ps(18.f));
     __m256 v2 = _mm256_mul_ps(v, v);
-    __m256 p = _mm256_fmadd_ps(v2, _mm256_set1_ps(4.37031012579801e-11f), _mm256_set1_ps(1.15627324459942e-07f));
-    p = _mm256_fmadd_ps(p, v2, _mm256_set1_ps(6.08574864600143e-05f));
-    p = _mm256_fmadd_ps(p, v2, _mm256_set1_ps(8.51377133304701e-03f));
-    p = _mm256_fmadd_ps(p, v2, _mm256_set1_ps(2.48287947061529e-01f));
+    __m256 p = _mm256_fmadd_ps(v2, _mm256_set1_ps(CK_LOGISTIC_P4), _mm256_set1_ps(CK_LOGISTIC_P3));
+    p = _mm256_fmadd_ps(p, v2, _mm256_set1_ps(CK_LOGISTIC_P2));
+    p = _mm256_fmadd_ps(p, v2, _mm256_set1_ps(CK_LOGISTIC_P1));
+    p = _mm256_fmadd_ps(p, v2, _mm256_set1_ps(CK_LOGISTIC_P0));
     p = _mm256_mul_ps(p, v);
-    __m256 q = _mm256_fmadd_ps(v2, _mm256_set1_ps(6.10247389755681e-13f), _mm256_set1_ps(5.76102136993427e-09f));
-    q = _mm256_fmadd_ps(q, v2, _mm256_set1_ps(6.29106785017040e-06f));
-    q = _mm256_fmadd_ps(q, v2, _mm256_set1_ps(1.70198817374094e-03f));
-    q = _mm256_fmadd_ps(q, v2, _mm256_set1_ps(1.16817656904453e-01f));
-    q = _mm256_fmadd_ps(q, v2, _mm256_set1_ps(9.93151921023180e-01f));
+    __m256 q = _mm256_fmadd_ps(v2, _mm256_set1_ps(CK_LOGISTIC_Q5), _mm256_set1_ps(CK_LOGISTIC_Q4));
+    q = _mm256_fmadd_ps(q, v2, _mm256_set1_ps(CK_LOGISTIC_Q3));
+    q = _mm256_fmadd_ps(q, v2, _mm256_set1_ps(CK_LOGISTIC_Q2));
+    q = _mm256_fmadd_ps(q, v2, _mm256_set1_ps(CK_LOGISTIC_Q1));
+    q = _mm256_fmadd_ps(q, v2, _mm256_set1_ps(CK_LOGISTIC_Q0));
     __m256 r = _mm256_add_ps(_mm256_div_ps(p, q), _mm256_set1_ps(0.5f));
     return _mm256_blendv_ps(r, _mm256_setzero_ps(), _mm256_cmp_ps(r, _mm256_setzero_ps(), _CMP_LT_OQ));
 }
