@@ -1,6 +1,6 @@
 // Which instruction set the kernels use: cpuid on x86-64 (through the compiler's cpu model, which also checks
 // that the OS saves the vector state), HWCAP on ARM64. INSPECTD_KERNEL_ISA=name forces an available one.
-#include "qconv_internal.h"
+#include "conv_internal.h"
 #include <stdlib.h>
 #include <string.h>
 #if defined(__aarch64__) && defined(__linux__)
@@ -11,11 +11,14 @@
 #endif
 
 extern const ck_qisa ck_qisa_scalar;
+extern const ck_fisa ck_fisa_scalar;
 #if defined(__x86_64__)
 extern const ck_qisa ck_qisa_avx512, ck_qisa_avxvnni, ck_qisa_avxvnni_evex, ck_qisa_avx2;
+extern const ck_fisa ck_fisa_avx512, ck_fisa_avx2;
 #endif
 #if defined(__aarch64__)
 extern const ck_qisa ck_qisa_neondot;
+extern const ck_fisa ck_fisa_neon;
 #endif
 
 int ck_have_avx2(void) {
@@ -95,5 +98,22 @@ const ck_qisa *ck_qisa_get(int isa) {
     case CK_ISA_NEONDOT: return &ck_qisa_neondot;
 #endif
     default: return &ck_qisa_scalar;
+    }
+}
+
+/// The float kernel of an instruction set: AVX-512 for AVX-512 VNNI, AVX2 FMA for AVX-VNNI and AVX2, NEON on an
+/// ARM64 with dotprod. An ARM64 without dotprod dispatches scalar and gets the scalar float kernel, which the
+/// compiler vectorizes (its fmaf loops are NEON FMAs at -O3).
+const ck_fisa *ck_fisa_get(int isa) {
+    if (!ck_isa_available(isa)) return &ck_fisa_scalar;
+    switch (isa) {
+#if defined(__x86_64__)
+    case CK_ISA_AVX512VNNI: return &ck_fisa_avx512;
+    case CK_ISA_AVXVNNI: case CK_ISA_AVX2: return &ck_fisa_avx2;
+#endif
+#if defined(__aarch64__)
+    case CK_ISA_NEONDOT: return &ck_fisa_neon;
+#endif
+    default: return &ck_fisa_scalar;
     }
 }

@@ -7,7 +7,7 @@
 #define INSPECTD_CKERNELS_LOGISTIC_H
 #include <math.h>
 
-// The coefficients, shared by the scalar function and the vector ones (vec_x86.h, qconv_x86.c, qconv_arm64.c),
+// The coefficients, shared by the scalar function and the vector ones (vec_x86.h, conv_x86.c, conv_arm64.c),
 // which evaluate the same operations in the same order.
 #define CK_LOGISTIC_P4 4.37031012579801e-11f
 #define CK_LOGISTIC_P3 1.15627324459942e-07f

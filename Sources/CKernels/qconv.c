@@ -1,5 +1,5 @@
 // Integer convolution: packing, the three ways activations reach the GEMM, the driver and the portable scalar
-// kernels (the oracle of the SIMD ones in qconv_x86.c and qconv_arm64.c).
+// kernels (the oracle of the SIMD ones in conv_x86.c and conv_arm64.c).
 //
 // - SRC_DIRECT (1×1, stride 1, no padding): each panel is interleaved from the input's channel rows.
 // - SRC_QUADS (other group-1 convs): the input is copied once into zero-point-padded phase planes of four
@@ -7,7 +7,7 @@
 //   at a time. A panel of any tap is then 4*NR consecutive bytes of one quad plane: the GEMM reads it in place,
 //   so a 3×3 input is not re-interleaved once per tap.
 // - SRC_PHASES (grouped and depthwise convs): one phase plane per channel, panels interleaved from its rows.
-#include "qconv_internal.h"
+#include "conv_internal.h"
 #include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>

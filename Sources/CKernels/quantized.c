@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 #include <stdlib.h>
-#include "qconv_internal.h"
+#include "conv_internal.h"
 #if defined(__x86_64__)
 #include "vec_x86.h"
 #endif

@@ -1,4 +1,4 @@
-// Bit-exact check of every integer convolution path this build and CPU have against the scalar direct
+// Bit-exact check of every integer and float convolution path this build and CPU have against the scalar direct
 // convolution (ck_qconv_run_reference), in plain C so that it runs where Swift does not: cross-compiled for
 // ARM64 and run under qemu-user by Scripts/tests/kernels-arm64.test, and natively on x86-64.
 //
@@ -6,14 +6,17 @@
 // are not whole panels), each epilogue mode, u8 and s8 input, with and without the byte table, it packs the
 // weights for every available instruction set, prepares and computes in two parts as two threads would, and
 // compares every output byte, plus guard bytes after the output and after both scratch buffers. Grouped convs
-// (depthwise included) take the same packed path. Exits 1 on any mismatch.
+// (depthwise included) take the same packed path. Float convs (group 1, with and without SiLU) are checked the
+// same way: the scalar packed kernel against a direct convolution in double within rounding, and every other
+// instruction set's kernel against the scalar one bit for bit; the shared scratch starts as NaN, so a valid
+// output that read a plane element nobody wrote would show. Exits 1 on any mismatch.
 //
 // Usage: qconv_check [--require ISA]... [--absent ISA]... [--seed N] [--lut-all-modes]
 //   --require ISA  fail unless ISA (a ck_isa_label name) is available and has its own kernels
 //   --absent ISA   fail if ISA is available (checks the run-time detection on a CPU without it)
 //   --lut-all-modes  also apply the byte table in mode 2 (ck_qep_one does; the engine only uses it in mode 0)
 #include "CKernels.h"
-#include "qconv_internal.h"
+#include "conv_internal.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +76,7 @@ static int isa_by_name(const char *name) {
     exit(2);
 }
 
-static int checked[CK_ISA_COUNT + 1];  // last: grouped cases (all instruction sets)
+static int checked[CK_ISA_COUNT + 1], fchecked[CK_ISA_COUNT];  // last: grouped cases (all instruction sets)
 static int failures;
 
 #define GUARD 64
@@ -160,6 +163,82 @@ static void run_case(const shape *s, int mode, int x_signed, int use_lut) {
     free(x); free(w); free(comp); free(mul); free(bias); free(ref); free(y);
 }
 
+
+/// A float conv of shape s (group 1), with or without SiLU, on every instruction set.
+static void run_float_case(const shape *s, int silu) {
+    int OH = out_size(s->h, s->k, s->s, s->p, s->d), OW = out_size(s->w, s->k, s->s, s->p, s->d);
+    int K = s->cin * s->k * s->k;
+    size_t nx = (size_t)s->cin * s->h * s->w, nw = (size_t)s->cout * K, ny = (size_t)s->cout * OH * OW;
+    float *x = malloc(nx * sizeof(float)), *w = malloc(nw * sizeof(float)), *bias = malloc((size_t)s->cout * sizeof(float));
+    for (size_t i = 0; i < nx; i++) x[i] = rndf(-3.f, 3.f);
+    for (size_t i = 0; i < nw; i++) w[i] = rndf(-1.f, 1.f) / sqrtf((float)K);
+    for (int c = 0; c < s->cout; c++) bias[c] = rndf(-1.f, 1.f);
+    ck_fconv p = {
+        .cin = s->cin, .H = s->h, .W = s->w, .cout = s->cout, .kh = s->k, .kw = s->k, .sh = s->s, .sw = s->s,
+        .ph = s->p, .pw = s->p, .dh = s->d, .dw = s->d, .OH = OH, .OW = OW, .w = w, .bias = rnd(0, 3) ? bias : NULL,
+        .silu = silu, .packed = NULL, .isa = CK_ISA_SCALAR,
+    };
+    // The definition, in double: each output and the sum of its terms' magnitudes (the rounding bound's scale).
+    double *ref = malloc(ny * sizeof(double)), *mag = malloc(ny * sizeof(double));
+    for (int co = 0; co < s->cout; co++)
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                double v = p.bias ? p.bias[co] : 0, m = fabs(v);
+                for (int c = 0; c < s->cin; c++)
+                    for (int i = 0; i < s->k; i++)
+                        for (int j = 0; j < s->k; j++) {
+                            int iy = oy * s->s + i * s->d - s->p, ix = ox * s->s + j * s->d - s->p;
+                            if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue;
+                            double t = (double)w[((size_t)co * s->cin + c) * s->k * s->k + i * s->k + j] * x[((size_t)c * s->h + iy) * s->w + ix];
+                            v += t; m += fabs(t);
+                        }
+                size_t at = ((size_t)co * OH + oy) * OW + ox;
+                ref[at] = silu ? v / (1 + exp(-v)) : v;
+                mag[at] = m;
+            }
+    float *scalar_y = NULL;
+    for (int isa = 0; isa < CK_ISA_COUNT; isa++) {
+        if (!ck_isa_available(isa)) continue;
+        const char *name = ck_isa_label(isa);
+        size_t blob_bytes = ck_fconv_pack(&p, isa, NULL);
+        float *blob = malloc(blob_bytes);
+        ck_fconv_pack(&p, isa, blob);
+        ck_fconv q = p;
+        q.packed = blob; q.isa = isa;
+        size_t shb = ck_fconv_shared_scratch(&q), tb = ck_fconv_task_scratch(&q);
+        uint8_t *shared = malloc(shb + GUARD), *task = malloc(tb + GUARD), *yb = malloc(ny * sizeof(float) + GUARD);
+        memset(shared, 0xFF, shb); fill_guard(shared + shb);  // NaN everywhere prepare does not write
+        memset(task, 0xFF, tb); fill_guard(task + tb);
+        memset(yb, 0xEE, ny * sizeof(float)); fill_guard(yb + ny * sizeof(float));
+        float *y = (float *)yb;
+        int half = s->cin / 2;
+        ck_fconv_prepare(&q, x, (float *)shared, 0, half);
+        ck_fconv_prepare(&q, x, (float *)shared, half, s->cin);
+        int panels = ck_fconv_panels(&q);
+        ck_fconv_compute(&q, x, (const float *)shared, y, 0, panels / 2, (float *)task);
+        ck_fconv_compute(&q, x, (const float *)shared, y, panels / 2, panels, (float *)task);
+        if (isa == CK_ISA_SCALAR) {
+            for (size_t i = 0; i < ny; i++)
+                if (!(fabs(y[i] - ref[i]) <= 1e-5 * mag[i] + 1e-6)) {
+                    report("float scalar", s, silu, 0, 0, "differs from the definition", i * 4);
+                    break;
+                }
+            scalar_y = malloc(ny * sizeof(float));
+            memcpy(scalar_y, y, ny * sizeof(float));
+        } else if (memcmp(y, scalar_y, ny * sizeof(float)) != 0) {
+            size_t i = 0;
+            while (memcmp(y + i, scalar_y + i, sizeof(float)) == 0) i++;
+            report(name, s, silu, 0, 0, "float output differs from the scalar kernel's", i * 4);
+        }
+        if (!guard_ok(yb + ny * sizeof(float))) report(name, s, silu, 0, 0, "float conv wrote past the output", ny * 4);
+        if (!guard_ok(shared + shb)) report(name, s, silu, 0, 0, "float conv wrote past the shared scratch", shb);
+        if (!guard_ok(task + tb)) report(name, s, silu, 0, 0, "float conv wrote past the task scratch", tb);
+        fchecked[isa]++;
+        free(blob); free(shared); free(task); free(yb);
+    }
+    free(scalar_y); free(x); free(w); free(bias); free(ref); free(mag);
+}
+
 int main(int argc, char **argv) {
     uint64_t seed = 20261124;
     int lut_all_modes = 0;
@@ -193,6 +272,7 @@ int main(int argc, char **argv) {
                     if (lut && !(mode == 0 || (mode == 2 && lut_all_modes))) continue;
                     run_case(&s, mode, x_signed, lut);
                 }
+        if (s.g == 1) for (int silu = 0; silu < 2; silu++) run_float_case(&s, silu);
     }
     printf("qconv_check: seed %llu, %d shapes; best instruction set: %s\n", (unsigned long long)seed, nfixed + nrandom,
            ck_isa_name());
@@ -200,7 +280,9 @@ int main(int argc, char **argv) {
         if (isa < CK_ISA_COUNT && !ck_isa_available(isa)) continue;
         if (isa < CK_ISA_COUNT) {
             const ck_qisa *k = ck_qisa_get(isa);
-            printf("  %-11s %dx%-3d %4d cases checked\n", ck_isa_label(isa), k->mr, k->nr, checked[isa]);
+            const ck_fisa *f = ck_fisa_get(isa);
+            printf("  %-11s %dx%-3d %4d cases checked; float %dx%-3d %4d cases\n", ck_isa_label(isa), k->mr, k->nr, checked[isa],
+                   f->mr, f->nr, fchecked[isa]);
         } else {
             printf("  %-11s       %4d of them grouped or depthwise\n", "", checked[isa]);
         }

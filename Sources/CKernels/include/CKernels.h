@@ -112,6 +112,35 @@ void ck_qconv_compute(const ck_qconv *p, const void *x, const uint8_t *shared, v
 /// portable oracle every packed path is tested against.
 void ck_qconv_run_reference(const ck_qconv *p, const void *x, void *y, int co0, int co1);
 
+// MARK: float convolution (group 1)
+typedef struct ck_fconv {
+    int cin, H, W, cout, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW;
+    const float *w;       // cout rows of cin*kh*kw (ONNX order), for ck_fconv_pack
+    const float *bias;    // cout values, or NULL
+    int silu;             // x*sigmoid(x) fused after the bias
+    const void *packed;   // blob made by ck_fconv_pack for `isa`
+    int isa;
+} ck_fconv;
+
+// The same pixel grid as the integer convolution, with floats: a GEMM of packed weights (tiles of MR output
+// channels, bias first) by panels of NR output pixels held in vector lanes, one fused multiply-add per weight.
+// A 1x1 conv (stride 1, no padding) reads its panels straight from the input's channel rows; any other conv
+// copies its input once into zero-padded phase planes (one per channel and stride phase), where every tap's panel
+// is NR consecutive floats of one plane, read in place: no im2col. Steps: prepare (input channels split across
+// threads), then compute (panels split).
+/// Size of the packed blob of `p` for `isa`; with `blob` non-NULL also writes it (from p->w, p->bias).
+size_t ck_fconv_pack(const ck_fconv *p, int isa, void *blob);
+/// Scratch shared by all threads of one conv (the phase planes), in bytes; 0 when the input is used as it is.
+size_t ck_fconv_shared_scratch(const ck_fconv *p);
+/// Scratch each thread needs for ck_fconv_compute, in bytes.
+size_t ck_fconv_task_scratch(const ck_fconv *p);
+/// Fills the shared scratch for input channels [c0, c1).
+void ck_fconv_prepare(const ck_fconv *p, const float *x, float *shared, int c0, int c1);
+/// Number of pixel panels of the conv.
+int ck_fconv_panels(const ck_fconv *p);
+/// Computes all output channels of pixel panels [n0, n1) into y.
+void ck_fconv_compute(const ck_fconv *p, const float *x, const float *shared, float *y, int n0, int n1, float *task);
+
 /// Integer MatMul of one [M,K]×[K,N] pair from QDQ graphs, as onnxruntime's QLinearMatMul: u8 or s8 operands with
 /// their zero points, int32 accumulation, then float(acc) * (a_scale*b_scale/y_scale), round half to even, add
 /// y_zp, saturate to u8/s8.

@@ -49,8 +49,9 @@ struct BinaryKernel: Kernel {
     }
 }
 
-/// 2-D float convolution: 1×1 as a direct GEMM, depthwise by its own loop, the rest through im2col + sgemm.
-/// `silu` applies x·sigmoid(x) in place (a fused Sigmoid·Mul).
+/// 2-D float convolution with its bias and an optional fused SiLU (Sigmoid·Mul). Group 1: CKernels' packed FMA
+/// GEMM over the input or its phase planes (`ck_fconv_*`, weights repacked once here). Depthwise: its own loop.
+/// Other grouped convs: im2col + OpenBLAS sgemm per group.
 struct ConvKernel: Kernel {
     let x: Int, y: Int
     let cin: Int, h: Int, w: Int, cout: Int, kh: Int, kw: Int, sh: Int, sw: Int, ph: Int, pw: Int, dh: Int, dw: Int
@@ -58,17 +59,70 @@ struct ConvKernel: Kernel {
     let weights: [Float]  // [cout][cin/group*kh*kw]
     let bias: [Float]?
     let silu: Bool
+    /// Group 1: the packed weights and the scratch layout (shared phase planes, then one part per thread).
+    private var packed: PackedConv?
+    private var sharedBytes = 0, taskBytes = 0, panels = 0
 
-    var isPointwise: Bool { kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 && group == 1 }
+    init(x: Int, y: Int, cin: Int, h: Int, w: Int, cout: Int, kh: Int, kw: Int, sh: Int, sw: Int, ph: Int, pw: Int,
+         dh: Int, dw: Int, oh: Int, ow: Int, group: Int, weights: [Float], bias: [Float]?, silu: Bool) {
+        self.x = x; self.y = y; self.cin = cin; self.h = h; self.w = w; self.cout = cout; self.kh = kh; self.kw = kw
+        self.sh = sh; self.sw = sw; self.ph = ph; self.pw = pw; self.dh = dh; self.dw = dw; self.oh = oh; self.ow = ow
+        self.group = group; self.weights = weights; self.bias = bias; self.silu = silu
+        guard group == 1 else { return }
+        let isa = ck_isa_best()
+        packed = withParams(isa: isa) { p in
+            PackedConv(bytes: ck_fconv_pack(p, isa, nil), isa: isa) { _ = ck_fconv_pack(p, isa, $0) }
+        }
+        withParams(isa: isa) { p in
+            sharedBytes = (ck_fconv_shared_scratch(p) + 63) / 64 * 64
+            taskBytes = (ck_fconv_task_scratch(p) + 63) / 64 * 64
+            panels = Int(ck_fconv_panels(p))
+        }
+    }
+
     var isDepthwise: Bool { group == cin && group == cout && group > 1 }
 
     func scratchBytes(threads: Int) -> Int {
-        isPointwise || isDepthwise ? 0 : (cin / group) * kh * kw * oh * ow * 4
+        if group == 1 { return sharedBytes + taskBytes * threads }
+        return isDepthwise ? 0 : (cin / group) * kh * kw * oh * ow * 4
+    }
+
+    /// Calls `body` with the C parameter block of a group-1 conv (pointers valid only inside).
+    private func withParams<R>(isa: Int32, _ body: (UnsafePointer<ck_fconv>) -> R) -> R {
+        weights.withUnsafeBufferPointer { wp in
+            func make(_ bp: UnsafePointer<Float>?) -> R {
+                var p = ck_fconv(cin: Int32(cin), H: Int32(h), W: Int32(w), cout: Int32(cout), kh: Int32(kh), kw: Int32(kw),
+                                 sh: Int32(sh), sw: Int32(sw), ph: Int32(ph), pw: Int32(pw), dh: Int32(dh), dw: Int32(dw),
+                                 OH: Int32(oh), OW: Int32(ow), w: wp.baseAddress, bias: bp, silu: silu ? 1 : 0,
+                                 packed: packed.map { UnsafeRawPointer($0.blob) }, isa: isa)
+                return body(&p)
+            }
+            if let bias { return bias.withUnsafeBufferPointer { make($0.baseAddress) } }
+            return make(nil)
+        }
     }
 
     func run(_ c: RunContext) {
-        let n = oh * ow
         let out = c.f32(y), input = c.f32(x)
+        if let packed {
+            withParams(isa: packed.isa) { p in
+                let scratch = c.scratch.assumingMemoryBound(to: Float.self)
+                if sharedBytes > 0 {
+                    c.pool.parallelRanges(cin, grain: max(1, 16384 / max(1, h * w))) { r in
+                        ck_fconv_prepare(p, input, scratch, Int32(r.lowerBound), Int32(r.upperBound))
+                    }
+                }
+                let parts = min(c.pool.threads, panels), per = (panels + parts - 1) / parts
+                c.pool.parallelFor(parts) { t in
+                    let n0 = t * per, n1 = min(panels, n0 + per)
+                    guard n0 < n1 else { return }
+                    ck_fconv_compute(p, input, scratch, out, Int32(n0), Int32(n1),
+                                     (c.scratch + sharedBytes + t * taskBytes).assumingMemoryBound(to: Float.self))
+                }
+            }
+            return
+        }
+        let n = oh * ow
         weights.withUnsafeBufferPointer { wp in
             let wb = wp.baseAddress!
             if isDepthwise {
@@ -85,18 +139,13 @@ struct ConvKernel: Kernel {
                 return
             }
             let cg = cin / group, og = cout / group, k = cg * kh * kw
+            let colBase = c.scratch.assumingMemoryBound(to: Float.self)
             for g in 0..<group {
-                let colBase: UnsafeMutablePointer<Float>
-                if isPointwise {
-                    colBase = input
-                } else {
-                    colBase = c.scratch.assumingMemoryBound(to: Float.self)
-                    let xg = input + g * cg * h * w
-                    c.pool.parallelRanges(cg) { r in
-                        ck_im2col_f32(xg, Int32(r.lowerBound), Int32(r.upperBound), Int32(h), Int32(w), Int32(kh), Int32(kw),
-                                      Int32(sh), Int32(sw), Int32(ph), Int32(pw), Int32(dh), Int32(dw), Int32(oh), Int32(ow),
-                                      colBase)
-                    }
+                let xg = input + g * cg * h * w
+                c.pool.parallelRanges(cg) { r in
+                    ck_im2col_f32(xg, Int32(r.lowerBound), Int32(r.upperBound), Int32(h), Int32(w), Int32(kh), Int32(kw),
+                                  Int32(sh), Int32(sw), Int32(ph), Int32(pw), Int32(dh), Int32(dw), Int32(oh), Int32(ow),
+                                  colBase)
                 }
                 let col = UnsafePointer(colBase)
                 // Split the output channels of this group across threads; each thread runs its own sgemm.

@@ -44,7 +44,7 @@ struct TableKernel: Kernel {
     }
 }
 
-/// Weights and epilogue constants of one integer conv repacked once at load for the dispatched
+/// Weights and epilogue constants of one conv (integer or float) repacked once at load for the dispatched
 /// instruction set (ck_qconv_pack), shared read-only by every session.
 final class PackedConv: @unchecked Sendable {
     let blob: UnsafeMutableRawPointer

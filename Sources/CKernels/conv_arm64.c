@@ -1,11 +1,12 @@
-// ARM64 kernels of the integer convolution: NEON with the dot-product extension (ARMv8.2 dotprod, as on Jetson
+// ARM64 kernels of the convolutions. Integer: NEON with the dot-product extension (ARMv8.2 dotprod, as on Jetson
 // Xavier and Orin). sdot multiplies signed bytes only (the mixed-sign usdot needs i8mm, which those lack), so
 // the kernel flips each u8 activation to s8 (x ^ 0x80 = x - 128) and the packer adds 128 * sum(w) to each
 // channel's compensation (comp_shift): acc + comp is then the same int32 as the u8 product would give. The
 // epilogue does the scalar epilogue's float operations in its order (fused multiply-adds only where
 // ck_logistic has them), so results agree with the scalar path bit for bit. The file builds with plain
 // -march=armv8-a: only the GEMM is compiled for dotprod, and the dispatcher calls it only where HWCAP says so.
-#include "qconv_internal.h"
+// Float: a plain NEON FMA GEMM with the pixels in vector lanes, bit-identical to the scalar one.
+#include "conv_internal.h"
 #if defined(__aarch64__)
 #include <arm_neon.h>
 
@@ -113,6 +114,39 @@ static void epilogue_neon(const ck_qconv *p, const ck_qep *e, const int32_t *acc
         vst1q_u8((uint8_t *)out + i * ostride, b);
     }
 }
+
+// MARK: float convolution: 8 channels × 12 pixels (24 accumulators, 3 activation and 2 weight vectors), plain NEON
+
+#define FROW_DECL(i) float32x4_t f##i##0 = vdupq_n_f32(bias[i]), f##i##1 = f##i##0, f##i##2 = f##i##0
+#define FROW_FMA(i, wv, lane)                          \
+    f##i##0 = vfmaq_laneq_f32(f##i##0, a0, wv, lane);  \
+    f##i##1 = vfmaq_laneq_f32(f##i##1, a1, wv, lane);  \
+    f##i##2 = vfmaq_laneq_f32(f##i##2, a2, wv, lane)
+#define FROW_STORE(i)                                                    \
+    if (i < rows) {                                                      \
+        float *o = out + (size_t)i * ostride;                            \
+        if (silu) {                                                      \
+            f##i##0 = vmulq_f32(f##i##0, logistic4(f##i##0));            \
+            f##i##1 = vmulq_f32(f##i##1, logistic4(f##i##1));            \
+            f##i##2 = vmulq_f32(f##i##2, logistic4(f##i##2));            \
+        }                                                                \
+        vst1q_f32(o, f##i##0); vst1q_f32(o + 4, f##i##1); vst1q_f32(o + 8, f##i##2); \
+    }
+
+static void fgemm_neon(const float *a, const int64_t *koff, const float *w, int K, const float *bias, int silu, int rows,
+                       float *out, size_t ostride) {
+    FROW_DECL(0); FROW_DECL(1); FROW_DECL(2); FROW_DECL(3); FROW_DECL(4); FROW_DECL(5); FROW_DECL(6); FROW_DECL(7);
+    for (int k = 0; k < K; k++, w += 8) {
+        const float *ak = a + koff[k];
+        float32x4_t a0 = vld1q_f32(ak), a1 = vld1q_f32(ak + 4), a2 = vld1q_f32(ak + 8);
+        float32x4_t w0 = vld1q_f32(w), w1 = vld1q_f32(w + 4);
+        FROW_FMA(0, w0, 0); FROW_FMA(1, w0, 1); FROW_FMA(2, w0, 2); FROW_FMA(3, w0, 3);
+        FROW_FMA(4, w1, 0); FROW_FMA(5, w1, 1); FROW_FMA(6, w1, 2); FROW_FMA(7, w1, 3);
+    }
+    FROW_STORE(0) FROW_STORE(1) FROW_STORE(2) FROW_STORE(3) FROW_STORE(4) FROW_STORE(5) FROW_STORE(6) FROW_STORE(7)
+}
+
+const ck_fisa ck_fisa_neon = {8, 12, fgemm_neon};
 
 const ck_qisa ck_qisa_neondot = {MR, NR, gemm_neondot, epilogue_neon, 128};
 #endif

@@ -1,8 +1,9 @@
-// x86-64 kernels of the integer convolution: AVX-512 VNNI (vpdpbusd on 16 pixels), AVX-VNNI (the same on 8
+// x86-64 kernels of the convolutions. Integer: AVX-512 VNNI (vpdpbusd on 16 pixels), AVX-VNNI (the same on 8
 // pixels, VEX encoded), and AVX2 (exact emulation of vpdpbusd: bytes widened to 16 bits, vpmaddwd, pairs added,
 // so no saturation as vpmaddubsw would have). Epilogues do the scalar epilogue's float operations in its order
 // (fused multiply-adds only where ck_logistic has them), so every path agrees with the scalar one bit for bit.
-#include "qconv_internal.h"
+// Float: AVX-512 and AVX2 FMA GEMMs with the pixels in vector lanes, bit-identical to the scalar one too.
+#include "conv_internal.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include "vec_x86.h"
@@ -167,6 +168,61 @@ T256 static void gemm_avx2(const uint8_t *act, const int64_t *koff, const int8_t
             _mm256_storeu_si256((__m256i *)(acc + i * 16 + 8 * h), _mm256_permute4x64_epi64(s, 0xD8));
         }
 }
+
+// MARK: float convolution: 16 or 8 pixels per vector, one broadcast weight per output channel
+
+/// AVX-512: 8 channels × 48 pixels, 24 accumulators.
+T512 static void fgemm_avx512(const float *a, const int64_t *koff, const float *w, int K, const float *bias, int silu,
+                              int rows, float *out, size_t ostride) {
+    __m512 c[8][3];
+    for (int i = 0; i < 8; i++) c[i][0] = c[i][1] = c[i][2] = _mm512_set1_ps(bias[i]);
+    for (int k = 0; k < K; k++, w += 8) {
+        const float *ak = a + koff[k];
+        __m512 a0 = _mm512_loadu_ps(ak), a1 = _mm512_loadu_ps(ak + 16), a2 = _mm512_loadu_ps(ak + 32);
+        for (int i = 0; i < 8; i++) {
+            __m512 b = _mm512_set1_ps(w[i]);
+            c[i][0] = _mm512_fmadd_ps(a0, b, c[i][0]);
+            c[i][1] = _mm512_fmadd_ps(a1, b, c[i][1]);
+            c[i][2] = _mm512_fmadd_ps(a2, b, c[i][2]);
+        }
+    }
+    for (int i = 0; i < 8; i++) {
+        if (i >= rows) break;
+        for (int j = 0; j < 3; j++) {
+            __m512 v = c[i][j];
+            if (silu) v = _mm512_mul_ps(v, logistic16(v));
+            _mm512_storeu_ps(out + (size_t)i * ostride + 16 * j, v);
+        }
+    }
+}
+
+/// AVX2 with FMA: 4 channels × 24 pixels, 12 accumulators.
+T256 static void fgemm_avx2(const float *a, const int64_t *koff, const float *w, int K, const float *bias, int silu,
+                            int rows, float *out, size_t ostride) {
+    __m256 c[4][3];
+    for (int i = 0; i < 4; i++) c[i][0] = c[i][1] = c[i][2] = _mm256_set1_ps(bias[i]);
+    for (int k = 0; k < K; k++, w += 4) {
+        const float *ak = a + koff[k];
+        __m256 a0 = _mm256_loadu_ps(ak), a1 = _mm256_loadu_ps(ak + 8), a2 = _mm256_loadu_ps(ak + 16);
+        for (int i = 0; i < 4; i++) {
+            __m256 b = _mm256_broadcast_ss(w + i);
+            c[i][0] = _mm256_fmadd_ps(a0, b, c[i][0]);
+            c[i][1] = _mm256_fmadd_ps(a1, b, c[i][1]);
+            c[i][2] = _mm256_fmadd_ps(a2, b, c[i][2]);
+        }
+    }
+    for (int i = 0; i < 4; i++) {
+        if (i >= rows) break;
+        for (int j = 0; j < 3; j++) {
+            __m256 v = c[i][j];
+            if (silu) v = _mm256_mul_ps(v, logistic8(v));
+            _mm256_storeu_ps(out + (size_t)i * ostride + 8 * j, v);
+        }
+    }
+}
+
+const ck_fisa ck_fisa_avx512 = {8, 48, fgemm_avx512};
+const ck_fisa ck_fisa_avx2 = {4, 24, fgemm_avx2};
 
 const ck_qisa ck_qisa_avx512 = {8, 48, gemm_avx512, epilogue_avx512, 0};
 const ck_qisa ck_qisa_avxvnni = {6, 16, gemm_avxvnni, epilogue_256, 0};

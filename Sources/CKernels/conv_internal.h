@@ -1,6 +1,7 @@
-// Shared between the integer convolution's driver (qconv.c) and its per-instruction-set kernels.
-#ifndef INSPECTD_CKERNELS_QCONV_INTERNAL_H
-#define INSPECTD_CKERNELS_QCONV_INTERNAL_H
+// Shared between the convolution drivers (qconv.c for integers, fconv.c for floats) and their per-instruction-set
+// kernels (conv_x86.c, conv_arm64.c).
+#ifndef INSPECTD_CKERNELS_CONV_INTERNAL_H
+#define INSPECTD_CKERNELS_CONV_INTERNAL_H
 #include "CKernels.h"
 #include <math.h>
 #include "logistic.h"
@@ -47,4 +48,17 @@ static inline void ck_qep_one(const ck_qconv *p, int32_t comp, float mul, float 
     if (p->lut) b = p->lut[b];
     ((uint8_t *)y)[idx] = b;
 }
+
+/// One instruction set's float convolution kernel: MR output channels by NR pixels, the pixels in vector lanes.
+typedef struct ck_fisa {
+    int mr, nr;
+    /// Rows [0, rows) of out (row i at out + i * ostride), NR values each: bias[i] + the sum over k of
+    /// w[k * MR + i] * a[koff[k] + px], one fused multiply-add per k in k order, then x * logistic(x) when silu.
+    /// Every kernel does exactly these operations, so all agree with the scalar one bit for bit.
+    void (*gemm)(const float *a, const int64_t *koff, const float *w, int K, const float *bias, int silu, int rows,
+                 float *out, size_t ostride);
+} ck_fisa;
+
+/// The float kernel of `isa` (scalar when not built here or not available).
+const ck_fisa *ck_fisa_get(int isa);
 #endif
