@@ -7,16 +7,26 @@
 //   stride phase, plane (a, b) holding the input at rows r*sh + a - ph and columns q*sw + b - pw. Every tap is
 //   then a shifted row of one plane: its panel is NR consecutive floats there, read in place. The pixel grid has
 //   the planes' width; its extra columns are computed and never stored.
+// - Winograd F(2×2, 3×3) (3×3, stride 1, pad 1, no dilation, even output, at least WINO_MIN_CIN input channels):
+//   the same planes, read as 4×4 patches of 2×2 output tiles. A panel is NR tiles; its patches are transformed
+//   (Bᵀ d B) into 16 K×NR matrices, the GEMM multiplies each by its transformed weights (G g Gᵀ, made at pack
+//   time), and the 16 products are transformed back (Aᵀ m A) to the tiles' outputs: 16 multiplies for 4 outputs
+//   where the direct conv does 36. The transforms add and subtract only, so every instruction set still agrees
+//   with the scalar kernel bit for bit; against the definition the error stays at float rounding.
 // K is in ONNX order (channel, then tap); koff[k] is where element k's panel starts, relative to the panel's
-// first pixel.
+// first pixel (Winograd: K is the input channels, and koff[k] = k * NR in the transformed panel).
 #include "conv_internal.h"
 #include <string.h>
 
 #define MAX_NR 64
 
+/// Winograd needs enough input channels for the GEMM to outweigh the transforms.
+#define WINO_MIN_CIN 8
+
 typedef struct flayout {
     const ck_fisa *k;
-    int direct, K, tiles, gw, gh, gridN, panels;
+    int direct, wino, K, tiles, gw, gh, gridN, panels;
+    int tw;        // Winograd: output tiles per row
     size_t plane;  // floats per phase plane
     size_t off_pkoff, off_w, off_bias, total;  // blob: koff[K], pkoff[K] (the copied panel), w, bias
 } flayout;
@@ -27,8 +37,11 @@ static flayout make_flayout(const ck_fconv *p, int isa) {
     flayout l;
     l.k = ck_fisa_get(isa);
     l.direct = p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->ph == 0 && p->pw == 0 && p->OH == p->H && p->OW == p->W;
-    l.K = p->cin * p->kh * p->kw;
+    l.wino = p->kh == 3 && p->kw == 3 && p->sh == 1 && p->sw == 1 && p->dh == 1 && p->dw == 1 && p->ph == 1 && p->pw == 1 &&
+             p->OH == p->H && p->OW == p->W && p->OH % 2 == 0 && p->OW % 2 == 0 && p->cin >= WINO_MIN_CIN;
+    l.K = l.wino ? p->cin : p->cin * p->kh * p->kw;
     l.tiles = (p->cout + l.k->mr - 1) / l.k->mr;
+    l.tw = p->OW / 2;
     l.gw = p->OW; l.gh = p->OH; l.plane = 0;
     if (!l.direct) {
         l.gw = p->OW + (p->kw - 1) * p->dw / p->sw;
@@ -36,12 +49,12 @@ static flayout make_flayout(const ck_fconv *p, int isa) {
         // A panel of the last grid row, shifted by the largest tap offset, ends before this.
         l.plane = up16((size_t)l.gh * l.gw + (size_t)(l.gw - p->OW) + MAX_NR);
     }
-    l.gridN = p->OH * l.gw;
+    l.gridN = l.wino ? (p->OH / 2) * l.tw : p->OH * l.gw;
     l.panels = (l.gridN + l.k->nr - 1) / l.k->nr;
     // In floats (the two offset tables take two floats per entry).
     l.off_pkoff = up16((size_t)l.K * 2);
     l.off_w = l.off_pkoff + up16((size_t)l.K * 2);
-    l.off_bias = l.off_w + up16((size_t)l.tiles * l.k->mr * l.K);
+    l.off_bias = l.off_w + up16((size_t)(l.wino ? 16 : 1) * l.tiles * l.k->mr * l.K);
     l.total = l.off_bias + up16((size_t)l.tiles * l.k->mr);
     return l;
 }
@@ -56,6 +69,7 @@ size_t ck_fconv_pack(const ck_fconv *p, int isa, void *blob) {
     for (int k = 0; k < l.K; k++) {
         int c = k / taps, t = k % taps, ti = t / p->kw * p->dh, tj = t % p->kw * p->dw;
         pkoff[k] = (int64_t)k * nr;
+        if (l.wino) { koff[k] = (int64_t)k * nr; continue; }
         if (l.direct) { koff[k] = (int64_t)c * p->H * p->W; continue; }
         int64_t phase = (int64_t)c * p->sh * p->sw + (ti % p->sh) * p->sw + tj % p->sw;
         koff[k] = phase * (int64_t)l.plane + (int64_t)(ti / p->sh) * l.gw + tj / p->sw;
@@ -63,8 +77,30 @@ size_t ck_fconv_pack(const ck_fconv *p, int isa, void *blob) {
     float *w = b + l.off_w, *bias = b + l.off_bias;
     for (int co = 0; co < p->cout; co++) {
         int t = co / mr, r = co % mr;
-        for (int k = 0; k < l.K; k++) w[((size_t)t * l.K + k) * mr + r] = p->w[(size_t)co * l.K + k];
         bias[co] = p->bias ? p->bias[co] : 0.f;
+        if (!l.wino) {
+            for (int k = 0; k < l.K; k++) w[((size_t)t * l.K + k) * mr + r] = p->w[(size_t)co * l.K + k];
+            continue;
+        }
+        // U = G g Gᵀ with G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1], in double; U[x] goes to tile t of product x.
+        for (int c = 0; c < p->cin; c++) {
+            const float *g = p->w + ((size_t)co * p->cin + c) * 9;
+            double gg[4][3], u[4][4];
+            for (int j = 0; j < 3; j++) {
+                gg[0][j] = g[j];
+                gg[1][j] = 0.5 * ((double)g[j] + g[3 + j] + g[6 + j]);
+                gg[2][j] = 0.5 * ((double)g[j] - g[3 + j] + g[6 + j]);
+                gg[3][j] = g[6 + j];
+            }
+            for (int i = 0; i < 4; i++) {
+                u[i][0] = gg[i][0];
+                u[i][1] = 0.5 * (gg[i][0] + gg[i][1] + gg[i][2]);
+                u[i][2] = 0.5 * (gg[i][0] - gg[i][1] + gg[i][2]);
+                u[i][3] = gg[i][2];
+            }
+            for (int x = 0; x < 16; x++)
+                w[(((size_t)x * l.tiles + t) * l.K + c) * mr + r] = (float)u[x / 4][x % 4];
+        }
     }
     return l.total * sizeof(float);
 }
@@ -74,12 +110,29 @@ size_t ck_fconv_shared_scratch(const ck_fconv *p) {
     return l.plane * (size_t)p->cin * p->sh * p->sw * sizeof(float);
 }
 
+/// Winograd task scratch, in floats: the transformed panel V[16][cin][NR], the products M[16][tiles*MR][NR], the
+/// outputs Y[cout][4][NR] and four rows of the input transform.
+static size_t wino_scratch(const ck_fconv *p, const flayout *l, size_t *m_at, size_t *y_at, size_t *e_at) {
+    size_t nr = (size_t)l->k->nr;
+    *m_at = up16(16 * (size_t)p->cin * nr);
+    *y_at = *m_at + up16(16 * (size_t)l->tiles * l->k->mr * nr);
+    *e_at = *y_at + up16((size_t)p->cout * 4 * nr);
+    return *e_at + up16(4 * (2 * nr + 2));
+}
+
 size_t ck_fconv_task_scratch(const ck_fconv *p) {
     flayout l = make_flayout(p, p->isa);
+    size_t m, y, e;
+    if (l.wino) return wino_scratch(p, &l, &m, &y, &e) * sizeof(float) + 64;
     return (up16((size_t)l.K * l.k->nr) + up16((size_t)l.k->mr * l.k->nr)) * sizeof(float) + 64;
 }
 
 int ck_fconv_panels(const ck_fconv *p) { return make_flayout(p, p->isa).panels; }
+
+int ck_fconv_method(const ck_fconv *p) {
+    flayout l = make_flayout(p, p->isa);
+    return l.wino ? 2 : (l.direct ? 0 : 1);
+}
 
 void ck_fconv_prepare(const ck_fconv *p, const float *x, float *shared, int c0, int c1) {
     flayout l = make_flayout(p, p->isa);
@@ -109,6 +162,110 @@ void ck_fconv_prepare(const ck_fconv *p, const float *x, float *shared, int c0, 
     }
 }
 
+
+static const float zero_bias[MAX_NR];
+
+// The transforms only add and subtract, so any vector width gives the same results: on x86-64 they are also
+// compiled for AVX-512 and chosen at load (an ifunc), as the baseline build would run them 4 floats at a time.
+#if defined(__x86_64__) && defined(__linux__)
+#define WINO_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define WINO_CLONES
+#endif
+
+/// Bᵀ d, on whole rows: four plane rows into four rows of n.
+WINO_CLONES static void wino_rows(const float *restrict r0, const float *restrict r1, const float *restrict r2,
+                      const float *restrict r3, int n, float *restrict e0, float *restrict e1, float *restrict e2,
+                      float *restrict e3) {
+    for (int q = 0; q < n; q++) {
+        e0[q] = r0[q] - r2[q]; e1[q] = r1[q] + r2[q]; e2[q] = r2[q] - r1[q]; e3[q] = r1[q] - r3[q];
+    }
+}
+
+/// (Bᵀ d) B: the column combinations of one row, every patch's four starting two columns after the previous one.
+WINO_CLONES static void wino_cols(const float *restrict e, int len, float *restrict v0, float *restrict v1, float *restrict v2,
+                      float *restrict v3) {
+    for (int j = 0; j < len; j++) {
+        float a = e[2 * j], b = e[2 * j + 1], c = e[2 * j + 2], d = e[2 * j + 3];
+        v0[j] = a - c; v1[j] = b + c; v2[j] = c - b; v3[j] = b - d;
+    }
+}
+
+/// Aᵀ m A plus the bias for n tiles: m[x] the 16 products' rows, out the four output rows.
+WINO_CLONES static void wino_out(const float *const m[16], float bias, int n, float *restrict y0, float *restrict y1,
+                     float *restrict y2, float *restrict y3) {
+    for (int j = 0; j < n; j++) {
+        float s[4], d[4];
+        for (int c = 0; c < 4; c++) {
+            float m0 = m[c][j], m1 = m[4 + c][j], m2 = m[8 + c][j], m3 = m[12 + c][j];
+            s[c] = m0 + m1 + m2; d[c] = m1 - m2 - m3;
+        }
+        y0[j] = s[0] + s[1] + s[2] + bias;
+        y1[j] = s[1] - s[2] - s[3] + bias;
+        y2[j] = d[0] + d[1] + d[2] + bias;
+        y3[j] = d[1] - d[2] - d[3] + bias;
+    }
+}
+
+/// Two rows of len 2×2 tiles into an output row pair: o[2u] = a[u], o[2u + 1] = b[u].
+WINO_CLONES static void wino_store(const float *restrict a, const float *restrict b, int len, float *restrict o) {
+    for (int u = 0; u < len; u++) { o[2 * u] = a[u]; o[2 * u + 1] = b[u]; }
+}
+
+/// One panel of a Winograd conv: NR output tiles of 2×2 from tile t0 (cnt of them valid).
+static void wino_panel(const ck_fconv *p, const flayout *l, const float *planes, float *y, int t0, int cnt, float *task) {
+    const float *blob = p->packed;
+    const int64_t *koff = (const int64_t *)blob;
+    const float *u = blob + l->off_w, *bias = blob + l->off_bias;
+    int mr = l->k->mr, nr = l->k->nr, cin = p->cin, coutp = l->tiles * mr;
+    size_t m_at, y_at, e_at;
+    wino_scratch(p, l, &m_at, &y_at, &e_at);
+    float *V = task, *M = task + m_at, *Y = task + y_at, *e = task + e_at;
+    size_t es = 2 * (size_t)nr + 2, vs = (size_t)cin * nr;  // e row stride; V[x] stride
+    // Bᵀ d B for every patch: the row combinations on whole rows of the planes, then the column ones.
+    for (int tp = 0; tp < cnt;) {
+        int t = t0 + tp, ty = t / l->tw, tx = t % l->tw, len = l->tw - tx < cnt - tp ? l->tw - tx : cnt - tp;
+        for (int c = 0; c < cin; c++) {
+            const float *r0 = planes + (size_t)c * l->plane + (size_t)(2 * ty) * l->gw + 2 * tx;
+            wino_rows(r0, r0 + l->gw, r0 + 2 * l->gw, r0 + 3 * l->gw, 2 * len + 2, e, e + es, e + 2 * es, e + 3 * es);
+            for (int i = 0; i < 4; i++) {
+                float *v = V + (size_t)(4 * i) * vs + (size_t)c * nr + tp;
+                wino_cols(e + i * es, len, v, v + vs, v + 2 * vs, v + 3 * vs);
+            }
+        }
+        tp += len;
+    }
+    if (cnt < nr)  // the unused lanes: zeros, so that every product is finite
+        for (size_t r = 0; r < 16 * (size_t)cin; r++) memset(V + r * nr + cnt, 0, (size_t)(nr - cnt) * sizeof(float));
+    // The 16 products, each the GEMM of its transformed weights by its K×NR matrix.
+    for (int x = 0; x < 16; x++)
+        for (int t = 0; t < l->tiles; t++)
+            l->k->gemm(V + (size_t)x * vs, koff, u + ((size_t)x * l->tiles + t) * l->K * mr, l->K, zero_bias, 0, mr,
+                       M + ((size_t)x * coutp + (size_t)t * mr) * nr, (size_t)nr);
+    // Aᵀ m A with Aᵀ = [1 1 1 0; 0 1 -1 -1], plus the bias, into Y[co][2i + j][tile].
+    size_t ms = (size_t)coutp * nr;
+    for (int co = 0; co < p->cout; co++) {
+        const float *m[16];
+        for (int x = 0; x < 16; x++) m[x] = M + x * ms + (size_t)co * nr;
+        float *yc = Y + (size_t)co * 4 * nr;
+        wino_out(m, bias[co], cnt, yc, yc + nr, yc + 2 * nr, yc + 3 * nr);
+    }
+    if (p->silu)
+        for (int co = 0; co < p->cout; co++) ck_unary_f32(1, Y + (size_t)co * 4 * nr, Y + (size_t)co * 4 * nr, 4 * (size_t)nr, 0, 0);
+    // The tiles' 2×2 outputs to their places, a row pair per tile row.
+    size_t N = (size_t)p->OH * p->OW;
+    for (int tp = 0; tp < cnt;) {
+        int t = t0 + tp, ty = t / l->tw, tx = t % l->tw, len = l->tw - tx < cnt - tp ? l->tw - tx : cnt - tp;
+        for (int co = 0; co < p->cout; co++) {
+            const float *yc = Y + (size_t)co * 4 * nr + tp;
+            float *o = y + (size_t)co * N + (size_t)(2 * ty) * p->OW + 2 * tx;
+            wino_store(yc, yc + nr, len, o);
+            wino_store(yc + 2 * nr, yc + 3 * nr, len, o + p->OW);
+        }
+        tp += len;
+    }
+}
+
 void ck_fconv_compute(const ck_fconv *p, const float *x, const float *shared, float *y, int n0, int n1, float *task) {
     flayout l = make_flayout(p, p->isa);
     const float *blob = p->packed;
@@ -119,6 +276,7 @@ void ck_fconv_compute(const ck_fconv *p, const float *x, const float *shared, fl
     size_t N = (size_t)p->OH * p->OW;
     for (int n = n0; n < n1; n++) {
         int q0 = n * nr, cols = l.gridN - q0 < nr ? l.gridN - q0 : nr;
+        if (l.wino) { wino_panel(p, &l, shared, y, q0, cols, task); continue; }
         const float *act;
         const int64_t *offs = koff;
         if (!l.direct) act = shared + q0;

@@ -38,6 +38,9 @@ static const shape fixed_shapes[] = {
     {13, 2, 16, 16, 1, 1, 0, 1, 1}, {15, 18, 7, 7, 3, 2, 0, 2, 1},  {256, 5, 3, 3, 3, 1, 1, 1, 1},
     {8, 8, 9, 9, 3, 1, 1, 1, 8},    {6, 9, 8, 8, 3, 1, 1, 1, 3},    {16, 16, 13, 11, 5, 2, 2, 1, 16},
     {12, 8, 7, 5, 1, 1, 0, 1, 4},
+    // 3x3, stride 1, pad 1, even sizes, 8+ input channels: the float Winograd path
+    {8, 9, 10, 12, 3, 1, 1, 1, 1},  {16, 17, 6, 20, 3, 1, 1, 1, 1}, {33, 8, 2, 2, 3, 1, 1, 1, 1},
+    {12, 40, 14, 8, 3, 1, 1, 1, 1}, {64, 24, 24, 26, 3, 1, 1, 1, 1},
 };
 
 static uint64_t rng_state;
@@ -66,6 +69,10 @@ static shape random_shape(void) {
         s.w = rnd(1, 22);
         s.g = 1;
         if (rnd(0, 3) == 0) { s.k = 1; s.s = 1; s.p = 0; s.d = 1; }  // the direct source
+        if (rnd(0, 4) == 0) {  // the float Winograd path
+            s.k = 3; s.s = 1; s.p = 1; s.d = 1;
+            s.cin = rnd(8, 48); s.h = 2 * rnd(1, 11); s.w = 2 * rnd(1, 11);
+        }
         if (out_size(s.h, s.k, s.s, s.p, s.d) >= 1 && out_size(s.w, s.k, s.s, s.p, s.d) >= 1) return s;
     }
 }
@@ -76,7 +83,7 @@ static int isa_by_name(const char *name) {
     exit(2);
 }
 
-static int checked[CK_ISA_COUNT + 1], fchecked[CK_ISA_COUNT];  // last: grouped cases (all instruction sets)
+static int checked[CK_ISA_COUNT + 1], fchecked[CK_ISA_COUNT], fmethods[3];  // last: grouped cases (all instruction sets)
 static int failures;
 
 #define GUARD 64
@@ -218,6 +225,7 @@ static void run_float_case(const shape *s, int silu) {
         ck_fconv_compute(&q, x, (const float *)shared, y, 0, panels / 2, (float *)task);
         ck_fconv_compute(&q, x, (const float *)shared, y, panels / 2, panels, (float *)task);
         if (isa == CK_ISA_SCALAR) {
+            fmethods[ck_fconv_method(&q)]++;
             for (size_t i = 0; i < ny; i++)
                 if (!(fabs(y[i] - ref[i]) <= 1e-5 * mag[i] + 1e-6)) {
                     report("float scalar", s, silu, 0, 0, "differs from the definition", i * 4);
@@ -284,7 +292,8 @@ int main(int argc, char **argv) {
             printf("  %-11s %dx%-3d %4d cases checked; float %dx%-3d %4d cases\n", ck_isa_label(isa), k->mr, k->nr, checked[isa],
                    f->mr, f->nr, fchecked[isa]);
         } else {
-            printf("  %-11s       %4d of them grouped or depthwise\n", "", checked[isa]);
+            printf("  %-11s       %4d of them grouped or depthwise; float: %d direct, %d phase planes, %d Winograd\n", "",
+                   checked[isa], fmethods[0], fmethods[1], fmethods[2]);
         }
     }
     if (failures) { fprintf(stderr, "qconv_check: %d mismatches\n", failures); return 1; }

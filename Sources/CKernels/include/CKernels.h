@@ -138,6 +138,8 @@ size_t ck_fconv_task_scratch(const ck_fconv *p);
 void ck_fconv_prepare(const ck_fconv *p, const float *x, float *shared, int c0, int c1);
 /// Number of pixel panels of the conv.
 int ck_fconv_panels(const ck_fconv *p);
+/// How the conv runs: 0 direct from the input, 1 phase planes, 2 Winograd F(2x2, 3x3) on the planes.
+int ck_fconv_method(const ck_fconv *p);
 /// Computes all output channels of pixel panels [n0, n1) into y.
 void ck_fconv_compute(const ck_fconv *p, const float *x, const float *shared, float *y, int n0, int n1, float *task);
 

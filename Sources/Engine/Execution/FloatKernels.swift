@@ -13,16 +13,44 @@ struct StridedPart: Sendable {
     var src: Int, srcStrides: [Int64], dst: Int, dstStrides: [Int64], shape: [Int64]
 }
 
-/// Concat, Split, Slice, Transpose, Expand, Gather: data movement as strided copies planned at load.
+/// Concat, Split, Slice, Transpose, Expand, Gather: data movement as strided copies planned at load. With more
+/// than one thread and enough bytes, each part is split along its first axis longer than 1 (the channels, as a
+/// rule) into one piece per thread, and the pool runs the pieces.
 struct StridedCopyKernel: Kernel {
     let parts: [StridedPart]
     let elem: Int
+
     func run(_ c: RunContext) {
-        for p in parts {
-            p.dstStrides.withUnsafeBufferPointer { ds in p.srcStrides.withUnsafeBufferPointer { ss in p.shape.withUnsafeBufferPointer { sh in
-                ck_copy_strided(c.arena + p.dst, ds.baseAddress, c.arena + p.src, ss.baseAddress, sh.baseAddress, Int32(p.shape.count), Int32(elem))
-            } } }
+        let threads = c.pool.threads
+        let bytes = parts.reduce(0) { $0 + Int($1.shape.reduce(1, *)) } * elem
+        guard threads > 1, bytes >= 1 << 16 else {
+            for p in parts { copy(c, p, axis: 0, 0..<Int(p.shape.first ?? 1)) }
+            return
         }
+        var pieces: [(part: Int, axis: Int, range: Range<Int>)] = []
+        for (i, p) in parts.enumerated() {
+            let axis = p.shape.firstIndex { $0 > 1 } ?? 0
+            let n = Int(p.shape.isEmpty ? 1 : p.shape[axis]), per = (n + threads - 1) / threads
+            for lo in stride(from: 0, to: n, by: max(1, per)) { pieces.append((i, axis, lo..<min(n, lo + per))) }
+        }
+        c.pool.parallelFor(pieces.count) { t in
+            let piece = pieces[t]
+            copy(c, parts[piece.part], axis: piece.axis, piece.range)
+        }
+    }
+
+    /// Copies the elements of `p` whose index on `axis` is in `range`.
+    private func copy(_ c: RunContext, _ p: StridedPart, axis: Int, _ range: Range<Int>) {
+        var shape = p.shape
+        var src = p.src, dst = p.dst
+        if !shape.isEmpty {
+            shape[axis] = Int64(range.count)
+            src += range.lowerBound * Int(p.srcStrides[axis]) * elem
+            dst += range.lowerBound * Int(p.dstStrides[axis]) * elem
+        }
+        p.dstStrides.withUnsafeBufferPointer { ds in p.srcStrides.withUnsafeBufferPointer { ss in shape.withUnsafeBufferPointer { sh in
+            ck_copy_strided(c.arena + dst, ds.baseAddress, c.arena + src, ss.baseAddress, sh.baseAddress, Int32(shape.count), Int32(elem))
+        } } }
     }
 }
 
@@ -189,8 +217,10 @@ struct ResizeNearestKernel: Kernel {
     let rows: [Int32], cols: [Int32]
     func run(_ c: RunContext) {
         rows.withUnsafeBufferPointer { rp in cols.withUnsafeBufferPointer { cp in
-            ck_resize_nearest(c.arena + x, Int32(h), Int32(w), c.arena + y, Int32(oh), Int32(ow), rp.baseAddress, cp.baseAddress,
-                              Int32(elem), 0, Int32(planes))
+            c.pool.parallelRanges(planes, grain: max(1, 16384 / max(1, oh * ow))) { r in
+                ck_resize_nearest(c.arena + x, Int32(h), Int32(w), c.arena + y, Int32(oh), Int32(ow), rp.baseAddress, cp.baseAddress,
+                                  Int32(elem), Int32(r.lowerBound), Int32(r.upperBound))
+            }
         } }
     }
 }
