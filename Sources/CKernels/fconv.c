@@ -127,7 +127,27 @@ size_t ck_fconv_task_scratch(const ck_fconv *p) {
     return (up16((size_t)l.K * l.k->nr) + up16((size_t)l.k->mr * l.k->nr)) * sizeof(float) + 64;
 }
 
-int ck_fconv_panels(const ck_fconv *p) { return make_flayout(p, p->isa).panels; }
+static int splits_of(const ck_fconv *p, const flayout *l) {
+    int s = p->splits < 1 ? 1 : p->splits;
+    return s < l->tiles ? s : l->tiles;
+}
+
+int ck_fconv_units(const ck_fconv *p) {
+    flayout l = make_flayout(p, p->isa);
+    return l.panels * splits_of(p, &l);
+}
+
+int ck_fconv_splits(const ck_fconv *p, int threads) {
+    flayout l = make_flayout(p, p->isa);
+    if (threads <= 1) return 1;
+    // The smallest split whose busiest thread has at most 10% more units than the average (at most 8 parts; a
+    // Winograd part transforms its panel's input again, so fewer parts are better).
+    for (int s = 1; s <= 8 && s <= l.tiles; s++) {
+        int units = l.panels * s, busiest = (units + threads - 1) / threads;
+        if ((double)busiest * threads <= 1.1 * units) return s;
+    }
+    return l.tiles < 8 ? l.tiles : 8;
+}
 
 int ck_fconv_method(const ck_fconv *p) {
     flayout l = make_flayout(p, p->isa);
@@ -212,8 +232,10 @@ WINO_CLONES static void wino_store(const float *restrict a, const float *restric
     for (int u = 0; u < len; u++) { o[2 * u] = a[u]; o[2 * u + 1] = b[u]; }
 }
 
-/// One panel of a Winograd conv: NR output tiles of 2×2 from tile t0 (cnt of them valid).
-static void wino_panel(const ck_fconv *p, const flayout *l, const float *planes, float *y, int t0, int cnt, float *task) {
+/// One panel of a Winograd conv: NR output tiles of 2×2 from tile t0 (cnt of them valid), for the output channels of
+/// weight tiles [tile0, tile1).
+static void wino_panel(const ck_fconv *p, const flayout *l, const float *planes, float *y, int t0, int cnt, int tile0, int tile1,
+                       float *task) {
     const float *blob = p->packed;
     const int64_t *koff = (const int64_t *)blob;
     const float *u = blob + l->off_w, *bias = blob + l->off_bias;
@@ -239,24 +261,25 @@ static void wino_panel(const ck_fconv *p, const flayout *l, const float *planes,
         for (size_t r = 0; r < 16 * (size_t)cin; r++) memset(V + r * nr + cnt, 0, (size_t)(nr - cnt) * sizeof(float));
     // The 16 products, each the GEMM of its transformed weights by its K×NR matrix.
     for (int x = 0; x < 16; x++)
-        for (int t = 0; t < l->tiles; t++)
+        for (int t = tile0; t < tile1; t++)
             l->k->gemm(V + (size_t)x * vs, koff, u + ((size_t)x * l->tiles + t) * l->K * mr, l->K, zero_bias, 0, mr,
                        M + ((size_t)x * coutp + (size_t)t * mr) * nr, (size_t)nr);
     // Aᵀ m A with Aᵀ = [1 1 1 0; 0 1 -1 -1], plus the bias, into Y[co][2i + j][tile].
     size_t ms = (size_t)coutp * nr;
-    for (int co = 0; co < p->cout; co++) {
+    int co0 = tile0 * mr, co1 = tile1 * mr < p->cout ? tile1 * mr : p->cout;
+    for (int co = co0; co < co1; co++) {
         const float *m[16];
         for (int x = 0; x < 16; x++) m[x] = M + x * ms + (size_t)co * nr;
         float *yc = Y + (size_t)co * 4 * nr;
         wino_out(m, bias[co], cnt, yc, yc + nr, yc + 2 * nr, yc + 3 * nr);
     }
     if (p->silu)
-        for (int co = 0; co < p->cout; co++) ck_unary_f32(1, Y + (size_t)co * 4 * nr, Y + (size_t)co * 4 * nr, 4 * (size_t)nr, 0, 0);
+        for (int co = co0; co < co1; co++) ck_unary_f32(1, Y + (size_t)co * 4 * nr, Y + (size_t)co * 4 * nr, 4 * (size_t)nr, 0, 0);
     // The tiles' 2×2 outputs to their places, a row pair per tile row.
     size_t N = (size_t)p->OH * p->OW;
     for (int tp = 0; tp < cnt;) {
         int t = t0 + tp, ty = t / l->tw, tx = t % l->tw, len = l->tw - tx < cnt - tp ? l->tw - tx : cnt - tp;
-        for (int co = 0; co < p->cout; co++) {
+        for (int co = co0; co < co1; co++) {
             const float *yc = Y + (size_t)co * 4 * nr + tp;
             float *o = y + (size_t)co * N + (size_t)(2 * ty) * p->OW + 2 * tx;
             wino_store(yc, yc + nr, len, o);
@@ -274,9 +297,12 @@ void ck_fconv_compute(const ck_fconv *p, const float *x, const float *shared, fl
     int mr = l.k->mr, nr = l.k->nr;
     float *panel = task, *tile = task + up16((size_t)l.K * nr);
     size_t N = (size_t)p->OH * p->OW;
-    for (int n = n0; n < n1; n++) {
+    int splits = splits_of(p, &l);
+    for (int unit = n0; unit < n1; unit++) {
+        int n = unit / splits, part = unit % splits;
+        int tile0 = l.tiles * part / splits, tile1 = l.tiles * (part + 1) / splits;
         int q0 = n * nr, cols = l.gridN - q0 < nr ? l.gridN - q0 : nr;
-        if (l.wino) { wino_panel(p, &l, shared, y, q0, cols, task); continue; }
+        if (l.wino) { wino_panel(p, &l, shared, y, q0, cols, tile0, tile1, task); continue; }
         const float *act;
         const int64_t *offs = koff;
         if (!l.direct) act = shared + q0;
@@ -301,7 +327,7 @@ void ck_fconv_compute(const ck_fconv *p, const float *x, const float *shared, fl
             }
         }
         int in_place = l.gw == p->OW && cols == nr;  // NR consecutive output pixels: straight into the output
-        for (int t = 0; t < l.tiles; t++) {
+        for (int t = tile0; t < tile1; t++) {
             int co = t * mr, rows = p->cout - co < mr ? p->cout - co : mr;
             const float *wt = w + (size_t)t * l.K * mr;
             if (in_place) { l.k->gemm(act, offs, wt, l.K, bias + co, p->silu, rows, y + (size_t)co * N + q0, N); continue; }

@@ -8,7 +8,7 @@
 // compares every output byte, plus guard bytes after the output and after both scratch buffers. Grouped convs
 // (depthwise included) take the same packed path. Float convs (group 1, with and without SiLU) are checked the
 // same way: the scalar packed kernel against a direct convolution in double within rounding, and every other
-// instruction set's kernel against the scalar one bit for bit; the shared scratch starts as NaN, so a valid
+// instruction set's kernel against the scalar one bit for bit, with each panel's output channels in 1-3 parts; the shared scratch starts as NaN, so a valid
 // output that read a plane element nobody wrote would show. Exits 1 on any mismatch.
 //
 // Usage: qconv_check [--require ISA]... [--absent ISA]... [--seed N] [--lut-all-modes]
@@ -204,6 +204,7 @@ static void run_float_case(const shape *s, int silu) {
                 mag[at] = m;
             }
     float *scalar_y = NULL;
+    int splits = rnd(1, 3);  // each panel's output channels in up to three parts, as for two threads and few panels
     for (int isa = 0; isa < CK_ISA_COUNT; isa++) {
         if (!ck_isa_available(isa)) continue;
         const char *name = ck_isa_label(isa);
@@ -211,7 +212,7 @@ static void run_float_case(const shape *s, int silu) {
         float *blob = malloc(blob_bytes);
         ck_fconv_pack(&p, isa, blob);
         ck_fconv q = p;
-        q.packed = blob; q.isa = isa;
+        q.packed = blob; q.isa = isa; q.splits = splits;
         size_t shb = ck_fconv_shared_scratch(&q), tb = ck_fconv_task_scratch(&q);
         uint8_t *shared = malloc(shb + GUARD), *task = malloc(tb + GUARD), *yb = malloc(ny * sizeof(float) + GUARD);
         memset(shared, 0xFF, shb); fill_guard(shared + shb);  // NaN everywhere prepare does not write
@@ -221,9 +222,9 @@ static void run_float_case(const shape *s, int silu) {
         int half = s->cin / 2;
         ck_fconv_prepare(&q, x, (float *)shared, 0, half);
         ck_fconv_prepare(&q, x, (float *)shared, half, s->cin);
-        int panels = ck_fconv_panels(&q);
-        ck_fconv_compute(&q, x, (const float *)shared, y, 0, panels / 2, (float *)task);
-        ck_fconv_compute(&q, x, (const float *)shared, y, panels / 2, panels, (float *)task);
+        int units = ck_fconv_units(&q);
+        ck_fconv_compute(&q, x, (const float *)shared, y, 0, units / 2, (float *)task);
+        ck_fconv_compute(&q, x, (const float *)shared, y, units / 2, units, (float *)task);
         if (isa == CK_ISA_SCALAR) {
             fmethods[ck_fconv_method(&q)]++;
             for (size_t i = 0; i < ny; i++)

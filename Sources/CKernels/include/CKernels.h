@@ -120,6 +120,7 @@ typedef struct ck_fconv {
     int silu;             // x*sigmoid(x) fused after the bias
     const void *packed;   // blob made by ck_fconv_pack for `isa`
     int isa;
+    int splits;           // each panel's output channels in this many parts (ck_fconv_splits; 0 or 1: one part)
 } ck_fconv;
 
 // The same pixel grid as the integer convolution, with floats: a GEMM of packed weights (tiles of MR output
@@ -136,11 +137,14 @@ size_t ck_fconv_shared_scratch(const ck_fconv *p);
 size_t ck_fconv_task_scratch(const ck_fconv *p);
 /// Fills the shared scratch for input channels [c0, c1).
 void ck_fconv_prepare(const ck_fconv *p, const float *x, float *shared, int c0, int c1);
-/// Number of pixel panels of the conv.
-int ck_fconv_panels(const ck_fconv *p);
+/// Units of work of the conv: pixel panels times p->splits parts of their output channels.
+int ck_fconv_units(const ck_fconv *p);
+/// How many parts to split each panel's output channels into so that `threads` threads get even shares of the
+/// units (1 where panels alone split evenly enough).
+int ck_fconv_splits(const ck_fconv *p, int threads);
 /// How the conv runs: 0 direct from the input, 1 phase planes, 2 Winograd F(2x2, 3x3) on the planes.
 int ck_fconv_method(const ck_fconv *p);
-/// Computes all output channels of pixel panels [n0, n1) into y.
+/// Computes units [n0, n1) into y.
 void ck_fconv_compute(const ck_fconv *p, const float *x, const float *shared, float *y, int n0, int n1, float *task);
 
 /// Integer MatMul of one [M,K]×[K,N] pair from QDQ graphs, as onnxruntime's QLinearMatMul: u8 or s8 operands with

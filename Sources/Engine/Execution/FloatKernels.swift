@@ -89,7 +89,9 @@ struct ConvKernel: Kernel {
     let silu: Bool
     /// Group 1: the packed weights and the scratch layout (shared phase planes, then one part per thread).
     private var packed: PackedConv?
-    private var sharedBytes = 0, taskBytes = 0, panels = 0
+    private var sharedBytes = 0, taskBytes = 0
+    /// Output-channel parts per panel for 1...8 threads (ck_fconv_splits), so that few panels still split evenly.
+    private var splits: [Int32] = []
 
     init(x: Int, y: Int, cin: Int, h: Int, w: Int, cout: Int, kh: Int, kw: Int, sh: Int, sw: Int, ph: Int, pw: Int,
          dh: Int, dw: Int, oh: Int, ow: Int, group: Int, weights: [Float], bias: [Float]?, silu: Bool) {
@@ -104,7 +106,7 @@ struct ConvKernel: Kernel {
         withParams(isa: isa) { p in
             sharedBytes = (ck_fconv_shared_scratch(p) + 63) / 64 * 64
             taskBytes = (ck_fconv_task_scratch(p) + 63) / 64 * 64
-            panels = Int(ck_fconv_panels(p))
+            splits = (1...8).map { ck_fconv_splits(p, Int32($0)) }
         }
     }
 
@@ -122,7 +124,7 @@ struct ConvKernel: Kernel {
                 var p = ck_fconv(cin: Int32(cin), H: Int32(h), W: Int32(w), cout: Int32(cout), kh: Int32(kh), kw: Int32(kw),
                                  sh: Int32(sh), sw: Int32(sw), ph: Int32(ph), pw: Int32(pw), dh: Int32(dh), dw: Int32(dw),
                                  OH: Int32(oh), OW: Int32(ow), w: wp.baseAddress, bias: bp, silu: silu ? 1 : 0,
-                                 packed: packed.map { UnsafeRawPointer($0.blob) }, isa: isa)
+                                 packed: packed.map { UnsafeRawPointer($0.blob) }, isa: isa, splits: 1)
                 return body(&p)
             }
             if let bias { return bias.withUnsafeBufferPointer { make($0.baseAddress) } }
@@ -133,19 +135,23 @@ struct ConvKernel: Kernel {
     func run(_ c: RunContext) {
         let out = c.f32(y), input = c.f32(x)
         if let packed {
-            withParams(isa: packed.isa) { p in
-                let scratch = c.scratch.assumingMemoryBound(to: Float.self)
-                if sharedBytes > 0 {
-                    c.pool.parallelRanges(cin, grain: max(1, 16384 / max(1, h * w))) { r in
-                        ck_fconv_prepare(p, input, scratch, Int32(r.lowerBound), Int32(r.upperBound))
+            withParams(isa: packed.isa) { params in
+                var q = params.pointee
+                q.splits = splits[min(c.pool.threads, splits.count) - 1]
+                withUnsafePointer(to: q) { p in
+                    let scratch = c.scratch.assumingMemoryBound(to: Float.self)
+                    if sharedBytes > 0 {
+                        c.pool.parallelRanges(cin, grain: max(1, 16384 / max(1, h * w))) { r in
+                            ck_fconv_prepare(p, input, scratch, Int32(r.lowerBound), Int32(r.upperBound))
+                        }
                     }
-                }
-                let parts = min(c.pool.threads, panels), per = (panels + parts - 1) / parts
-                c.pool.parallelFor(parts) { t in
-                    let n0 = t * per, n1 = min(panels, n0 + per)
-                    guard n0 < n1 else { return }
-                    ck_fconv_compute(p, input, scratch, out, Int32(n0), Int32(n1),
-                                     (c.scratch + sharedBytes + t * taskBytes).assumingMemoryBound(to: Float.self))
+                    let units = Int(ck_fconv_units(p)), parts = min(c.pool.threads, units), per = (units + parts - 1) / parts
+                    c.pool.parallelFor(parts) { t in
+                        let n0 = t * per, n1 = min(units, n0 + per)
+                        guard n0 < n1 else { return }
+                        ck_fconv_compute(p, input, scratch, out, Int32(n0), Int32(n1),
+                                         (c.scratch + sharedBytes + t * taskBytes).assumingMemoryBound(to: Float.self))
+                    }
                 }
             }
             return
