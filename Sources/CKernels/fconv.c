@@ -7,16 +7,19 @@
 //   stride phase, plane (a, b) holding the input at rows r*sh + a - ph and columns q*sw + b - pw. Every tap is
 //   then a shifted row of one plane: its panel is NR consecutive floats there, read in place. The pixel grid has
 //   the planes' width; its extra columns are computed and never stored.
-// - Winograd F(2×2, 3×3) (3×3, stride 1, pad 1, no dilation, even output, at least WINO_MIN_CIN input channels):
-//   the same planes, read as 4×4 patches of 2×2 output tiles. A panel is NR tiles; its patches are transformed
-//   (Bᵀ d B) into 16 K×NR matrices, the GEMM multiplies each by its transformed weights (G g Gᵀ, made at pack
-//   time), and the 16 products are transformed back (Aᵀ m A) to the tiles' outputs: 16 multiplies for 4 outputs
-//   where the direct conv does 36. The transforms add and subtract only, so every instruction set still agrees
-//   with the scalar kernel bit for bit; against the definition the error stays at float rounding.
+// - Winograd F(4×4, 3×3) (3×3, stride 1, pad 1, no dilation, output sides multiples of 4, at least WINO_MIN_CIN
+//   input channels): the same planes, read as 6×6 patches of 4×4 output tiles. A panel is NR tiles; its patches
+//   are transformed (Bᵀ d B) into 36 K×NR matrices, the GEMM multiplies each by its transformed weights (G g Gᵀ,
+//   made at pack time), and the 36 products are transformed back (Aᵀ m A) to the tiles' outputs: 36 multiplies
+//   for 16 outputs where the direct conv does 144. The transforms are the same C for every instruction set, with
+//   no contraction, so every kernel still agrees with the scalar one bit for bit; against the definition the error
+//   stays within a few float roundings of the terms' magnitudes.
 // K is in ONNX order (channel, then tap); koff[k] is where element k's panel starts, relative to the panel's
 // first pixel (Winograd: K is the input channels, and koff[k] = k * NR in the transformed panel).
 #include "conv_internal.h"
 #include <string.h>
+
+#pragma STDC FP_CONTRACT OFF
 
 #define MAX_NR 64
 
@@ -38,10 +41,10 @@ static flayout make_flayout(const ck_fconv *p, int isa) {
     l.k = ck_fisa_get(isa);
     l.direct = p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->ph == 0 && p->pw == 0 && p->OH == p->H && p->OW == p->W;
     l.wino = p->kh == 3 && p->kw == 3 && p->sh == 1 && p->sw == 1 && p->dh == 1 && p->dw == 1 && p->ph == 1 && p->pw == 1 &&
-             p->OH == p->H && p->OW == p->W && p->OH % 2 == 0 && p->OW % 2 == 0 && p->cin >= WINO_MIN_CIN;
+             p->OH == p->H && p->OW == p->W && p->OH % 4 == 0 && p->OW % 4 == 0 && p->cin >= WINO_MIN_CIN;
     l.K = l.wino ? p->cin : p->cin * p->kh * p->kw;
     l.tiles = (p->cout + l.k->mr - 1) / l.k->mr;
-    l.tw = p->OW / 2;
+    l.tw = p->OW / 4;
     l.gw = p->OW; l.gh = p->OH; l.plane = 0;
     if (!l.direct) {
         l.gw = p->OW + (p->kw - 1) * p->dw / p->sw;
@@ -49,12 +52,12 @@ static flayout make_flayout(const ck_fconv *p, int isa) {
         // A panel of the last grid row, shifted by the largest tap offset, ends before this.
         l.plane = up16((size_t)l.gh * l.gw + (size_t)(l.gw - p->OW) + MAX_NR);
     }
-    l.gridN = l.wino ? (p->OH / 2) * l.tw : p->OH * l.gw;
+    l.gridN = l.wino ? (p->OH / 4) * l.tw : p->OH * l.gw;
     l.panels = (l.gridN + l.k->nr - 1) / l.k->nr;
     // In floats (the two offset tables take two floats per entry).
     l.off_pkoff = up16((size_t)l.K * 2);
     l.off_w = l.off_pkoff + up16((size_t)l.K * 2);
-    l.off_bias = l.off_w + up16((size_t)(l.wino ? 16 : 1) * l.tiles * l.k->mr * l.K);
+    l.off_bias = l.off_w + up16((size_t)(l.wino ? 36 : 1) * l.tiles * l.k->mr * l.K);
     l.total = l.off_bias + up16((size_t)l.tiles * l.k->mr);
     return l;
 }
@@ -82,48 +85,47 @@ size_t ck_fconv_pack(const ck_fconv *p, int isa, void *blob) {
             for (int k = 0; k < l.K; k++) w[((size_t)t * l.K + k) * mr + r] = p->w[(size_t)co * l.K + k];
             continue;
         }
-        // U = G g Gᵀ with G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1], in double; U[x] goes to tile t of product x.
+        // U = G g Gᵀ, in double; U[x] goes to tile t of product x.
+        static const double G[6][3] = {{1 / 4., 0, 0}, {-1 / 6., -1 / 6., -1 / 6.}, {-1 / 6., 1 / 6., -1 / 6.},
+                                       {1 / 24., 1 / 12., 1 / 6.}, {1 / 24., -1 / 12., 1 / 6.}, {0, 0, 1}};
         for (int c = 0; c < p->cin; c++) {
             const float *g = p->w + ((size_t)co * p->cin + c) * 9;
-            double gg[4][3], u[4][4];
-            for (int j = 0; j < 3; j++) {
-                gg[0][j] = g[j];
-                gg[1][j] = 0.5 * ((double)g[j] + g[3 + j] + g[6 + j]);
-                gg[2][j] = 0.5 * ((double)g[j] - g[3 + j] + g[6 + j]);
-                gg[3][j] = g[6 + j];
-            }
-            for (int i = 0; i < 4; i++) {
-                u[i][0] = gg[i][0];
-                u[i][1] = 0.5 * (gg[i][0] + gg[i][1] + gg[i][2]);
-                u[i][2] = 0.5 * (gg[i][0] - gg[i][1] + gg[i][2]);
-                u[i][3] = gg[i][2];
-            }
-            for (int x = 0; x < 16; x++)
-                w[(((size_t)x * l.tiles + t) * l.K + c) * mr + r] = (float)u[x / 4][x % 4];
+            double gg[6][3];
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 3; j++) gg[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 6; j++) {
+                    double u = G[j][0] * gg[i][0] + G[j][1] * gg[i][1] + G[j][2] * gg[i][2];
+                    w[(((size_t)(6 * i + j) * l.tiles + t) * l.K + c) * mr + r] = (float)u;
+                }
         }
     }
     return l.total * sizeof(float);
 }
 
+/// Floats of the phase planes (the start of the shared scratch); Winograd's transformed panels follow them,
+/// V[panel][36][cin][NR].
+static size_t planes_floats(const ck_fconv *p, const flayout *l) { return l->plane * (size_t)p->cin * p->sh * p->sw; }
+
+static size_t wino_panel_floats(const ck_fconv *p, const flayout *l) { return 36 * (size_t)p->cin * l->k->nr; }
+
 size_t ck_fconv_shared_scratch(const ck_fconv *p) {
     flayout l = make_flayout(p, p->isa);
-    return l.plane * (size_t)p->cin * p->sh * p->sw * sizeof(float);
+    size_t v = l.wino ? (size_t)l.panels * wino_panel_floats(p, &l) : 0;
+    return (planes_floats(p, &l) + v) * sizeof(float);
 }
 
-/// Winograd task scratch, in floats: the transformed panel V[16][cin][NR], the products M[16][tiles*MR][NR], the
-/// outputs Y[cout][4][NR] and four rows of the input transform.
-static size_t wino_scratch(const ck_fconv *p, const flayout *l, size_t *m_at, size_t *y_at, size_t *e_at) {
+/// Winograd task scratch, in floats: the products M[36][tiles*MR][NR], then the outputs Y[cout][16][NR].
+static size_t wino_scratch(const ck_fconv *p, const flayout *l, size_t *y_at) {
     size_t nr = (size_t)l->k->nr;
-    *m_at = up16(16 * (size_t)p->cin * nr);
-    *y_at = *m_at + up16(16 * (size_t)l->tiles * l->k->mr * nr);
-    *e_at = *y_at + up16((size_t)p->cout * 4 * nr);
-    return *e_at + up16(4 * (2 * nr + 2));
+    *y_at = up16(36 * (size_t)l->tiles * l->k->mr * nr);
+    return *y_at + up16((size_t)p->cout * 16 * nr);
 }
 
 size_t ck_fconv_task_scratch(const ck_fconv *p) {
     flayout l = make_flayout(p, p->isa);
-    size_t m, y, e;
-    if (l.wino) return wino_scratch(p, &l, &m, &y, &e) * sizeof(float) + 64;
+    size_t y;
+    if (l.wino) return wino_scratch(p, &l, &y) * sizeof(float) + 64;
     return (up16((size_t)l.K * l.k->nr) + up16((size_t)l.k->mr * l.k->nr)) * sizeof(float) + 64;
 }
 
@@ -140,8 +142,7 @@ int ck_fconv_units(const ck_fconv *p) {
 int ck_fconv_splits(const ck_fconv *p, int threads) {
     flayout l = make_flayout(p, p->isa);
     if (threads <= 1) return 1;
-    // The smallest split whose busiest thread has at most 10% more units than the average (at most 8 parts; a
-    // Winograd part transforms its panel's input again, so fewer parts are better).
+    // The smallest split whose busiest thread has at most 10% more units than the average (at most 8 parts).
     for (int s = 1; s <= 8 && s <= l.tiles; s++) {
         int units = l.panels * s, busiest = (units + threads - 1) / threads;
         if ((double)busiest * threads <= 1.1 * units) return s;
@@ -153,6 +154,8 @@ int ck_fconv_method(const ck_fconv *p) {
     flayout l = make_flayout(p, p->isa);
     return l.wino ? 2 : (l.direct ? 0 : 1);
 }
+
+static void wino_transform(const ck_fconv *p, const flayout *l, const float *plane, float *V, int c);
 
 void ck_fconv_prepare(const ck_fconv *p, const float *x, float *shared, int c0, int c1) {
     flayout l = make_flayout(p, p->isa);
@@ -179,6 +182,7 @@ void ck_fconv_prepare(const ck_fconv *p, const float *x, float *shared, int c0, 
             }
             memset(plane + filled, 0, (l.plane - filled) * sizeof(float));
         }
+        if (l.wino) wino_transform(p, &l, shared + (size_t)c * l.plane, shared + planes_floats(p, &l), c);
     }
 }
 
@@ -193,98 +197,118 @@ static const float zero_bias[MAX_NR];
 #define WINO_CLONES
 #endif
 
-/// Bᵀ d, on whole rows: four plane rows into four rows of n.
-WINO_CLONES static void wino_rows(const float *restrict r0, const float *restrict r1, const float *restrict r2,
-                      const float *restrict r3, int n, float *restrict e0, float *restrict e1, float *restrict e2,
-                      float *restrict e3) {
+/// Bᵀ d on whole rows: six plane rows into six rows of n.
+WINO_CLONES static void wino_rows(const float *restrict r, size_t stride, int n, float *restrict e, size_t es) {
+    const float *restrict r0 = r, *restrict r1 = r + stride, *restrict r2 = r + 2 * stride;
+    const float *restrict r3 = r + 3 * stride, *restrict r4 = r + 4 * stride, *restrict r5 = r + 5 * stride;
+    float *restrict e0 = e, *restrict e1 = e + es, *restrict e2 = e + 2 * es;
+    float *restrict e3 = e + 3 * es, *restrict e4 = e + 4 * es, *restrict e5 = e + 5 * es;
     for (int q = 0; q < n; q++) {
-        e0[q] = r0[q] - r2[q]; e1[q] = r1[q] + r2[q]; e2[q] = r2[q] - r1[q]; e3[q] = r1[q] - r3[q];
+        float d0 = r0[q], d1 = r1[q], d2 = r2[q], d3 = r3[q], d4 = r4[q], d5 = r5[q];
+        e0[q] = 4.f * d0 - 5.f * d2 + d4;
+        e1[q] = (d3 + d4) - 4.f * (d1 + d2);
+        e2[q] = (d4 - d3) + 4.f * (d1 - d2);
+        e3[q] = (d4 - d2) + 2.f * (d3 - d1);
+        e4[q] = (d4 - d2) - 2.f * (d3 - d1);
+        e5[q] = 4.f * d1 - 5.f * d3 + d5;
     }
 }
 
-/// (Bᵀ d) B: the column combinations of one row, every patch's four starting two columns after the previous one.
-WINO_CLONES static void wino_cols(const float *restrict e, int len, float *restrict v0, float *restrict v1, float *restrict v2,
-                      float *restrict v3) {
-    for (int j = 0; j < len; j++) {
-        float a = e[2 * j], b = e[2 * j + 1], c = e[2 * j + 2], d = e[2 * j + 3];
-        v0[j] = a - c; v1[j] = b + c; v2[j] = c - b; v3[j] = b - d;
+/// (Bᵀ d) B: the same combinations along one row, each patch's six columns starting four after the previous one;
+/// v[j * vs + u] is value j of patch u.
+WINO_CLONES static void wino_cols(const float *restrict e, int len, float *restrict v, size_t vs) {
+    float *restrict v0 = v, *restrict v1 = v + vs, *restrict v2 = v + 2 * vs;
+    float *restrict v3 = v + 3 * vs, *restrict v4 = v + 4 * vs, *restrict v5 = v + 5 * vs;
+    for (int u = 0; u < len; u++) {
+        const float *d = e + 4 * u;
+        float d0 = d[0], d1 = d[1], d2 = d[2], d3 = d[3], d4 = d[4], d5 = d[5];
+        v0[u] = 4.f * d0 - 5.f * d2 + d4;
+        v1[u] = (d3 + d4) - 4.f * (d1 + d2);
+        v2[u] = (d4 - d3) + 4.f * (d1 - d2);
+        v3[u] = (d4 - d2) + 2.f * (d3 - d1);
+        v4[u] = (d4 - d2) - 2.f * (d3 - d1);
+        v5[u] = 4.f * d1 - 5.f * d3 + d5;
     }
 }
 
-/// Aᵀ m A plus the bias for n tiles: m[x] the 16 products' rows, out the four output rows.
-WINO_CLONES static void wino_out(const float *const m[16], float bias, int n, float *restrict y0, float *restrict y1,
-                     float *restrict y2, float *restrict y3) {
-    for (int j = 0; j < n; j++) {
-        float s[4], d[4];
-        for (int c = 0; c < 4; c++) {
-            float m0 = m[c][j], m1 = m[4 + c][j], m2 = m[8 + c][j], m3 = m[12 + c][j];
-            s[c] = m0 + m1 + m2; d[c] = m1 - m2 - m3;
+/// Aᵀ m A plus the bias for n tiles: m is the 36 products' rows (ms apart), y the 16 output rows (nr apart).
+WINO_CLONES static void wino_out(const float *restrict m, size_t ms, float bias, int n, float *restrict y, size_t nr) {
+    for (int u = 0; u < n; u++) {
+        float s[4][6];
+        for (int j = 0; j < 6; j++) {  // Aᵀ on each column
+            float m0 = m[(size_t)j * ms + u], m1 = m[(size_t)(6 + j) * ms + u], m2 = m[(size_t)(12 + j) * ms + u];
+            float m3 = m[(size_t)(18 + j) * ms + u], m4 = m[(size_t)(24 + j) * ms + u], m5 = m[(size_t)(30 + j) * ms + u];
+            float a = m1 + m2, b = m1 - m2, c = m3 + m4, d = m3 - m4;
+            s[0][j] = m0 + a + c; s[1][j] = b + 2.f * d; s[2][j] = a + 4.f * c; s[3][j] = b + 8.f * d + m5;
         }
-        y0[j] = s[0] + s[1] + s[2] + bias;
-        y1[j] = s[1] - s[2] - s[3] + bias;
-        y2[j] = d[0] + d[1] + d[2] + bias;
-        y3[j] = d[1] - d[2] - d[3] + bias;
+        for (int i = 0; i < 4; i++) {  // then on each row
+            float a = s[i][1] + s[i][2], b = s[i][1] - s[i][2], c = s[i][3] + s[i][4], d = s[i][3] - s[i][4];
+            y[(size_t)(4 * i) * nr + u] = s[i][0] + a + c + bias;
+            y[(size_t)(4 * i + 1) * nr + u] = b + 2.f * d + bias;
+            y[(size_t)(4 * i + 2) * nr + u] = a + 4.f * c + bias;
+            y[(size_t)(4 * i + 3) * nr + u] = b + 8.f * d + s[i][5] + bias;
+        }
     }
 }
 
-/// Two rows of len 2×2 tiles into an output row pair: o[2u] = a[u], o[2u + 1] = b[u].
-WINO_CLONES static void wino_store(const float *restrict a, const float *restrict b, int len, float *restrict o) {
-    for (int u = 0; u < len; u++) { o[2 * u] = a[u]; o[2 * u + 1] = b[u]; }
+/// One output row of len 4×4 tiles: o[4u + j] = y[j * nr + u].
+WINO_CLONES static void wino_store(const float *restrict y, size_t nr, int len, float *restrict o) {
+    for (int u = 0; u < len; u++) {
+        o[4 * u] = y[u]; o[4 * u + 1] = y[nr + u]; o[4 * u + 2] = y[2 * nr + u]; o[4 * u + 3] = y[3 * nr + u];
+    }
 }
 
-/// One panel of a Winograd conv: NR output tiles of 2×2 from tile t0 (cnt of them valid), for the output channels of
-/// weight tiles [tile0, tile1).
-static void wino_panel(const ck_fconv *p, const flayout *l, const float *planes, float *y, int t0, int cnt, int tile0, int tile1,
+/// Bᵀ d B of every patch of input channel c (its zero-padded plane) into the transformed panels V.
+static void wino_transform(const ck_fconv *p, const flayout *l, const float *plane, float *V, int c) {
+    int nr = l->k->nr, th = p->OH / 4, cols = 4 * l->tw + 2;
+    size_t vs = (size_t)p->cin * nr, es = (size_t)cols + 2, pv = wino_panel_floats(p, l);
+    float e[6 * es];
+    for (int ty = 0; ty < th; ty++) {
+        // The row combinations on whole rows of the plane, then the column ones, panel by panel.
+        wino_rows(plane + (size_t)(4 * ty) * l->gw, (size_t)l->gw, cols, e, es);
+        for (int tx = 0; tx < l->tw;) {
+            int t = ty * l->tw + tx, tp = t % nr, len = l->tw - tx < nr - tp ? l->tw - tx : nr - tp;
+            float *v = V + (size_t)(t / nr) * pv + (size_t)c * nr + tp;
+            for (int i = 0; i < 6; i++) wino_cols(e + i * es + 4 * tx, len, v + (size_t)(6 * i) * vs, vs);
+            tx += len;
+        }
+    }
+    int used = l->gridN - (l->panels - 1) * nr;  // the last panel's unused lanes: zeros, so every product is finite
+    float *last = V + (size_t)(l->panels - 1) * pv + (size_t)c * nr;
+    if (used < nr) for (int x = 0; x < 36; x++) memset(last + (size_t)x * vs + used, 0, (size_t)(nr - used) * sizeof(float));
+}
+
+/// One panel of a Winograd conv: NR output tiles of 4×4 from tile t0 (cnt of them valid), for the output channels of
+/// weight tiles [tile0, tile1); V is the panel's transformed input.
+static void wino_panel(const ck_fconv *p, const flayout *l, const float *V, float *y, int t0, int cnt, int tile0, int tile1,
                        float *task) {
     const float *blob = p->packed;
     const int64_t *koff = (const int64_t *)blob;
     const float *u = blob + l->off_w, *bias = blob + l->off_bias;
-    int mr = l->k->mr, nr = l->k->nr, cin = p->cin, coutp = l->tiles * mr;
-    size_t m_at, y_at, e_at;
-    wino_scratch(p, l, &m_at, &y_at, &e_at);
-    float *V = task, *M = task + m_at, *Y = task + y_at, *e = task + e_at;
-    size_t es = 2 * (size_t)nr + 2, vs = (size_t)cin * nr;  // e row stride; V[x] stride
-    // Bᵀ d B for every patch: the row combinations on whole rows of the planes, then the column ones.
-    for (int tp = 0; tp < cnt;) {
-        int t = t0 + tp, ty = t / l->tw, tx = t % l->tw, len = l->tw - tx < cnt - tp ? l->tw - tx : cnt - tp;
-        for (int c = 0; c < cin; c++) {
-            const float *r0 = planes + (size_t)c * l->plane + (size_t)(2 * ty) * l->gw + 2 * tx;
-            wino_rows(r0, r0 + l->gw, r0 + 2 * l->gw, r0 + 3 * l->gw, 2 * len + 2, e, e + es, e + 2 * es, e + 3 * es);
-            for (int i = 0; i < 4; i++) {
-                float *v = V + (size_t)(4 * i) * vs + (size_t)c * nr + tp;
-                wino_cols(e + i * es, len, v, v + vs, v + 2 * vs, v + 3 * vs);
-            }
-        }
-        tp += len;
-    }
-    if (cnt < nr)  // the unused lanes: zeros, so that every product is finite
-        for (size_t r = 0; r < 16 * (size_t)cin; r++) memset(V + r * nr + cnt, 0, (size_t)(nr - cnt) * sizeof(float));
-    // The 16 products, each the GEMM of its transformed weights by its K×NR matrix.
-    for (int x = 0; x < 16; x++)
+    int mr = l->k->mr, nr = l->k->nr, coutp = l->tiles * mr;
+    size_t y_at;
+    wino_scratch(p, l, &y_at);
+    float *M = task, *Y = task + y_at;
+    size_t vs = (size_t)p->cin * nr;  // V[x] stride
+    // The 36 products, each the GEMM of its transformed weights by its K×NR matrix.
+    for (int x = 0; x < 36; x++)
         for (int t = tile0; t < tile1; t++)
             l->k->gemm(V + (size_t)x * vs, koff, u + ((size_t)x * l->tiles + t) * l->K * mr, l->K, zero_bias, 0, mr,
                        M + ((size_t)x * coutp + (size_t)t * mr) * nr, (size_t)nr);
-    // Aᵀ m A with Aᵀ = [1 1 1 0; 0 1 -1 -1], plus the bias, into Y[co][2i + j][tile].
+    // Aᵀ m A plus the bias into Y[co][4i + j][tile], then SiLU.
     size_t ms = (size_t)coutp * nr;
     int co0 = tile0 * mr, co1 = tile1 * mr < p->cout ? tile1 * mr : p->cout;
-    for (int co = co0; co < co1; co++) {
-        const float *m[16];
-        for (int x = 0; x < 16; x++) m[x] = M + x * ms + (size_t)co * nr;
-        float *yc = Y + (size_t)co * 4 * nr;
-        wino_out(m, bias[co], cnt, yc, yc + nr, yc + 2 * nr, yc + 3 * nr);
-    }
-    if (p->silu)
-        for (int co = co0; co < co1; co++) ck_unary_f32(1, Y + (size_t)co * 4 * nr, Y + (size_t)co * 4 * nr, 4 * (size_t)nr, 0, 0);
-    // The tiles' 2×2 outputs to their places, a row pair per tile row.
+    for (int co = co0; co < co1; co++)
+        wino_out(M + (size_t)co * nr, ms, bias[co], cnt, Y + (size_t)co * 16 * nr, (size_t)nr);
+    if (p->silu) ck_unary_f32(1, Y + (size_t)co0 * 16 * nr, Y + (size_t)co0 * 16 * nr, (size_t)(co1 - co0) * 16 * nr, 0, 0);
+    // The tiles' 4×4 outputs to their places, four output rows per tile row.
     size_t N = (size_t)p->OH * p->OW;
     for (int tp = 0; tp < cnt;) {
         int t = t0 + tp, ty = t / l->tw, tx = t % l->tw, len = l->tw - tx < cnt - tp ? l->tw - tx : cnt - tp;
-        for (int co = co0; co < co1; co++) {
-            const float *yc = Y + (size_t)co * 4 * nr + tp;
-            float *o = y + (size_t)co * N + (size_t)(2 * ty) * p->OW + 2 * tx;
-            wino_store(yc, yc + nr, len, o);
-            wino_store(yc + 2 * nr, yc + 3 * nr, len, o + p->OW);
-        }
+        for (int co = co0; co < co1; co++)
+            for (int i = 0; i < 4; i++)
+                wino_store(Y + ((size_t)co * 16 + 4 * i) * nr + tp, (size_t)nr, len,
+                           y + (size_t)co * N + (size_t)(4 * ty + i) * p->OW + 4 * tx);
         tp += len;
     }
 }
@@ -302,7 +326,10 @@ void ck_fconv_compute(const ck_fconv *p, const float *x, const float *shared, fl
         int n = unit / splits, part = unit % splits;
         int tile0 = l.tiles * part / splits, tile1 = l.tiles * (part + 1) / splits;
         int q0 = n * nr, cols = l.gridN - q0 < nr ? l.gridN - q0 : nr;
-        if (l.wino) { wino_panel(p, &l, shared, y, q0, cols, tile0, tile1, task); continue; }
+        if (l.wino) {
+            wino_panel(p, &l, shared + planes_floats(p, &l) + (size_t)n * wino_panel_floats(p, &l), y, q0, cols, tile0, tile1, task);
+            continue;
+        }
         const float *act;
         const int64_t *offs = koff;
         if (!l.direct) act = shared + q0;
