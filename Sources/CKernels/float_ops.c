@@ -311,8 +311,30 @@ void ck_avgpool_f32(const float *x, int H, int W, int kh, int kw, int sh, int sw
     }
 }
 
+/// out[2i] = out[2i + 1] = in[i]: one row doubled in width.
+static void double_row_u8(const uint8_t *restrict in, int n, uint8_t *restrict out) {
+    for (int i = 0; i < n; i++) { out[2 * i] = in[i]; out[2 * i + 1] = in[i]; }
+}
+static void double_row_f32(const float *restrict in, int n, float *restrict out) {
+    for (int i = 0; i < n; i++) { out[2 * i] = in[i]; out[2 * i + 1] = in[i]; }
+}
+
 void ck_resize_nearest(const void *x, int H, int W, void *y, int OH, int OW, const int32_t *rows,
                        const int32_t *cols, int elem, int p0, int p1) {
+    // Exactly twice the size (YOLO's upsampling): each input row doubled in width, written to two output rows.
+    int twice = OH == 2 * H && OW == 2 * W;
+    for (int i = 0; twice && i < OH; i++) twice = rows[i] == i / 2;
+    for (int i = 0; twice && i < OW; i++) twice = cols[i] == i / 2;
+    if (twice) {
+        for (int p = p0; p < p1; p++)
+            for (int r = 0; r < H; r++) {
+                size_t src = ((size_t)p * H + r) * W, dst = ((size_t)p * OH + 2 * r) * OW;
+                if (elem == 4) double_row_f32((const float *)x + src, W, (float *)y + dst);
+                else double_row_u8((const uint8_t *)x + src, W, (uint8_t *)y + dst);
+                memcpy((char *)y + (dst + OW) * elem, (char *)y + dst * elem, (size_t)OW * elem);
+            }
+        return;
+    }
     for (int p = p0; p < p1; p++) {
         for (int oh = 0; oh < OH; oh++) {
             size_t src = ((size_t)p * H + (size_t)rows[oh]) * W, dst = ((size_t)p * OH + oh) * OW;

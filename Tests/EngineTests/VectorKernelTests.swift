@@ -90,4 +90,27 @@ final class VectorKernelTests: XCTestCase {
             XCTAssertEqual(yf, naive { Int(bytes[$0]) }.map { Float($0) - 100.5 }, "\(c) float")
         }
     }
+
+    /// Nearest resize of bytes and floats: exactly twice the size (the row-doubling path), three times, and a
+    /// table that is not a plain multiple, against the index-table definition.
+    func testResizeNearest() {
+        let planes = 3, h = 5, w = 37
+        for (oh, ow) in [(2 * h, 2 * w), (3 * h, 3 * w), (2 * h, 2 * w - 1)] {
+            let rows = (0..<oh).map { Int32($0 * h / oh) }, cols = (0..<ow).map { Int32($0 * w / ow) }
+            let x = (0..<(planes * h * w)).map { _ in Float.random(in: -1...1, using: &rng) }
+            var expected = [Float](repeating: 0, count: planes * oh * ow)
+            for p in 0..<planes { for r in 0..<oh { for c in 0..<ow {
+                expected[(p * oh + r) * ow + c] = x[(p * h + Int(rows[r])) * w + Int(cols[c])]
+            } } }
+            var y = [Float](repeating: .nan, count: planes * oh * ow)
+            ck_resize_nearest(x, Int32(h), Int32(w), &y, Int32(oh), Int32(ow), rows, cols, 4, 0, Int32(planes))
+            XCTAssertEqual(y, expected, "floats \(oh)x\(ow)")
+            let xb = x.map { UInt8(truncatingIfNeeded: Int(($0 + 1) * 127)) }
+            var yb = [UInt8](repeating: 0, count: planes * oh * ow)
+            // Planes split in two calls, as two threads run them.
+            ck_resize_nearest(xb, Int32(h), Int32(w), &yb, Int32(oh), Int32(ow), rows, cols, 1, 0, 1)
+            ck_resize_nearest(xb, Int32(h), Int32(w), &yb, Int32(oh), Int32(ow), rows, cols, 1, 1, Int32(planes))
+            XCTAssertEqual(yb, expected.map { UInt8(truncatingIfNeeded: Int(($0 + 1) * 127)) }, "bytes \(oh)x\(ow)")
+        }
+    }
 }
