@@ -232,6 +232,63 @@ void ck_qconv_prepare(const ck_qconv *p, const void *x, uint8_t *shared, int c0,
         }
         return;
     }
+#if defined(__SSE2__) || defined(__aarch64__)
+    if (s == 2 && sv == 2) {
+        // Stride 2: the four channels' input rows split into even and odd columns and interleaved straight into the
+        // two phase planes that take them (even column 2j goes to plane b = pw % 2 at q = j + pw / 2, odd column
+        // 2j + 1 to the other at q = j + (pw + 1) / 2), 16 pixels at a time; the rest and the pad columns one by one.
+        int be = p->pw & 1, qe = p->pw >> 1, qo = (p->pw + 1) >> 1;
+        uint8_t zrow[p->W + 32];
+        memset(zrow, zp ^ flip, sizeof zrow);  // padding channels (weights 0): any bytes would do
+        for (int q = (c0 + 3) / 4; q < (c1 + 3) / 4 && 4 * q < p->cin; q++) {
+            for (int a = 0; a < 2; a++) for (int r = 0; r < l.gh; r++) {
+                uint8_t *d[2];
+                for (int b = 0; b < 2; b++) d[b] = shared + (((size_t)q * 4 + (size_t)a * 2 + b) * l.plane + (size_t)r * l.gw) * 4;
+                int xr = 2 * r + a - p->ph;
+                if (xr < 0 || xr >= p->H) { for (int b = 0; b < 2; b++) memset(d[b], zp, (size_t)l.gw * 4); continue; }
+                const uint8_t *row[4];
+                for (int cb = 0; cb < 4; cb++)
+                    row[cb] = 4 * q + cb < p->cin ? xb + (size_t)(4 * q + cb) * p->H * p->W + (size_t)xr * p->W : zrow;
+                uint8_t *de = d[be], *dodd = d[1 - be];
+                // Plane columns that no input column reaches: zero points.
+                for (int c = 0; c < l.gw; c++) {
+                    int je = c - qe, jo = c - qo;
+                    if (je < 0 || 2 * je >= p->W) memset(de + (size_t)c * 4, zp, 4);
+                    if (jo < 0 || 2 * jo + 1 >= p->W) memset(dodd + (size_t)c * 4, zp, 4);
+                }
+                int j = 0;
+                for (; 2 * j + 32 <= p->W && j + qo + 16 <= l.gw; j += 16) {
+                    uint8_t ev[4][16], od[4][16];
+                    for (int cb = 0; cb < 4; cb++) {
+#if defined(__SSE2__)
+                        __m128i lo = _mm_set1_epi16(0xFF);
+                        __m128i x0 = _mm_loadu_si128((const __m128i *)(row[cb] + 2 * j));
+                        __m128i x1 = _mm_loadu_si128((const __m128i *)(row[cb] + 2 * j + 16));
+                        _mm_storeu_si128((__m128i *)ev[cb], _mm_packus_epi16(_mm_and_si128(x0, lo), _mm_and_si128(x1, lo)));
+                        _mm_storeu_si128((__m128i *)od[cb], _mm_packus_epi16(_mm_srli_epi16(x0, 8), _mm_srli_epi16(x1, 8)));
+#else
+                        uint8x16x2_t v = vld2q_u8(row[cb] + 2 * j);
+                        vst1q_u8(ev[cb], v.val[0]);
+                        vst1q_u8(od[cb], v.val[1]);
+#endif
+                    }
+                    interleave4(ev[0], ev[1], ev[2], ev[3], 16, flip, de + (size_t)(j + qe) * 4);
+                    interleave4(od[0], od[1], od[2], od[3], 16, flip, dodd + (size_t)(j + qo) * 4);
+                }
+                for (; 2 * j < p->W; j++)
+                    for (int cb = 0; cb < 4; cb++) {
+                        if (j + qe < l.gw) de[(size_t)(j + qe) * 4 + cb] = row[cb][2 * j] ^ flip;
+                        if (2 * j + 1 < p->W && j + qo < l.gw) dodd[(size_t)(j + qo) * 4 + cb] = row[cb][2 * j + 1] ^ flip;
+                    }
+            }
+            for (int ph = 0; ph < 4; ph++) {
+                uint8_t *dd = shared + ((size_t)q * 4 + ph) * l.plane * 4;
+                memset(dd + filled * 4, zp, (l.plane - filled) * 4);
+            }
+        }
+        return;
+    }
+#endif
     // Strided: each channel's phase rows, then the four channels' rows interleaved into each phase's quad plane
     // row (whole groups of 16 pixels: the few written past the row are overwritten by the next row or padding).
     int gwp = (l.gw + 15) & ~15;
