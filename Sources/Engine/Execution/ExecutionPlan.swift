@@ -23,8 +23,22 @@ struct ExecutionPlan: Sendable {
             keep[i] = true
             needed.formUnion(b.steps[i].inputs)
         }
-        let steps = b.steps.indices.filter { keep[$0] }.map { b.steps[$0] }
+        var steps = b.steps.indices.filter { keep[$0] }.map { b.steps[$0] }
         let n = b.values.count
+        // Concats whose inputs can live inside their output: each input is written there by its producer, and the
+        // concat step disappears. An input qualifies when a kept step produces it, it is no graph input, output or
+        // constant, and it is not already inside (or itself holding) another concat's output.
+        var within = [(root: Int, at: Int)?](repeating: nil, count: n)
+        var isRoot = [Bool](repeating: false, count: n)
+        let produced = Set(steps.flatMap(\.outputs)), fixed = Set(b.inputIDs).union(b.outputIDs).union(b.arenaConstants.keys)
+        steps = steps.filter { s in
+            guard let views = s.views, let y = s.outputs.first, !fixed.contains(y), !isRoot[y], within[y] == nil,
+                  s.inputs.allSatisfy({ produced.contains($0) && !fixed.contains($0) && within[$0] == nil && !isRoot[$0] })
+            else { return true }
+            for (k, id) in s.inputs.enumerated() { within[id] = (y, views[k]) }
+            isRoot[y] = true
+            return false
+        }
         var def = [Int](repeating: Int.max, count: n), last = [Int](repeating: -1, count: n)
         for id in b.inputIDs { def[id] = -1; last[id] = max(last[id], 0) }
         for id in b.arenaConstants.keys where needed.contains(id) { def[id] = -1; last[id] = Int.max }
@@ -34,7 +48,9 @@ struct ExecutionPlan: Sendable {
         }
         for id in b.outputIDs { last[id] = Int.max; if def[id] == Int.max { def[id] = -1 } }
         for id in b.inputIDs { last[id] = Int.max }  // the caller writes inputs before run; keep them intact
-        let live = (0..<n).filter { def[$0] != Int.max && last[$0] >= 0 }.sorted { (def[$0], -b.values[$0].bytes) < (def[$1], -b.values[$1].bytes) }
+        // A concat's output holds its inputs: it is live from the first input's producer to the last reader of any.
+        for id in 0..<n { if let w = within[id] { def[w.root] = min(def[w.root], def[id]); last[w.root] = max(last[w.root], last[id]) } }
+        let live = (0..<n).filter { within[$0] == nil && def[$0] != Int.max && last[$0] >= 0 }.sorted { (def[$0], -b.values[$0].bytes) < (def[$1], -b.values[$1].bytes) }
         var offset = [Int](repeating: 0, count: n)
         var placed: [(lo: Int, hi: Int, last: Int)] = []
         var total = 0
@@ -47,6 +63,7 @@ struct ExecutionPlan: Sendable {
             placed.append((at, at + size, last[id]))
             total = max(total, at + size)
         }
+        for id in 0..<n { if let w = within[id] { offset[id] = offset[w.root] + w.at } }
         var kernels: [any Kernel] = []
         for s in steps { kernels.append(try s.make(s.inputs.map { offset[$0] }, s.outputs.map { offset[$0] })) }
         self.kernels = kernels

@@ -16,6 +16,9 @@ struct PendingStep {
     var inputs: [Int]
     var outputs: [Int]
     var make: ([Int], [Int]) throws -> any Kernel
+    /// A Concat whose inputs are whole contiguous blocks of its output: input k starts `views[k]` bytes into it.
+    /// The memory plan may place the inputs there, and the step then has nothing left to do.
+    var views: [Int]? = nil
 }
 
 /// Turns a parsed ONNX graph into run-time steps for one fixed input shape: folds constants and shape

@@ -226,6 +226,11 @@ extension GraphBuilder {
                 }
                 return StridedCopyKernel(parts: parts, elem: elem)
             }
+            // Nothing before the axis but ones (batch 1, channels): each input is one block of the output.
+            if shape[..<axis].allSatisfy({ $0 == 1 }), Set(ids).count == ids.count {
+                var start = 0
+                steps[steps.count - 1].views = inShapes.map { s in defer { start += s[axis] }; return start * ost[axis] * elem }
+            }
         default: throw fail(node, "unsupported op")
         }
     }
