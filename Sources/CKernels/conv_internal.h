@@ -49,6 +49,21 @@ static inline void ck_qep_one(const ck_qconv *p, int32_t comp, float mul, float 
     ((uint8_t *)y)[idx] = b;
 }
 
+/// Where a panel's pixels go in the output: the runs of valid columns of the grid rows that pixels [q0, q0 + cols)
+/// of a grid gw wide cover (the output is OW wide; columns past it are never stored). Run i is seg_len[i] pixels
+/// from panel position seg_tile[i] to output pixel seg_y[i]; returns the number of runs (at most one per grid row).
+static inline int ck_panel_runs(int q0, int cols, int gw, int OW, int *seg_tile, int *seg_y, int *seg_len) {
+    if (gw == OW) { seg_tile[0] = 0; seg_y[0] = q0; seg_len[0] = cols; return 1; }
+    int nseg = 0, oh = q0 / gw, ow = q0 % gw;
+    for (int q = q0; q < q0 + cols;) {
+        int run = gw - ow < q0 + cols - q ? gw - ow : q0 + cols - q;
+        int valid = ow < OW ? (OW - ow < run ? OW - ow : run) : 0;
+        if (valid > 0) { seg_tile[nseg] = q - q0; seg_y[nseg] = oh * OW + ow; seg_len[nseg] = valid; nseg++; }
+        q += run; oh++; ow = 0;
+    }
+    return nseg;
+}
+
 /// One instruction set's float convolution kernel: MR output channels by NR pixels, the pixels in vector lanes.
 typedef struct ck_fisa {
     int mr, nr;

@@ -197,21 +197,26 @@ static const float zero_bias[MAX_NR];
 #define WINO_CLONES
 #endif
 
+/// Bᵀ on six values: v = Bᵀ d, Bᵀ = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0;
+/// 0 4 0 -5 0 1], in this order of operations (no contraction), on rows and on columns alike.
+static inline void wino_bt(float d0, float d1, float d2, float d3, float d4, float d5, float *v0, float *v1, float *v2,
+                           float *v3, float *v4, float *v5) {
+    *v0 = 4.f * d0 - 5.f * d2 + d4;
+    *v1 = (d3 + d4) - 4.f * (d1 + d2);
+    *v2 = (d4 - d3) + 4.f * (d1 - d2);
+    *v3 = (d4 - d2) + 2.f * (d3 - d1);
+    *v4 = (d4 - d2) - 2.f * (d3 - d1);
+    *v5 = 4.f * d1 - 5.f * d3 + d5;
+}
+
 /// Bᵀ d on whole rows: six plane rows into six rows of n.
 WINO_CLONES static void wino_rows(const float *restrict r, size_t stride, int n, float *restrict e, size_t es) {
     const float *restrict r0 = r, *restrict r1 = r + stride, *restrict r2 = r + 2 * stride;
     const float *restrict r3 = r + 3 * stride, *restrict r4 = r + 4 * stride, *restrict r5 = r + 5 * stride;
     float *restrict e0 = e, *restrict e1 = e + es, *restrict e2 = e + 2 * es;
     float *restrict e3 = e + 3 * es, *restrict e4 = e + 4 * es, *restrict e5 = e + 5 * es;
-    for (int q = 0; q < n; q++) {
-        float d0 = r0[q], d1 = r1[q], d2 = r2[q], d3 = r3[q], d4 = r4[q], d5 = r5[q];
-        e0[q] = 4.f * d0 - 5.f * d2 + d4;
-        e1[q] = (d3 + d4) - 4.f * (d1 + d2);
-        e2[q] = (d4 - d3) + 4.f * (d1 - d2);
-        e3[q] = (d4 - d2) + 2.f * (d3 - d1);
-        e4[q] = (d4 - d2) - 2.f * (d3 - d1);
-        e5[q] = 4.f * d1 - 5.f * d3 + d5;
-    }
+    for (int q = 0; q < n; q++)
+        wino_bt(r0[q], r1[q], r2[q], r3[q], r4[q], r5[q], e0 + q, e1 + q, e2 + q, e3 + q, e4 + q, e5 + q);
 }
 
 /// (Bᵀ d) B: the same combinations along one row, each patch's six columns starting four after the previous one;
@@ -221,13 +226,7 @@ WINO_CLONES static void wino_cols(const float *restrict e, int len, float *restr
     float *restrict v3 = v + 3 * vs, *restrict v4 = v + 4 * vs, *restrict v5 = v + 5 * vs;
     for (int u = 0; u < len; u++) {
         const float *d = e + 4 * u;
-        float d0 = d[0], d1 = d[1], d2 = d[2], d3 = d[3], d4 = d[4], d5 = d[5];
-        v0[u] = 4.f * d0 - 5.f * d2 + d4;
-        v1[u] = (d3 + d4) - 4.f * (d1 + d2);
-        v2[u] = (d4 - d3) + 4.f * (d1 - d2);
-        v3[u] = (d4 - d2) + 2.f * (d3 - d1);
-        v4[u] = (d4 - d2) - 2.f * (d3 - d1);
-        v5[u] = 4.f * d1 - 5.f * d3 + d5;
+        wino_bt(d[0], d[1], d[2], d[3], d[4], d[5], v0 + u, v1 + u, v2 + u, v3 + u, v4 + u, v5 + u);
     }
 }
 
@@ -342,17 +341,8 @@ void ck_fconv_compute(const ck_fconv *p, const float *x, const float *shared, fl
             act = panel; offs = pkoff;
         }
         // Where the panel's pixels go: a run of valid columns per grid row.
-        int seg_tile[MAX_NR], seg_y[MAX_NR], seg_len[MAX_NR], nseg = 0;
-        if (l.gw == p->OW) { seg_tile[0] = 0; seg_y[0] = q0; seg_len[0] = cols; nseg = 1; }
-        else {
-            int oh = q0 / l.gw, ow = q0 % l.gw;
-            for (int q = q0; q < q0 + cols;) {
-                int run = l.gw - ow < q0 + cols - q ? l.gw - ow : q0 + cols - q;
-                int valid = ow < p->OW ? (p->OW - ow < run ? p->OW - ow : run) : 0;
-                if (valid > 0) { seg_tile[nseg] = q - q0; seg_y[nseg] = oh * p->OW + ow; seg_len[nseg] = valid; nseg++; }
-                q += run; oh++; ow = 0;
-            }
-        }
+        int seg_tile[MAX_NR], seg_y[MAX_NR], seg_len[MAX_NR];
+        int nseg = ck_panel_runs(q0, cols, l.gw, p->OW, seg_tile, seg_y, seg_len);
         int in_place = l.gw == p->OW && cols == nr;  // NR consecutive output pixels: straight into the output
         for (int t = tile0; t < tile1; t++) {
             int co = t * mr, rows = p->cout - co < mr ? p->cout - co : mr;

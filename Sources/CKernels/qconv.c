@@ -382,19 +382,8 @@ void ck_qconv_compute(const ck_qconv *p, const void *x, const uint8_t *shared, v
         // A last panel read straight from the input would read past its rows: copy them padded.
         int partial = l.src == SRC_DIRECT && cols < nr;
         // Where the panel's pixels go: at most a few runs of valid columns, the same for every output channel.
-        int seg_tile[MAX_NR], seg_y[MAX_NR], seg_len[MAX_NR], nseg = 0;  // a run per grid row at most
-        if (l.gw == p->OW) { seg_tile[0] = 0; seg_y[0] = q0; seg_len[0] = cols; nseg = 1; }
-        else {
-            int oh = q0 / l.gw, ow = q0 % l.gw;
-            for (int q = q0; q < q0 + cols;) {
-                int run = l.gw - ow < q0 + cols - q ? l.gw - ow : q0 + cols - q;
-                int valid = ow < p->OW ? (p->OW - ow < run ? p->OW - ow : run) : 0;
-                if (valid > 0) {
-                    seg_tile[nseg] = q - q0; seg_y[nseg] = oh * p->OW + ow; seg_len[nseg] = valid; nseg++;
-                }
-                q += run; oh++; ow = 0;
-            }
-        }
+        int seg_tile[MAX_NR], seg_y[MAX_NR], seg_len[MAX_NR];
+        int nseg = ck_panel_runs(q0, cols, l.gw, p->OW, seg_tile, seg_y, seg_len);
         int in_place = l.gw == p->OW && cols == nr;
         for (int g = 0; g < p->group; g++) {
             const uint8_t *gsrc = src + (size_t)g * l.goff;
