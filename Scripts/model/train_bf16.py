@@ -1,0 +1,71 @@
+"""Fourth stage of the default DeepPCB detector: a time-boxed fine-tune in bfloat16 mixed precision on the CPU.
+Usage: YOLO_OFFLINE=1 python train_bf16.py START.pt RUN_DIR EPOCHS [WORKERS]
+  START: a finished model (../shared/models/deeppcb-yolov8n.pt): a fresh SGD schedule (lr 0.002, cosine) of
+         EPOCHS epochs from its weights; or an unfinished run's last.pt (train_long.py's): that run continues,
+         keeping its optimizer state, EMA and epoch count, with its cosine schedule re-planned to end at EPOCHS.
+  Either way the last 8 epochs are without mosaic. Run it again with the same RUN_DIR to resume an interrupted
+  run from RUN_DIR/ft_bf16/weights/last.pt.
+
+Why bf16: on this 2-core Zen 4 (AVX512_BF16) one forward+backward of YOLOv8n at batch 16 / 640 takes 4.4 s in
+float32 and 2.0 s under torch.autocast(cpu, bfloat16) (oneDNN bf16 convolutions). Ultralytics only allows its
+amp="bf16" on CUDA, so two small patches make it run on the CPU:
+  - the trainer's autocast context becomes torch's CPU bf16 autocast (weights, optimizer and EMA stay float32);
+  - the loss runs in float32 on float32 copies of the predictions (box regression and the assigner need it).
+Validation and export run the float32 EMA weights, as before.
+Ultralytics also forces workers=0 on CPU; WORKERS (default 2) puts the mosaic loading in worker processes
+beside the training threads."""
+import sys
+from pathlib import Path
+import torch
+import ultralytics.engine.trainer as trainer_module
+from ultralytics import YOLO
+from ultralytics.utils import loss as loss_module
+
+def cpu_autocast(enabled, device='cuda'):
+    return torch.amp.autocast('cpu', dtype=torch.bfloat16, enabled=bool(enabled))
+
+def to_float(x):
+    if torch.is_tensor(x): return x.float()
+    if isinstance(x, dict): return {k: to_float(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)): return type(x)(to_float(v) for v in x)
+    return x
+
+detection_loss = loss_module.v8DetectionLoss.__call__
+def float_loss(self, preds, batch):
+    with torch.amp.autocast('cpu', enabled=False):
+        return detection_loss(self, to_float(preds), batch)
+
+trainer_module.autocast = cpu_autocast
+loss_module.v8DetectionLoss.__call__ = float_loss
+
+start, run_dir, epochs = Path(sys.argv[1]), Path(sys.argv[2]).resolve(), int(sys.argv[3])
+workers = int(sys.argv[4]) if len(sys.argv) > 4 else 2
+data = (Path(__file__).resolve().parents[2] / '../shared/datasets/deeppcb/data.yaml').resolve()
+save_dir = run_dir / 'ft_bf16'
+last = save_dir / 'weights' / 'last.pt'
+
+def keep_workers(trainer):
+    trainer.args.workers = workers
+
+if not last.exists():
+    ckpt = torch.load(start, map_location='cpu', weights_only=False)
+    if ckpt.get('optimizer') is None:  # a finished model (best.pt): a fresh SGD schedule from its weights
+        model = YOLO(str(start))
+        model.add_callback('on_pretrain_routine_start', keep_workers)
+        model.train(data=str(data), epochs=epochs, imgsz=640, batch=16, device='cpu', amp='bf16',
+                    project=str(run_dir), name='ft_bf16', exist_ok=True, plots=False, seed=0, deterministic=False,
+                    optimizer='SGD', lr0=0.002, lrf=0.01, cos_lr=True, warmup_epochs=1, warmup_bias_lr=0.01,
+                    close_mosaic=8, fliplr=0.5, flipud=0.5, patience=0)
+        sys.exit()
+    # an unfinished run's last.pt: continue it (optimizer momentum, EMA, epoch count), its cosine schedule
+    # re-planned to end at EPOCHS, in bf16, saving into RUN_DIR
+    new = dict(epochs=epochs, amp='bf16', deterministic=False, project=str(run_dir), name='ft_bf16',
+               save_dir=str(save_dir), close_mosaic=8, resume=str(last), model=str(last))
+    ckpt['train_args'].update(new)
+    for m in (ckpt['model'], ckpt['ema']):
+        if m is not None: m.args.update(new) if isinstance(m.args, dict) else vars(m.args).update(new)
+    last.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(ckpt, last)
+model = YOLO(str(last))
+model.add_callback('on_pretrain_routine_start', keep_workers)
+model.train(resume=True, workers=workers)
