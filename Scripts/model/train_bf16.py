@@ -1,4 +1,4 @@
-"""Fourth stage of the default DeepPCB detector: a time-boxed fine-tune in bfloat16 mixed precision on the CPU.
+"""Fourth stage of the default DeepPCB detector: a fine-tune in bfloat16 mixed precision on the CPU.
 Usage: YOLO_OFFLINE=1 python train_bf16.py START.pt RUN_DIR EPOCHS [WORKERS]
   START: a finished model (../shared/models/deeppcb-yolov8n.pt): a fresh SGD schedule (lr 0.002, cosine) of
          EPOCHS epochs from its weights; or an unfinished run's last.pt (train_long.py's): that run continues,
@@ -13,7 +13,8 @@ amp="bf16" on CUDA, so two small patches make it run on the CPU:
   - the loss runs in float32 on float32 copies of the predictions (box regression and the assigner need it).
 Validation and export run the float32 EMA weights, as before.
 Ultralytics also forces workers=0 on CPU; WORKERS (default 2) puts the mosaic loading in worker processes
-beside the training threads."""
+beside the training threads. Without AVX512_BF16 or AMX, bfloat16 convolutions may not be faster
+than float32 (only this AVX512_BF16 machine was measured)."""
 import sys
 from pathlib import Path
 import torch
