@@ -1,10 +1,9 @@
 """Fourth stage of the default DeepPCB detector: a fine-tune in bfloat16 mixed precision on the CPU.
 Usage: YOLO_OFFLINE=1 python train_bf16.py START.pt RUN_DIR EPOCHS [WORKERS]
-  START: a finished model (../shared/models/deeppcb-yolov8n.pt): a fresh SGD schedule (lr 0.002, cosine) of
-         EPOCHS epochs from its weights; or an unfinished run's last.pt (train_long.py's): that run continues,
-         keeping its optimizer state, EMA and epoch count, with its cosine schedule re-planned to end at EPOCHS.
-  Either way the last 8 epochs are without mosaic. Run it again with the same RUN_DIR to resume an interrupted
-  run from RUN_DIR/ft_bf16/weights/last.pt.
+  START: an unfinished run's last.pt (train_long.py's): that run continues, keeping its optimizer state, EMA
+         and epoch count, with its cosine schedule re-planned to end at EPOCHS; the last 8 epochs are without
+         mosaic. train_long.py is the one way to start a schedule from a finished model.
+  Run it again with the same RUN_DIR to resume an interrupted run from RUN_DIR/ft_bf16/weights/last.pt.
 
 Why bf16: on this 2-core Zen 4 (AVX512_BF16) one forward+backward of YOLOv8n at batch 16 / 640 takes 4.4 s in
 float32 and 2.0 s under torch.autocast(cpu, bfloat16) (oneDNN bf16 convolutions). Ultralytics only allows its
@@ -41,7 +40,6 @@ loss_module.v8DetectionLoss.__call__ = float_loss
 
 start, run_dir, epochs = Path(sys.argv[1]), Path(sys.argv[2]).resolve(), int(sys.argv[3])
 workers = int(sys.argv[4]) if len(sys.argv) > 4 else 2
-data = (Path(__file__).resolve().parents[2] / '../shared/datasets/deeppcb/data.yaml').resolve()
 save_dir = run_dir / 'ft_bf16'
 last = save_dir / 'weights' / 'last.pt'
 
@@ -50,14 +48,9 @@ def keep_workers(trainer):
 
 if not last.exists():
     ckpt = torch.load(start, map_location='cpu', weights_only=False)
-    if ckpt.get('optimizer') is None:  # a finished model (best.pt): a fresh SGD schedule from its weights
-        model = YOLO(str(start))
-        model.add_callback('on_pretrain_routine_start', keep_workers)
-        model.train(data=str(data), epochs=epochs, imgsz=640, batch=16, device='cpu', amp='bf16',
-                    project=str(run_dir), name='ft_bf16', exist_ok=True, plots=False, seed=0, deterministic=False,
-                    optimizer='SGD', lr0=0.002, lrf=0.01, cos_lr=True, warmup_epochs=1, warmup_bias_lr=0.01,
-                    close_mosaic=8, fliplr=0.5, flipud=0.5, patience=0)
-        sys.exit()
+    if ckpt.get('optimizer') is None:
+        sys.exit(f"{start} is a finished model (no optimizer state): start a schedule from it with train_long.py, "
+                 "then continue that run's last.pt here")
     # an unfinished run's last.pt: continue it (optimizer momentum, EMA, epoch count), its cosine schedule
     # re-planned to end at EPOCHS, in bf16, saving into RUN_DIR
     new = dict(epochs=epochs, amp='bf16', deterministic=False, project=str(run_dir), name='ft_bf16',
