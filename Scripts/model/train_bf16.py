@@ -1,8 +1,11 @@
 """Fourth stage of the default DeepPCB detector: a fine-tune in bfloat16 mixed precision on the CPU.
-Usage: YOLO_OFFLINE=1 python train_bf16.py START.pt RUN_DIR EPOCHS [WORKERS]
+Usage: YOLO_OFFLINE=1 python train_bf16.py START.pt RUN_DIR EPOCHS [--workers 2] [--close-mosaic 8]
+                                             [--scale 0.5] [--save-period -1]
   START: an unfinished run's last.pt (train_long.py's): that run continues, keeping its optimizer state, EMA
-         and epoch count, with its cosine schedule re-planned to end at EPOCHS; the last 8 epochs are without
-         mosaic. train_long.py is the one way to start a schedule from a finished model.
+         and epoch count, with its cosine schedule re-planned to end at EPOCHS; the last CLOSE_MOSAIC epochs are
+         without mosaic. train_long.py is the one way to start a schedule from a finished model.
+  --scale: Ultralytics' random zoom (1 +/- SCALE); --save-period N keeps every Nth epoch's weights as well.
+  The defaults are what stage 4 of the default model ran with.
   Run it again with the same RUN_DIR to resume an interrupted run from RUN_DIR/ft_bf16/weights/last.pt.
 
 Why bf16: on this 2-core Zen 4 (AVX512_BF16) one forward+backward of YOLOv8n at batch 16 / 640 takes 4.4 s in
@@ -14,6 +17,7 @@ Validation and export run the float32 EMA weights, as before.
 Ultralytics also forces workers=0 on CPU; WORKERS (default 2) puts the mosaic loading in worker processes
 beside the training threads. Without AVX512_BF16 or AMX, bfloat16 convolutions may not be faster
 than float32 (only this AVX512_BF16 machine was measured)."""
+import argparse
 import sys
 from pathlib import Path
 import torch
@@ -38,8 +42,12 @@ def float_loss(self, preds, batch):
 trainer_module.autocast = cpu_autocast
 loss_module.v8DetectionLoss.__call__ = float_loss
 
-start, run_dir, epochs = Path(sys.argv[1]), Path(sys.argv[2]).resolve(), int(sys.argv[3])
-workers = int(sys.argv[4]) if len(sys.argv) > 4 else 2
+cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+cli.add_argument('start', type=Path); cli.add_argument('run_dir', type=Path); cli.add_argument('epochs', type=int)
+cli.add_argument('--workers', type=int, default=2); cli.add_argument('--close-mosaic', type=int, default=8)
+cli.add_argument('--scale', type=float, default=0.5); cli.add_argument('--save-period', type=int, default=-1)
+opt = cli.parse_args()
+start, run_dir, epochs, workers = opt.start, opt.run_dir.resolve(), opt.epochs, opt.workers
 save_dir = run_dir / 'ft_bf16'
 last = save_dir / 'weights' / 'last.pt'
 
@@ -54,7 +62,8 @@ if not last.exists():
     # an unfinished run's last.pt: continue it (optimizer momentum, EMA, epoch count), its cosine schedule
     # re-planned to end at EPOCHS, in bf16, saving into RUN_DIR
     new = dict(epochs=epochs, amp='bf16', deterministic=False, project=str(run_dir), name='ft_bf16',
-               save_dir=str(save_dir), close_mosaic=8, resume=str(last), model=str(last))
+               save_dir=str(save_dir), close_mosaic=opt.close_mosaic, scale=opt.scale, save_period=opt.save_period,
+               resume=str(last), model=str(last))
     ckpt['train_args'].update(new)
     for m in (ckpt['model'], ckpt['ema']):
         if m is not None: m.args.update(new) if isinstance(m.args, dict) else vars(m.args).update(new)
