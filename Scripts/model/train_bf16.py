@@ -1,7 +1,7 @@
-"""Fourth stage of the default DeepPCB detector: a fine-tune in bfloat16 mixed precision on the CPU.
+"""Stages 4 and 5 of the default DeepPCB detector: a fine-tune in bfloat16 mixed precision on the CPU.
 Usage: YOLO_OFFLINE=1 python train_bf16.py START.pt RUN_DIR EPOCHS [--workers 2] [--close-mosaic 8]
                                              [--scale 0.5] [--save-period -1]
-  START: an unfinished run's last.pt (train_long.py's): that run continues, keeping its optimizer state, EMA
+  START: an unfinished run's last.pt (train_long.py's, or an epochN.pt it kept): that run continues, keeping its optimizer state, EMA
          and epoch count, with its cosine schedule re-planned to end at EPOCHS; the last CLOSE_MOSAIC epochs are
          without mosaic. train_long.py is the one way to start a schedule from a finished model.
   --scale: Ultralytics' random zoom (1 +/- SCALE); --save-period N keeps every Nth epoch's weights as well.
@@ -14,7 +14,7 @@ amp="bf16" on CUDA, so two small patches make it run on the CPU:
   - the trainer's autocast context becomes torch's CPU bf16 autocast (weights, optimizer and EMA stay float32);
   - the loss runs in float32 on float32 copies of the predictions (box regression and the assigner need it).
 Validation and export run the float32 EMA weights, as before.
-Ultralytics also forces workers=0 on CPU; WORKERS (default 2) puts the mosaic loading in worker processes
+Ultralytics also forces workers=0 on CPU; --workers (default 2) puts the mosaic loading in worker processes
 beside the training threads. Without AVX512_BF16 or AMX, bfloat16 convolutions may not be faster
 than float32 (only this AVX512_BF16 machine was measured)."""
 import argparse
