@@ -1,4 +1,4 @@
-"""Stages 4 and 5 of the default DeepPCB detector: a fine-tune in bfloat16 mixed precision on the CPU.
+"""Stages 4 to 6 of the default DeepPCB detector: a fine-tune in bfloat16 mixed precision on the CPU.
 Usage: YOLO_OFFLINE=1 python train_bf16.py START.pt RUN_DIR EPOCHS [--workers 2] [--close-mosaic 8]
                                              [--scale 0.5] [--save-period -1]
   START: an unfinished run's last.pt (train_long.py's, or an epochN.pt it kept): that run continues, keeping its optimizer state, EMA
