@@ -11,15 +11,9 @@ Usage: YOLO_OFFLINE=1 python train_bf16.py START.pt RUN_DIR EPOCHS [--workers 2]
   The defaults are what stage 4 of the default model ran with.
   Run it again with the same RUN_DIR and options to resume an interrupted run from RUN_DIR/ft_bf16/weights/last.pt.
 
-Why bf16: on this 2-core Zen 4 (AVX512_BF16) one forward+backward of YOLOv8n at batch 16 / 640 takes 4.4 s in
-float32 and 2.0 s under torch.autocast(cpu, bfloat16) (oneDNN bf16 convolutions). Ultralytics only allows its
-amp="bf16" on CUDA, so two small patches make it run on the CPU:
-  - the trainer's autocast context becomes torch's CPU bf16 autocast (weights, optimizer and EMA stay float32);
-  - the loss runs in float32 on float32 copies of the predictions (box regression and the assigner need it).
-Validation and export run the float32 EMA weights, as before.
+Why bf16 and how: bf16_cpu.py.
 Ultralytics also forces workers=0 on CPU; --workers (default 2) puts the mosaic loading in worker processes
-beside the training threads. Without AVX512_BF16 or AMX, bfloat16 convolutions may not be faster
-than float32 (only this AVX512_BF16 machine was measured)."""
+beside the training threads."""
 import argparse
 import random
 import sys
@@ -27,26 +21,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import ultralytics.data.dataset as dataset_module
-import ultralytics.engine.trainer as trainer_module
 from ultralytics import YOLO
-from ultralytics.utils import loss as loss_module
+import bf16_cpu
 
-def cpu_autocast(enabled, device='cuda'):
-    return torch.amp.autocast('cpu', dtype=torch.bfloat16, enabled=bool(enabled))
-
-def to_float(x):
-    if torch.is_tensor(x): return x.float()
-    if isinstance(x, dict): return {k: to_float(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)): return type(x)(to_float(v) for v in x)
-    return x
-
-detection_loss = loss_module.v8DetectionLoss.__call__
-def float_loss(self, preds, batch):
-    with torch.amp.autocast('cpu', enabled=False):
-        return detection_loss(self, to_float(preds), batch)
-
-trainer_module.autocast = cpu_autocast
-loss_module.v8DetectionLoss.__call__ = float_loss
+bf16_cpu.install()
 
 class RandomTranspose:
     """Swaps the image's x and y axes (and the boxes') with probability p: with both flips, all eight

@@ -70,4 +70,12 @@ public protocol FrameSource: AnyObject, Sendable {
     func recycle(_ pixels: PixelBuffer)
     /// Called on the capture thread for every state change and counted problem.
     var onEvent: (@Sendable (SourceEvent) -> Void)? { get set }
+    /// The golden image of what this source shows, when the source itself knows it (a synthetic golden-board
+    /// camera); nil for real cameras, whose reference comes from the config. Never written once made.
+    var reference: PixelBuffer? { get }
+}
+
+extension FrameSource {
+    /// Real cameras and replays do not know their product's golden image.
+    public var reference: PixelBuffer? { nil }
 }

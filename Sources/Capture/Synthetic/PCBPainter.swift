@@ -16,6 +16,13 @@ struct PCBPainter {
         self.width = width; self.height = height; self.pixels = pixels
     }
 
+    /// The same board's layout (for placing defects on it) drawing into another canvas holding a copy of it.
+    func drawing(into other: UnsafeMutablePointer<UInt8>) -> PCBPainter {
+        var p = PCBPainter(width: width, height: height, pixels: other)
+        p.segments = segments; p.pours = pours
+        return p
+    }
+
     // MARK: primitives
 
     func at(_ x: Int, _ y: Int) -> UInt8 {

@@ -18,6 +18,23 @@ public struct CameraConfig: Sendable, Equatable {
     public var thresholds: ThresholdOverrides
     /// Line rules for this camera; nil = `detection.line_rules` (`line_rules`).
     public var lineRules: [LineRuleConfig]?
+    /// Golden-board inspection (`reference`): the known-good image each frame is aligned to and composed with,
+    /// for models that declare a composed input. nil = none.
+    public var reference: Reference?
+
+    /// `reference`: the golden image of the product and how far a frame may be off it.
+    public struct Reference: Sendable, Equatable {
+        /// The golden image (`image`, JPEG or PNG, the camera's frame size). nil only for a synthetic camera,
+        /// which paints its own clean board.
+        public var image: String?
+        /// Largest shift accepted, pixels (`align.max_shift`).
+        public var maxShift: Double
+        /// Largest rotation accepted, degrees (`align.max_rotation`).
+        public var maxRotation: Double
+        /// Lowest match score (normalised correlation after alignment, 0…1) accepted as the same product
+        /// (`align.min_match`).
+        public var minMatch: Double
+    }
 
     /// What capture does with a new frame when the camera's queue is full.
     public enum OverloadPolicy: String, Sendable, CaseIterable {
@@ -90,6 +107,11 @@ public struct CameraConfig: Sendable, Equatable {
         public var defectsPerFrame: ClosedRange<Int>
         /// Random seed: the same seed gives the same frames.
         public var seed: UInt64
+        /// Share of frames with defects; the rest are good parts (`defective_fraction`).
+        public var defectiveFraction: Double
+        /// With a golden board (`reference` without `image`): how far a part may lie off it, pixels (`shift`)
+        /// and degrees (`rotation`).
+        public var shift: Double, rotation: Double
     }
 
     /// Inspection area: a detection counts when its box centre is inside `polygon` (nil = whole frame) and
@@ -149,9 +171,20 @@ extension CameraConfig {
             }
             let rules: [LineRuleConfig]? = m.has("line_rules")
                 ? LineRuleConfig.readList(m) : nil
+            let reference: Reference? = m.has("reference") ? m.section("reference") { r in
+                let image: String? = r.has("image") ? r.path("image", .readableFile) : nil
+                if !r.has("image"), let source, source.type != "synthetic" {
+                    r.report("image", "is required (only a synthetic camera paints its own golden board)")
+                }
+                let align = r.section("align") { a in
+                    (a.double("max_shift", default: 20, in: 0...1000), a.double("max_rotation", default: 2, in: 0...10),
+                     a.double("min_match", default: 0.5, in: 0...1))
+                }
+                return Reference(image: image, maxShift: align.0, maxRotation: align.1, minMatch: align.2)
+            } : nil
             guard let id, let source else { return nil }
             return CameraConfig(id: id, source: source, queueSize: queueSize, overload: overload, roi: roi,
-                                thresholds: thresholds, lineRules: rules)
+                                thresholds: thresholds, lineRules: rules, reference: reference)
         }
     }
 
@@ -220,7 +253,10 @@ extension CameraConfig {
                                         height: m.int("height", default: 640, in: 128...8192),
                                         fps: m.double("fps", default: 2, in: 0...1000),
                                         defectsPerFrame: defects,
-                                        seed: UInt64(m.int("seed", default: 1, in: 0...Int.max))))
+                                        seed: UInt64(m.int("seed", default: 1, in: 0...Int.max)),
+                                        defectiveFraction: m.double("defective_fraction", default: 1, in: 0...1),
+                                        shift: m.double("shift", default: 0, in: 0...100),
+                                        rotation: m.double("rotation", default: 0, in: 0...10)))
         default:
             m.report("type", "'\(type)' is not one of v4l2, replay, synthetic")
             return nil

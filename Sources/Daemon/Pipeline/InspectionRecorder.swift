@@ -168,6 +168,20 @@ final class InspectionRecorder: Sendable {
         }
     }
 
+    /// A frame that could not be judged (not aligned to its reference, undecodable, engine failure): recorded
+    /// with verdict `ERROR` and the reason, and always published on the defects topic, because a part that was
+    /// not inspected must not pass as OK by silence.
+    func recordError(camera: String, sequence: UInt64, captureTime: Date, captureNanos: UInt64, reason: String,
+                     latencyNanos: UInt64) {
+        let s = state.withLock { $0 }
+        let record = InspectionRecord(camera: camera, sequence: sequence, captureTime: captureTime, isNG: false,
+                                      latencyMillis: Double(latencyNanos) / 1e6, modelName: s.modelName,
+                                      modelSHA256: s.modelSHA256, configRevision: s.configRevision, defects: [],
+                                      error: reason)
+        writer.submit(record, messages: s.mqtt.enabled ? [s.messages.defects(for: record)] : [])
+        onRecorded.notify(captureNanos: captureNanos)
+    }
+
     /// A camera came up or went down: a service event and the retained camera status message.
     func cameraStatus(_ camera: String, up: Bool, reason: String) {
         let s = state.withLock { $0 }

@@ -40,7 +40,9 @@ enum SourceFactory {
         case .synthetic(let s):
             let configuration = SyntheticSource.Configuration(
                 cameraID: camera.id, width: s.width, height: s.height, fps: s.fps > 0 ? s.fps : nil,
-                defectsPerFrame: s.defectsPerFrame, seed: s.seed, poolSize: pool)
+                defectsPerFrame: s.defectsPerFrame, seed: s.seed, poolSize: pool,
+                defectiveFraction: s.defectiveFraction, goldenBoard: camera.reference != nil && camera.reference?.image == nil,
+                maxShift: s.shift, maxRotation: s.rotation)
             try configuration.validate()
             return try SyntheticSource(configuration: configuration)
         }

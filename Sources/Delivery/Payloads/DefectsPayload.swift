@@ -37,8 +37,11 @@ public struct DefectsPayload: Codable, Sendable, Equatable {
     public var camera: String
     /// Frame sequence number.
     public var sequence: UInt64
-    /// `NG` (or `OK` when publishing OK frames is enabled).
+    /// `NG`, `ERROR` (the frame could not be judged; always published), or `OK` when publishing OK frames is
+    /// enabled.
     public var verdict: String
+    /// Why an `ERROR` frame was not judged (absent otherwise).
+    public var error: String?
     /// The model.
     public var model: Model
     /// Config revision in force.

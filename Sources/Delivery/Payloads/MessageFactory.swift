@@ -34,7 +34,8 @@ public struct MessageFactory: Sendable {
         w.field("station", station)
         w.field("camera", r.camera)
         w.field("sequence", r.sequence)
-        w.field("verdict", r.isNG ? "NG" : "OK")
+        w.field("verdict", r.verdict)
+        if let error = r.error { w.field("error", error) }
         w.key("model"); w.raw("{")
         w.field("name", r.modelName); w.field("sha256", r.modelSHA256)
         w.raw("}")

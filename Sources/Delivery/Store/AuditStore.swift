@@ -13,7 +13,7 @@ import GRDB
 ///
 /// | table | one row per | columns |
 /// |---|---|---|
-/// | `inspections` | judged frame | `id`, `camera`, `sequence` (frame sequence), `captured_at`, `verdict` (`OK`/`NG`), `defect_count`, `latency_ms` (capture → verdict), `model_sha256`, `config_revision`, `snapshot_path`, `annotated_path`, `recorded_at` |
+/// | `inspections` | judged frame | `id`, `camera`, `sequence` (frame sequence), `captured_at`, `verdict` (`OK`/`NG`/`ERROR`), `defect_count`, `latency_ms` (capture → verdict), `model_sha256`, `config_revision`, `snapshot_path`, `annotated_path`, `recorded_at`, `error` (why an `ERROR` frame was not judged) |
 /// | `defects` | defect that passed its threshold | `id`, `inspection_id` → `inspections.id` (cascade delete), `class_id`, `class_name`, `confidence`, `threshold` (in force when judged), `x1`,`y1`,`x2`,`y2` (source-frame pixels) |
 /// | `outbox` | MQTT message | `id` (publish order), `event_id` (UUID, unique, also in the payload), `topic`, `payload` (JSON blob), `qos`, `retained`, `state` (`pending`/`delivered`), `attempts`, `created_at`, `first_attempt_at`, `last_attempt_at`, `delivered_at`, `inspection_id` (no foreign key: survives pruning) |
 /// | `service_events` | lifecycle event | `id`, `at`, `kind` (`start`,`stop`,`config_reload`,`camera_down`,`camera_up`,`threshold_change`,`alarm`,`error`), `camera`, `detail` |
@@ -133,6 +133,36 @@ public final class AuditStore: Sendable {
                     state BLOB NOT NULL,
                     updated_at TEXT NOT NULL
                 );
+                """)
+        }
+        // v2: frames that could not be judged are recorded too, with verdict ERROR and the reason. SQLite cannot
+        // change a CHECK constraint in place: the table is rebuilt (GRDB runs migrations with foreign keys off
+        // and checks them at the end, so `defects` keeps pointing at the same ids).
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: """
+                CREATE TABLE inspections_v2 (
+                    id INTEGER PRIMARY KEY,
+                    camera TEXT NOT NULL,
+                    sequence INTEGER NOT NULL,
+                    captured_at TEXT NOT NULL,
+                    verdict TEXT NOT NULL CHECK (verdict IN ('OK', 'NG', 'ERROR')),
+                    defect_count INTEGER NOT NULL,
+                    latency_ms REAL NOT NULL,
+                    model_sha256 TEXT NOT NULL,
+                    config_revision TEXT NOT NULL,
+                    snapshot_path TEXT,
+                    annotated_path TEXT,
+                    recorded_at TEXT NOT NULL,
+                    error TEXT
+                );
+                INSERT INTO inspections_v2 (id, camera, sequence, captured_at, verdict, defect_count, latency_ms,
+                    model_sha256, config_revision, snapshot_path, annotated_path, recorded_at)
+                    SELECT id, camera, sequence, captured_at, verdict, defect_count, latency_ms, model_sha256,
+                    config_revision, snapshot_path, annotated_path, recorded_at FROM inspections;
+                DROP TABLE inspections;
+                ALTER TABLE inspections_v2 RENAME TO inspections;
+                CREATE INDEX inspections_captured_at ON inspections(captured_at);
+                CREATE INDEX inspections_camera_captured_at ON inspections(camera, captured_at);
                 """)
         }
         return migrator

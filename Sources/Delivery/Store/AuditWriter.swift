@@ -239,7 +239,7 @@ public final class AuditWriter: @unchecked Sendable {
         var added = false
         let insertInspection = try db.cachedStatement(sql: """
             INSERT INTO inspections (camera, sequence, captured_at, verdict, defect_count, latency_ms, model_sha256,
-                config_revision, snapshot_path, annotated_path, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)
+                config_revision, snapshot_path, annotated_path, recorded_at, error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
             """)
         let insertDefect = try db.cachedStatement(sql: """
             INSERT INTO defects (inspection_id, class_id, class_name, confidence, threshold, x1, y1, x2, y2)
@@ -260,8 +260,8 @@ public final class AuditWriter: @unchecked Sendable {
             switch item {
             case .inspection(let r, let messages):
                 try insertInspection.execute(arguments: [
-                    r.camera, Int64(bitPattern: r.sequence), Timestamp.sqlite(r.captureTime), r.isNG ? "NG" : "OK", r.defects.count,
-                    r.latencyMillis, r.modelSHA256, r.configRevision, r.snapshotPath, r.annotatedPath, now])
+                    r.camera, Int64(bitPattern: r.sequence), Timestamp.sqlite(r.captureTime), r.verdict, r.defects.count,
+                    r.latencyMillis, r.modelSHA256, r.configRevision, r.snapshotPath, r.annotatedPath, now, r.error])
                 let id = db.lastInsertedRowID
                 for d in r.defects {
                     try insertDefect.execute(arguments: [id, d.classID, d.className, d.confidence, d.threshold,

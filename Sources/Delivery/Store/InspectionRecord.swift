@@ -24,14 +24,21 @@ public struct InspectionRecord: Sendable, Equatable {
     public var snapshotPath: String?
     /// Path of the annotated copy, if one was saved.
     public var annotatedPath: String?
+    /// Why the frame could not be judged (not aligned to its reference, undecodable, engine failure); nil for a
+    /// judged frame. A frame with an error is neither OK nor NG: its verdict is `ERROR`.
+    public var error: String?
+
+    /// `OK`, `NG` or `ERROR`, as the audit database and the defects payload write it.
+    public var verdict: String { error != nil ? "ERROR" : isNG ? "NG" : "OK" }
 
     /// Creates a record; `isNG` defaults to "has defects".
     public init(camera: String, sequence: UInt64, captureTime: Date, isNG: Bool? = nil, latencyMillis: Double,
                 modelName: String, modelSHA256: String, configRevision: String, defects: [DefectRecord],
-                snapshotPath: String? = nil, annotatedPath: String? = nil) {
+                snapshotPath: String? = nil, annotatedPath: String? = nil, error: String? = nil) {
         self.camera = camera; self.sequence = sequence; self.captureTime = captureTime
         self.isNG = isNG ?? !defects.isEmpty; self.latencyMillis = latencyMillis
         self.modelName = modelName; self.modelSHA256 = modelSHA256; self.configRevision = configRevision
         self.defects = defects; self.snapshotPath = snapshotPath; self.annotatedPath = annotatedPath
+        self.error = error
     }
 }
