@@ -74,4 +74,51 @@ final class SyntheticSourceTests: XCTestCase {
             try (lines.joined(separator: "\n") + "\n").write(toFile: "\(dir)/labels/\(name).txt", atomically: true, encoding: .utf8)
         }
     }
+
+    /// A golden-board camera shows one product: good parts are the clean board placed within the shift and
+    /// rotation limits, defective ones carry defects whose boxes follow the placement.
+    func testGoldenBoardFramesAreTheReferencePlacedWithDefectsOnSome() throws {
+        let config = SyntheticSource.Configuration(cameraID: "syn", fps: nil, seed: 5, encoding: .gray8, frameCount: 40,
+                                                   defectiveFraction: 0.25, goldenBoard: true, maxShift: 3, maxRotation: 0.5)
+        let source = try SyntheticSource(configuration: config)
+        let golden = try XCTUnwrap(source.reference)
+        XCTAssertEqual(golden.format, .gray8); XCTAssertEqual(golden.byteCount, 640 * 640)
+        XCTAssertNil(try SyntheticSource(configuration: .init(cameraID: "plain")).reference)
+        try source.start()
+        var good = 0, defective = 0
+        let ref = [UInt8](UnsafeRawBufferPointer(start: golden.bytes, count: golden.byteCount))
+        let other = try XCTUnwrap(SyntheticSource(configuration: .init(cameraID: "o", seed: 6, goldenBoard: true)).reference)
+        let unrelated = [UInt8](UnsafeRawBufferPointer(start: other.bytes, count: other.byteCount))
+        // Share of differing pixels in the central 240 × 240 (where 0.5° moves a pixel by under 1.1 px) at the
+        // best integer shift within ±4 px.
+        func mismatch(_ px: [UInt8], _ board: [UInt8]) -> Double {
+            var best = Int.max, n = 0
+            for dy in -4...4 { for dx in -4...4 {
+                var diff = 0; n = 0
+                for y in stride(from: 200, to: 440, by: 2) { for x in stride(from: 200, to: 440, by: 2) {
+                    n += 1
+                    if abs(Int(px[y * 640 + x]) - Int(board[(y - dy) * 640 + x - dx])) > 128 { diff += 1 }
+                } }
+                best = min(best, diff)
+            } }
+            return Double(best) / Double(n)
+        }
+        while let f = try source.nextFrame(timeout: .seconds(1)) {
+            let px = [UInt8](f.pixels.contents)
+            if f.groundTruth.isEmpty {
+                good += 1
+                XCTAssertLessThan(mismatch(px, ref), 0.08, "good part \(f.sequence) is not the golden board placed")
+                if good == 1 { XCTAssertGreaterThan(mismatch(px, unrelated), 0.15, "the measure tells boards apart") }
+            } else {
+                defective += 1
+            }
+            for d in f.groundTruth {
+                XCTAssertTrue(d.x1 >= 0 && d.y1 >= 0 && d.x2 <= 640 && d.y2 <= 640 && d.x1 < d.x2 && d.y1 < d.y2)
+            }
+            source.recycle(f.pixels)
+        }
+        XCTAssertEqual(good + defective, 40)
+        XCTAssertGreaterThan(good, 20, "most parts are good at defective_fraction 0.25")
+        XCTAssertGreaterThan(defective, 3)
+    }
 }

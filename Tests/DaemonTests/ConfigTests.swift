@@ -184,4 +184,29 @@ final class ConfigTests: XCTestCase {
         guard case .v4l2(let v) = r.cameras[0].source else { return XCTFail("reference camera is not v4l2") }
         XCTAssertEqual(v.formats, [.mjpeg, .yuyv]); XCTAssertEqual(v.stallTimeout, .seconds(2))
     }
+
+    func testReferenceSectionReadsImageAndAlignLimits() throws {
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/golden.png", contents: Data([0])))
+        let camera = "  - id: cam1\n    source: {type: replay, path: images}\n"
+            + "    reference: {image: golden.png, align: {max_shift: 12, max_rotation: 1.5, min_match: 0.6}}\n"
+        let c = try InspectdConfig.parse(yaml: yaml(camera: camera), file: "t.yaml", baseDirectory: dir)
+        XCTAssertEqual(c.cameras[0].reference, .init(image: dir + "/golden.png", maxShift: 12, maxRotation: 1.5, minMatch: 0.6))
+        let defaults = try InspectdConfig.parse(yaml: yaml(camera: "  - id: cam1\n    source: {type: synthetic, shift: 3, rotation: 0.5, defective_fraction: 0.3}\n    reference: {}\n"),
+                                                file: "t.yaml", baseDirectory: dir)
+        XCTAssertEqual(defaults.cameras[0].reference, .init(image: nil, maxShift: 20, maxRotation: 2, minMatch: 0.5))
+        guard case .synthetic(let s) = defaults.cameras[0].source else { return XCTFail("not synthetic") }
+        XCTAssertEqual(s.defectiveFraction, 0.3); XCTAssertEqual(s.shift, 3); XCTAssertEqual(s.rotation, 0.5)
+        XCTAssertNil(try InspectdConfig.parse(yaml: yaml(), file: "t.yaml", baseDirectory: dir).cameras[0].reference)
+    }
+
+    func testReferenceMistakesNameTheirKeys() {
+        assertOneProblem(yaml(camera: "  - id: cam1\n    source: {type: replay, path: images}\n    reference: {}\n"),
+                         at: "cameras[0].reference.image", containing: "is required")
+        assertOneProblem(yaml(camera: "  - id: cam1\n    source: {type: replay, path: images}\n    reference: {image: nope.png}\n"),
+                         at: "cameras[0].reference.image", containing: "does not exist")
+        assertOneProblem(yaml(camera: "  - id: cam1\n    source: {type: synthetic}\n    reference: {align: {max_rotation: 45}}\n"),
+                         at: "cameras[0].reference.align.max_rotation", containing: "10")
+        assertOneProblem(yaml(camera: "  - id: cam1\n    source: {type: synthetic, defective_fraction: 2}\n"),
+                         at: "cameras[0].source.defective_fraction", containing: "1")
+    }
 }

@@ -164,3 +164,65 @@ final class AuditStoreTests: XCTestCase {
         writer.stop()
     }
 }
+
+/// Schema v2: frames that could not be judged are on record with verdict ERROR and their reason.
+final class AuditStoreErrorVerdictTests: XCTestCase {
+    private var dir: URL!
+    override func setUpWithError() throws { dir = try TestProcess.temporaryDirectory("store-v2") }
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    func testVersion1DatabaseMigratesKeepingRowsAndDefects() throws {
+        let path = dir.appendingPathComponent("audit.sqlite").path
+        do {  // a database as version 1 left it, with one NG inspection and its defect
+            let queue = try DatabaseQueue(path: path)
+            try AuditStore.migrator.migrate(queue, upTo: "v1")
+            try queue.write { db in
+                try db.execute(sql: """
+                    INSERT INTO inspections (id, camera, sequence, captured_at, verdict, defect_count, latency_ms,
+                        model_sha256, config_revision, recorded_at) VALUES (7, 'cam1', 3, '2026-01-01 00:00:00.000', 'NG', 1,
+                        12.5, 'abc', 'r1', '2026-01-01 00:00:00.100');
+                    INSERT INTO defects (inspection_id, class_id, class_name, confidence, threshold, x1, y1, x2, y2)
+                        VALUES (7, 1, 'short', 0.9, 0.5, 1, 2, 3, 4);
+                    """)
+            }
+        }
+        let store = try AuditStore(path: path)
+        let writer = AuditWriter(store: store); writer.start()
+        var failed = Fixtures.inspection(sequence: 4, defects: 0)
+        failed.error = "not aligned to the reference: shift 31.0 px beyond max_shift 20 px"
+        writer.submit(failed)
+        XCTAssertTrue(writer.flush(timeout: 10))
+        writer.stop()
+        try store.pool.read { db in
+            let old = try XCTUnwrap(Row.fetchOne(db, sql: "SELECT * FROM inspections WHERE id = 7"))
+            XCTAssertEqual(old["verdict"] as String, "NG")
+            XCTAssertNil(old["error"] as String?)
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM defects WHERE inspection_id = 7"), 1)
+            let row = try XCTUnwrap(Row.fetchOne(db, sql: "SELECT * FROM inspections WHERE sequence = 4"))
+            XCTAssertEqual(row["verdict"] as String, "ERROR")
+            XCTAssertEqual(row["error"] as String?, failed.error)
+            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA foreign_key_check"), nil)
+            XCTAssertTrue(try db.indexes(on: "inspections").contains { $0.name == "inspections_camera_captured_at" })
+        }
+        XCTAssertThrowsError(try store.pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO inspections (camera, sequence, captured_at, verdict, defect_count, latency_ms, model_sha256,
+                    config_revision, recorded_at) VALUES ('c', 1, 'x', 'MAYBE', 0, 0, 's', 'r', 'x')
+                """)
+        }, "the verdict stays constrained")
+    }
+
+    func testErrorPayloadNamesTheReasonAndMatchesTheSchema() throws {
+        var r = Fixtures.inspection(sequence: 9, defects: 0)
+        r.error = "frame is a truncated JPEG"
+        XCTAssertEqual(r.verdict, "ERROR")
+        let m = Fixtures.factory.defects(for: r)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: m.payload) as? [String: Any])
+        XCTAssertEqual(json["verdict"] as? String, "ERROR")
+        XCTAssertEqual(json["error"] as? String, "frame is a truncated JPEG")
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        XCTAssertEqual(try decoder.decode(DefectsPayload.self, from: m.payload).error, r.error)
+        XCTAssertEqual(try SchemaValidator.problems([String(decoding: m.payload, as: UTF8.self)]), [])
+    }
+}
