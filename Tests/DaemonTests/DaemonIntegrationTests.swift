@@ -139,7 +139,7 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertEqual(Set(defects(final).compactMap { $0["sequence"] as? Int }).count, ngRows,
                        "every NG frame's defects message delivered")
         XCTAssertTrue(daemonLog().contains("stopped cleanly"), daemonLog())
-        let truthLine = daemonLog().split(separator: "\n").first { $0.contains("cam2 synthetic ground truth: found ") }
+        let truthLine = daemonLog().split(separator: "\n").first { $0.contains("cam2 synthetic ground truth: ") && $0.contains(" parts, ") }
         XCTAssertNotNil(truthLine, "no ground-truth summary at shutdown; log:\n\(daemonLog())")
         XCTAssertFalse(truthLine?.contains("found 0/0 ") ?? true, "no injected defect counted: \(truthLine ?? "")")
     }

@@ -44,8 +44,10 @@ final class GroundTruthScoreTests: XCTestCase {
         total += GroundTruthScore(defects: [defect(2, 0.5, 50, 50, 60, 60)], truth: [])
         XCTAssertEqual([total.injected, total.found, total.foundRightClass, total.falseAlarms, total.detections],
                        [2, 1, 1, 1, 2])
+        XCTAssertEqual([total.parts, total.defectiveParts, total.falseRejects, total.escapes], [3, 2, 1, 1])
         XCTAssertEqual(total.summary,
-                       "found 1/2 injected defects (50.0%), 1 with the right class; 1 of 2 detections were false alarms (50.0%)")
+                       "3 parts, 2 defective: 1 good part judged NG, 1 defective part judged OK; "
+                       + "found 1/2 injected defects (50.0%), 1 with the right class; 1 of 2 detections were false alarms (50.0%)")
     }
 
     func testTotalsAreExposedAsCountersPerCamera() {

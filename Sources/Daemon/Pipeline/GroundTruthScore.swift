@@ -23,6 +23,10 @@ public struct GroundTruthScore: Sendable, Equatable {
     public var falseAlarms = 0
     /// Defects reported.
     public var detections = 0
+    /// Parts (frames) seen, and of those the defective ones (at least one injected defect).
+    public var parts = 0, defectiveParts = 0
+    /// Good parts judged NG (false rejects) and defective parts judged OK (escapes).
+    public var falseRejects = 0, escapes = 0
 
     /// Zero counts.
     public init() {}
@@ -31,6 +35,10 @@ public struct GroundTruthScore: Sendable, Equatable {
     public init(defects: [Defect], truth: [GroundTruthDefect], minIoU: Float = GroundTruthScore.minIoU) {
         injected = truth.count
         detections = defects.count
+        parts = 1
+        defectiveParts = truth.isEmpty ? 0 : 1
+        falseRejects = truth.isEmpty && !defects.isEmpty ? 1 : 0
+        escapes = !truth.isEmpty && defects.isEmpty ? 1 : 0
         var taken = [Bool](repeating: false, count: truth.count)
         for d in defects.sorted(by: { $0.confidence > $1.confidence }) {
             var best = -1
@@ -53,6 +61,7 @@ public struct GroundTruthScore: Sendable, Equatable {
     public static func += (a: inout GroundTruthScore, b: GroundTruthScore) {
         a.injected += b.injected; a.found += b.found; a.foundRightClass += b.foundRightClass
         a.falseAlarms += b.falseAlarms; a.detections += b.detections
+        a.parts += b.parts; a.defectiveParts += b.defectiveParts; a.falseRejects += b.falseRejects; a.escapes += b.escapes
     }
 
     /// Intersection over union of two boxes (0 when either is empty).
@@ -69,11 +78,14 @@ public struct GroundTruthScore: Sendable, Equatable {
     /// False alarms, percent of detections.
     public var falseAlarmPercent: Double { detections == 0 ? 0 : 100 * Double(falseAlarms) / Double(detections) }
 
-    /// One line for the log, e.g. `found 372/390 injected defects (95.4%), 358 with the right class;
-    /// 13 of 419 detections were false alarms (3.1%)`.
+    /// One line for the log, e.g. `120 parts, 30 defective: 1 good part judged NG, 0 defective parts judged OK;
+    /// found 101/104 injected defects (97.1%), 99 with the right class; 2 of 103 detections were false alarms
+    /// (1.9%)`.
     public var summary: String {
-        String(format: "found %d/%d injected defects (%.1f%%), %d with the right class; "
+        String(format: "%d parts, %d defective: %d good part%@ judged NG, %d defective part%@ judged OK; "
+                   + "found %d/%d injected defects (%.1f%%), %d with the right class; "
                    + "%d of %d detections were false alarms (%.1f%%)",
+               parts, defectiveParts, falseRejects, falseRejects == 1 ? "" : "s", escapes, escapes == 1 ? "" : "s",
                found, injected, foundPercent, foundRightClass, falseAlarms, detections, falseAlarmPercent)
     }
 }
