@@ -19,6 +19,13 @@ public final class FramePreprocessor {
         public var decodeMs: Double = 0
         /// Time spent letterboxing into the model input (with colour conversion), milliseconds.
         public var letterboxMs: Double = 0
+
+        /// Makes a result (other preparations of the model input, e.g. golden-board composition, report the same).
+        public init(geometry: Letterbox, warning: String?, decodedWidth: Int, decodedHeight: Int, decodeMs: Double = 0,
+                    letterboxMs: Double = 0) {
+            self.geometry = geometry; self.warning = warning; self.decodedWidth = decodedWidth
+            self.decodedHeight = decodedHeight; self.decodeMs = decodeMs; self.letterboxMs = letterboxMs
+        }
     }
 
     /// Lets libjpeg-turbo shrink a JPEG in the DCT (by 1/2, 1/4 or 1/8, as far as it stays at least as large

@@ -17,6 +17,8 @@ final class CameraLane: Sendable {
     let groundTruth: Mutex<GroundTruthScore?>
     /// The incarnation of this camera's queue whose tickets this lane judges.
     let queueGeneration: UInt64
+    /// The golden image frames are aligned to and composed with (`reference`), when the camera has one.
+    let reference: ReferenceImage?
     private let capture: CaptureLoop
     private let inOrder = InOrderStage<WorkResult>()
     private let rules: Mutex<DetectionRules>
@@ -59,6 +61,23 @@ final class CameraLane: Sendable {
         logger[metadataKey: "camera"] = "\(config.id)"
         self.logger = logger
         source = try SourceFactory.make(config, workers: workers)
+        if let r = config.reference {
+            do {
+                if let path = r.image {
+                    reference = try ReferenceImage(path: path, maxShift: r.maxShift, maxRotation: r.maxRotation,
+                                                   minMatch: r.minMatch)
+                } else if let board = source.reference {
+                    reference = try ReferenceImage(name: "\(config.id)'s synthetic golden board", luma: board,
+                                                   maxShift: r.maxShift, maxRotation: r.maxRotation, minMatch: r.minMatch)
+                } else {
+                    throw DaemonError("no golden image: only a synthetic camera may omit reference.image")
+                }
+            } catch {
+                throw DaemonError("camera \(config.id): reference.image: \(error)")
+            }
+        } else {
+            reference = nil
+        }
         if case .synthetic = config.source { groundTruth = Mutex(GroundTruthScore()) } else { groundTruth = Mutex(nil) }
         judge = try rules.makeJudge(cameraID: config.id, state: recorder.loadAdaptiveState(camera: config.id))
         self.rules = Mutex(rules)

@@ -73,7 +73,7 @@ final class InferenceWorker: @unchecked Sendable {
         metrics.camera(frame.cameraID).queueDepth.record(queues.depth(frame.cameraID))
         let result: CameraLane.WorkResult
         do {
-            let r = try inspector.inspect(frame.pixels, detector: lane.detector)
+            let r = try inspector.inspect(frame.pixels, detector: lane.detector, reference: lane.reference)
             if let warning = r.warning {
                 logger.notice("damaged frame used: \(warning)",
                               metadata: ["camera": "\(frame.cameraID)", "frame": "\(frame.sequence)"])

@@ -18,6 +18,8 @@ public final class Pipeline: @unchecked Sendable {
         var path: String
         var inputSize: [Int]?
         var fileStamp: String
+        /// What the model's input holds (its `inspectd.input` metadata).
+        var composition: InputComposition
     }
 
     private var config: InspectdConfig
@@ -76,6 +78,7 @@ public final class Pipeline: @unchecked Sendable {
         let candidate = modelChanged ? try Self.loadModel(new, logger: logger) : loaded
         let names = candidate.model.info.classNames
         let problems = new.problems(classNames: names)
+            + new.referenceProblems(composition: candidate.composition, modelPath: candidate.path)
         if !problems.isEmpty { throw ConfigError(file: new.file, problems: problems) }
         let outputShape = candidate.model.info.outputs.first?.shape ?? []
         var rules: [String: DetectionRules] = [:]
@@ -214,13 +217,17 @@ public final class Pipeline: @unchecked Sendable {
         let shape = config.model.inputSize.map { [1, 3, $0[0], $0[1]] }
         let started = Date()
         let model: Model
-        do { model = try Model(path: config.model.path, inputShape: shape) } catch {
+        let composition: InputComposition
+        do {
+            model = try Model(path: config.model.path, inputShape: shape)
+            composition = try InputComposition(model: model.info)
+        } catch {
             throw ConfigError(file: config.file, problems: [ConfigProblem(path: "model.path", message: "\(error)")])
         }
         let seconds = String(format: "%.2f", Date().timeIntervalSince(started))
         logger.info("model loaded in \(seconds) s: \(config.model.path) (\(model.info.classNames.count) classes, sha256 \(model.info.sha256.prefix(12)))")
         return LoadedModel(model: model, path: config.model.path, inputSize: config.model.inputSize,
-                           fileStamp: fileStamp(config.model.path))
+                           fileStamp: fileStamp(config.model.path), composition: composition)
     }
 
     /// Size and modification time: enough to notice a replaced model file without hashing it on every reload.
@@ -232,6 +239,7 @@ public final class Pipeline: @unchecked Sendable {
     private func buildLanes(_ config: InspectdConfig) throws {
         let names = loaded.model.info.classNames
         let problems = config.problems(classNames: names)
+            + config.referenceProblems(composition: loaded.composition, modelPath: loaded.path)
         if !problems.isEmpty { throw ConfigError(file: config.file, problems: problems) }
         let outputShape = loaded.model.info.outputs.first?.shape ?? []
         for (i, camera) in config.cameras.enumerated() {

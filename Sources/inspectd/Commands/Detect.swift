@@ -15,6 +15,10 @@ struct Detect: ParsableCommand {
     @Option(help: "Confidence threshold.") var conf: Float = 0.25
     @Option(help: "NMS IoU threshold (class-aware).") var iou: Double = 0.7
     @Option(help: "Threads inside one inference.") var threads: Int = 1
+    @Option(help: "Golden (known-good) image every image is aligned to and compared with, for a model whose metadata declares a composed input (inspectd.input).")
+    var reference: String?
+    @Option(help: "Folder of golden images, one per image under the same file name (instead of --reference).")
+    var references: String?
     @Argument(help: "JPEG or PNG images.") var images: [String]
 
     func run() throws {
@@ -31,6 +35,10 @@ struct Detect: ParsableCommand {
             try CameraJudge(cameraID: "detect", classNames: inspector.detector.classNames,
                             settings: inspector.detector.settings)
         }
+        let golden = exitingOnInputError { () throws -> GoldenImages in
+            try GoldenImages(reference: reference, folder: references, needed: inspector.composition.needsReference,
+                             model: model)
+        }
         let reader = ImageFileReader()
         var buffer: PixelBuffer?
         var problems: [String] = []
@@ -40,7 +48,7 @@ struct Detect: ParsableCommand {
             do {
                 let pixels = try reader.read(path: path, reusing: buffer)
                 buffer = pixels
-                let result = try inspector.inspect(pixels)
+                let result = try inspector.inspect(pixels, reference: try golden.reference(for: path))
                 let inspection = judge.judge(result.candidates, frame: FrameStamp(sequence: UInt64(index), captureTime: Date()))
                 let line = DetectLine(image: path, width: result.sourceWidth, height: result.sourceHeight,
                                       latency_ms: (result.timing.totalMs * 1000).rounded() / 1000,

@@ -12,7 +12,7 @@ struct Eval: ParsableCommand {
         commandName: "eval", abstract: "Measures mAP@0.5, mAP@0.5:0.95, per-class AP and P/R/F1 on labelled images.")
 
     @Option(help: "ONNX model file.") var model: String
-    @Option(help: "An Ultralytics data.yaml, or a folder with images/ and labels/ (YOLO format).") var data: String
+    @Option(help: "An Ultralytics data.yaml, or a folder with images/ and labels/ (YOLO format); golden images for a composed-input model in templates/ (or the data.yaml key templates) with the images' file names.") var data: String
     @Option(help: "data.yaml split to evaluate.") var split = "val"
     @Option(help: "Lowest confidence kept for mAP.") var conf: Float = 0.001
     @Option(help: "NMS IoU threshold.") var iou: Double = 0.7
@@ -44,7 +44,9 @@ struct Eval: ParsableCommand {
             do {
                 let pixels = try reader.read(path: item.image, reusing: buffer)
                 buffer = pixels
-                let result = try inspector.inspect(pixels)
+                let reference = try inspector.composition.needsReference
+                    ? ReferenceImage(path: item.template) : nil
+                let result = try inspector.inspect(pixels, reference: reference)
                 latency.append(result.timing.totalMs)
                 truths += try LabelledDataset.groundTruths(labels: item.labels, imageID: id,
                                                            width: result.sourceWidth, height: result.sourceHeight)

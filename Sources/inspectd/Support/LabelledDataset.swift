@@ -4,9 +4,14 @@ import Yams
 
 /// Images and YOLO-format labels for `inspectd eval`: an Ultralytics data.yaml (its `val`, or another split)
 /// or a folder holding `images/` and `labels/`.
+///
+/// Golden images (for models that compare a frame with its reference) are found like labels: the last
+/// `/images/` of an image's path becomes `/templates/` (DeepPCB's layout: templates/val/NAME beside
+/// images/val/NAME), or `/X/` for a data.yaml key `templates: X`.
 struct LabelledDataset {
-    /// One image and the path of its label file (which may be absent: an image with no defects).
-    struct Item { var image: String; var labels: String }
+    /// One image, the path of its label file (which may be absent: an image with no defects) and of its golden
+    /// image (which may be absent: then only a single-image model can be evaluated).
+    struct Item { var image: String; var labels: String; var template: String }
 
     var items: [Item]
     /// Class names from data.yaml `names` (empty for a plain folder).
@@ -23,7 +28,7 @@ struct LabelledDataset {
             guard FileManager.default.fileExists(atPath: images) else {
                 throw InputError("\(path): a dataset folder needs images/ and labels/ (YOLO format)")
             }
-            items = try Self.list(images)
+            items = try Self.list(images, templates: "templates")
             classNames = []
             return
         }
@@ -41,14 +46,15 @@ struct LabelledDataset {
             throw InputError("\(path): key '\(split)' is missing or not a single path")
         }
         let target = entry.hasPrefix("/") ? entry : (root as NSString).appendingPathComponent(entry)
+        let templates = (yaml["templates"] as? String) ?? "templates"
         if target.hasSuffix(".txt") {
             let list = (try? String(contentsOfFile: target, encoding: .utf8)) ?? ""
             items = list.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }.map {
                 let p = $0.hasPrefix("/") ? $0 : (root as NSString).appendingPathComponent($0)
-                return Item(image: p, labels: Self.labelPath(p))
+                return Item(image: p, labels: Self.labelPath(p), template: Self.templatePath(p, templates))
             }
         } else {
-            items = try Self.list(target)
+            items = try Self.list(target, templates: templates)
         }
         if let names = yaml["names"] as? [Int: String] {
             let top = names.keys.max() ?? -1
@@ -61,12 +67,15 @@ struct LabelledDataset {
         if items.isEmpty { throw InputError("\(target): no JPEG or PNG images") }
     }
 
-    private static func list(_ folder: String) throws -> [Item] {
+    private static func list(_ folder: String, templates: String) throws -> [Item] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else {
             throw InputError("\(folder): cannot list the folder")
         }
         return names.filter { ["jpg", "jpeg", "png"].contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
-            .map { let p = (folder as NSString).appendingPathComponent($0); return Item(image: p, labels: labelPath(p)) }
+            .map {
+                let p = (folder as NSString).appendingPathComponent($0)
+                return Item(image: p, labels: labelPath(p), template: templatePath(p, templates))
+            }
     }
 
     /// Ultralytics' rule: the last `/images/` becomes `/labels/`, the extension `.txt`.
@@ -74,6 +83,13 @@ struct LabelledDataset {
         var p = image
         if let r = p.range(of: "/images/", options: .backwards) { p.replaceSubrange(r, with: "/labels/") }
         return (p as NSString).deletingPathExtension + ".txt"
+    }
+
+    /// The golden image's path: the last `/images/` becomes `/TEMPLATES/` (same file name).
+    static func templatePath(_ image: String, _ templates: String) -> String {
+        var p = image
+        if let r = p.range(of: "/images/", options: .backwards) { p.replaceSubrange(r, with: "/\(templates)/") }
+        return p
     }
 
     /// Ground-truth boxes in pixels of an image `width`×`height`. Throws `InputError` for a malformed line.
