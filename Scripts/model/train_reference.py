@@ -4,8 +4,9 @@ has it natively (bf16_cpu.py), else in float32.
 Usage: YOLO_OFFLINE=1 python train_reference.py START.pt DATA.yaml RUN_DIR EPOCHS [--workers 2]
            [--close-mosaic 5] [--lr0 0.002] [--misalign 0.5] [--shift 1.0] [--rotation 0.15]
   START: a finished single-image model (../shared/models/deeppcb-yolov8n.pt): its weights start the schedule.
-  Run it again with the same RUN_DIR to resume an interrupted run from RUN_DIR/ref/weights/last.pt (the
-  other arguments are then taken from the checkpoint).
+  Run it again with the same RUN_DIR to resume an interrupted run from RUN_DIR/ref/weights/last.pt; a different
+  EPOCHS (and --close-mosaic) then re-plans the rest of the cosine schedule to end there (the other
+  arguments are taken from the checkpoint).
 Augmentation: colour (HSV) augmentation is off, because it would mix the three channels; geometric
 augmentation (flips, mosaic, zoom, translation) moves the composed image as a whole, so the channels stay
 registered. --misalign P warps the tested image of a pair by a random rigid transform (up to --shift px and
@@ -18,6 +19,7 @@ import random
 from pathlib import Path
 import cv2
 import numpy as np
+import torch
 from ultralytics import YOLO
 from ultralytics.data import base as base_module
 import bf16_cpu
@@ -53,6 +55,14 @@ def keep_workers(trainer):  # Ultralytics forces workers=0 on the CPU; mosaic lo
     trainer.args.workers = workers
 
 if last.exists():
+    ckpt = torch.load(last, map_location='cpu', weights_only=False)
+    if ckpt['train_args']['epochs'] != opt.epochs:  # re-plan: the LR lambda and close_mosaic read these
+        print(f"re-planning {last}: {ckpt['train_args']['epochs']} -> {opt.epochs} epochs, mosaic off for the last {opt.close_mosaic}")
+        new = dict(epochs=opt.epochs, close_mosaic=opt.close_mosaic)
+        ckpt['train_args'].update(new)
+        for m in (ckpt['model'], ckpt['ema']):
+            if m is not None: m.args.update(new) if isinstance(m.args, dict) else vars(m.args).update(new)
+        torch.save(ckpt, last)
     model = YOLO(str(last)); model.add_callback('on_pretrain_routine_start', keep_workers)
     model.train(resume=True, workers=workers)
 else:

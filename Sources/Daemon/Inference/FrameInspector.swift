@@ -32,9 +32,11 @@ public final class FrameInspector {
         public var alignment: RigidTransform?
     }
 
-    /// Why a frame could not be judged against its golden image (`description` is the reason recorded).
+    /// Why a frame could not be judged against its golden image (`description` is the reason recorded,
+    /// `code` a short name for counters: `no_reference`, `size_mismatch` or `AlignmentRefusal.code`).
     public struct ReferenceError: Error, CustomStringConvertible {
         public var description: String
+        public var code: String = "size_mismatch"
     }
 
     /// The model this worker runs.
@@ -48,11 +50,10 @@ public final class FrameInspector {
     private let inputHeight: Int
     /// What the model's input holds (from its metadata).
     public let composition: InputComposition
-    // Golden-board models only: the frame's luma, the composer and an aligner per golden image.
-    private var luma: LumaExtractor?
-    private var frameLuma: PixelBuffer?
-    private var composer: ReferenceComposer?
-    private var aligners: [ObjectIdentifier: (reference: ReferenceImage, aligner: ReferenceAligner)] = [:]
+    /// Golden-board models only: an aligner and a composer per golden image (each holds what depends only on
+    /// its reference, and its scratch), made at the first frame against it. The reference is kept so that its
+    /// identity stays unique while it is a key.
+    private var prepared: [ObjectIdentifier: (reference: ReferenceImage, aligner: ReferenceAligner, composer: ReferenceComposer)] = [:]
 
     /// Creates a worker's path. `threads` is the engine's thread count inside one frame; `expectedPixels`
     /// sizes the decode scratch (e.g. 1920 × 1080) so that steady state does not allocate.
@@ -70,11 +71,23 @@ public final class FrameInspector {
         inputHeight = input.shape[2]
         inputWidth = input.shape[3]
         composition = try InputComposition(model: model.info)
-        if composition.needsReference {
-            luma = try LumaExtractor()
-            frameLuma = PixelBuffer(capacity: max(1, expectedPixels))
-            composer = ReferenceComposer()
-        }
+    }
+
+    /// Makes this worker's aligner and composer for `reference` now (the daemon calls it at start, so that
+    /// the first frame does not pay for it). Throws `ImagingError`/`ReferenceError` for an unusable golden image.
+    public func prepare(_ reference: ReferenceImage) throws {
+        _ = try tools(for: reference)
+    }
+
+    private func tools(for reference: ReferenceImage) throws -> (aligner: ReferenceAligner, composer: ReferenceComposer) {
+        let key = ObjectIdentifier(reference)
+        if let p = prepared[key] { return (p.aligner, p.composer) }
+        if prepared.count >= 8 { prepared.removeAll() }  // references change only on reload; keep memory bounded
+        let plane = try GrayPlane(reference.luma)
+        let tools = (try ReferenceAligner(reference: plane, settings: reference.settings),
+                     try ReferenceComposer(reference: plane, targetWidth: inputWidth, targetHeight: inputHeight))
+        prepared[key] = (reference, tools.0, tools.1)
+        return tools
     }
 
     /// Runs one frame, post-processed by `detector` (a camera's own ROI and rules in the daemon) or by the
@@ -91,7 +104,8 @@ public final class FrameInspector {
         var alignment: RigidTransform?
         if composition.needsReference {
             guard let reference else {
-                throw ReferenceError(description: "no golden image for this frame: the model compares each frame with one")
+                throw ReferenceError(description: "no golden image for this frame: the model compares each frame with one",
+                                     code: "no_reference")
             }
             (prepared, alignment) = try compose(pixels, reference: reference, into: base)
         } else {
@@ -105,8 +119,13 @@ public final class FrameInspector {
                                     sourceWidth: g.sourceWidth, sourceHeight: g.sourceHeight)
         var candidates = try (detector ?? self.detector).detect(output: session.output(0).data, mapping: mapping,
                                                                  scratch: scratch)
-        if let alignment, !alignment.isIdentity {
-            for i in candidates.indices { candidates[i].box = alignment.frameBox(candidates[i].box, width: g.sourceWidth, height: g.sourceHeight) }
+        if let alignment {  // boxes are in the reference's pixels: back into the frame's
+            for i in candidates.indices {
+                let b = candidates[i].box
+                let f = alignment.frameBox(fromReference: Double(b.x1), Double(b.y1), Double(b.x2), Double(b.y2),
+                                           frameWidth: g.sourceWidth, frameHeight: g.sourceHeight)
+                candidates[i].box = Box(x1: Float(f.x1), y1: Float(f.y1), x2: Float(f.x2), y2: Float(f.y2))
+            }
         }
         let t3 = DispatchTime.now().uptimeNanoseconds
         timing.preprocessMs = Double(t1 - t0) / 1e6
@@ -119,33 +138,24 @@ public final class FrameInspector {
     /// Golden-board input: the frame's luma aligned to the reference, the reference, and their difference.
     private func compose(_ pixels: PixelBuffer, reference: ReferenceImage, into input: UnsafeMutablePointer<Float>) throws
         -> (FramePreprocessor.Prepared, RigidTransform) {
-        guard let luma, let composer else { throw EngineError("\(model.info.path): no composer") }
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let (frame, warning) = try luma.extract(pixels, into: frameLuma)
-        frameLuma = frame
-        let ref = reference.luma
-        guard frame.width == ref.width, frame.height == ref.height else {
+        let (aligner, composer) = try tools(for: reference)
+        let frame = try composer.luma(of: pixels)
+        guard frame.width == reference.luma.width, frame.height == reference.luma.height else {
             throw ReferenceError(description: "frame is \(frame.width)×\(frame.height) but the golden image "
-                + "\(reference.name) is \(ref.width)×\(ref.height)")
-        }
-        let key = ObjectIdentifier(reference)
-        let aligner: ReferenceAligner
-        if let a = aligners[key] { aligner = a.aligner } else {
-            if aligners.count >= 8 { aligners.removeAll() }  // references change rarely; keep memory bounded
-            aligner = try ReferenceAligner(reference: ref, maxShift: reference.maxShift,
-                                           maxRotation: reference.maxRotation, minMatch: reference.minMatch)
-            aligners[key] = (reference, aligner)
+                + "\(reference.name) is \(reference.luma.width)×\(reference.luma.height)")
         }
         let t1 = DispatchTime.now().uptimeNanoseconds
-        let transform: RigidTransform
-        do { transform = try aligner.align(frame) } catch {
-            throw ReferenceError(description: "not aligned to the golden image: \(error)")
+        switch try aligner.align(frame) {
+        case .refused(let why):
+            throw ReferenceError(description: "not aligned to the golden image: \(why)", code: why.code)
+        case .aligned(let a):
+            let composed = try composer.compose(frame: frame, transform: a.transform, into: input,
+                                                count: 3 * inputWidth * inputHeight)
+            let t2 = DispatchTime.now().uptimeNanoseconds
+            return (FramePreprocessor.Prepared(geometry: composed.geometry, warning: nil, decodedWidth: frame.width,
+                                               decodedHeight: frame.height, decodeMs: Double(t1 - t0) / 1e6,
+                                               letterboxMs: Double(t2 - t1) / 1e6), a.transform)
         }
-        let geometry = try composer.compose(frame: frame, reference: ref, transform: transform,
-                                            targetWidth: inputWidth, targetHeight: inputHeight, into: input)
-        let t2 = DispatchTime.now().uptimeNanoseconds
-        return (FramePreprocessor.Prepared(geometry: geometry, warning: warning, decodedWidth: frame.width,
-                                           decodedHeight: frame.height, decodeMs: Double(t1 - t0) / 1e6,
-                                           letterboxMs: Double(t2 - t1) / 1e6), transform)
     }
 }

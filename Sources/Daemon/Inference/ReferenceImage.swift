@@ -2,45 +2,35 @@ import Foundation
 import Imaging
 
 /// A product's golden (known-good) image, ready for golden-board inspection: its luma plane, decoded once,
-/// and how far a frame may lie off it. Shared read-only by every worker; each worker keeps its own aligner
-/// for it (`FrameInspector`).
+/// and how far a frame may lie off it. Shared read-only by every worker; each worker keeps its own aligner and
+/// composer for it (`FrameInspector`).
 public final class ReferenceImage: @unchecked Sendable {
     // @unchecked: `luma` is written once here and only read afterwards.
     /// Where it came from (a file path, or the synthetic camera's board), for messages.
     public let name: String
     /// The luma plane (`.gray8`).
     public let luma: PixelBuffer
-    /// Largest shift accepted, pixels.
-    public let maxShift: Double
-    /// Largest rotation accepted, degrees.
-    public let maxRotation: Double
-    /// Lowest match score accepted as the same product, 0…1.
-    public let minMatch: Double
+    /// The limits a frame is judged by (`cameras[].reference.align`).
+    public let settings: AlignmentSettings
 
     /// Reads the golden image at `path` (JPEG or PNG). Throws `ImagingError` naming the file when it cannot be
     /// read or decoded.
-    public convenience init(path: String, maxShift: Double = 20, maxRotation: Double = 2, minMatch: Double = 0.5) throws {
+    public convenience init(path: String, settings: AlignmentSettings = AlignmentSettings()) throws {
         let pixels = try ImageFileReader().read(path: path)
-        let luma: PixelBuffer
-        do { luma = try LumaExtractor().extract(pixels, into: nil).luma } catch {
+        do { try self.init(name: path, image: pixels, settings: settings) } catch {
             throw ImagingError.unreadableFile(path: path, reason: "\(error)")
         }
-        try self.init(name: path, luma: luma, maxShift: maxShift, maxRotation: maxRotation, minMatch: minMatch)
     }
 
-    /// A golden image already in memory (the synthetic camera's board); `image` may be any pixel format.
-    /// Throws `ImagingError` when it cannot be decoded.
-    public init(name: String, luma image: PixelBuffer, maxShift: Double = 20, maxRotation: Double = 2,
-                minMatch: Double = 0.5) throws {
-        self.name = name
-        if image.format == .gray8 {
-            let copy = PixelBuffer(capacity: max(1, image.byteCount))
-            copy.bytes.copyMemory(from: image.bytes, byteCount: image.byteCount)
-            copy.width = image.width; copy.height = image.height; copy.format = .gray8; copy.byteCount = image.byteCount
-            luma = copy
-        } else {
-            luma = try LumaExtractor().extract(image, into: nil).luma
-        }
-        self.maxShift = maxShift; self.maxRotation = maxRotation; self.minMatch = minMatch
+    /// A golden image already in memory (the synthetic camera's board), in any pixel format; copied. Throws
+    /// `ImagingError` when it cannot be decoded.
+    public init(name: String, image: PixelBuffer, settings: AlignmentSettings = AlignmentSettings()) throws {
+        let plane = try LumaConverter(expectedPixels: max(1, image.width * image.height)).luma(of: image)
+        let copy = PixelBuffer(capacity: plane.width * plane.height)
+        let out = copy.bytes.assumingMemoryBound(to: UInt8.self)
+        for y in 0..<plane.height { (out + y * plane.width).update(from: plane.base + y * plane.stride, count: plane.width) }
+        copy.width = plane.width; copy.height = plane.height; copy.format = .gray8
+        copy.byteCount = plane.width * plane.height
+        self.name = name; luma = copy; self.settings = settings
     }
 }

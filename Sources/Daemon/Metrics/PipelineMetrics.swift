@@ -140,6 +140,20 @@ public final class PipelineMetrics: Sendable {
         counter.increment()
     }
 
+    /// Counts a frame that could not be judged (recorded with verdict ERROR), by its reason code
+    /// (`inspectd_frames_not_judged_total{camera, reason}`).
+    public func countNotJudged(camera: String, reason: String) {
+        let key = "not-judged\u{0}" + camera + "\u{0}" + reason
+        let counter = classCounters.withLock { all in
+            if let c = all[key] { return c }
+            let c = CoreMetrics.Counter(label: "inspectd_frames_not_judged_total",
+                                        dimensions: [("camera", camera), ("reason", reason)], factory: factory)
+            all[key] = c
+            return c
+        }
+        counter.increment()
+    }
+
     /// Publishes the confidence threshold in force for a class on a camera.
     public func setThreshold(camera: String, className: String, _ value: Double) {
         let key = camera + "\u{0}" + className

@@ -1,6 +1,7 @@
 import Capture
 import Detection
 import Foundation
+import Imaging
 import Logging
 import Synchronization
 
@@ -38,8 +39,9 @@ final class CameraLane: Sendable {
     enum WorkResult: Sendable {
         /// The frame's candidates, with what the recorder needs.
         case judged(Judged)
-        /// The frame could not be used (decode error, engine error); it still takes its turn.
-        case failed(sequence: UInt64, reason: String)
+        /// The frame could not be judged (undecodable, not aligned to its golden image, engine error); it still
+        /// takes its turn and is recorded with verdict ERROR. `code` names the kind for counters.
+        case failed(stamp: FrameStamp, code: String, reason: String)
     }
 
     /// A frame's detection output.
@@ -62,13 +64,13 @@ final class CameraLane: Sendable {
         self.logger = logger
         source = try SourceFactory.make(config, workers: workers)
         if let r = config.reference {
+            let settings = AlignmentSettings(maxShift: r.maxShift, maxRotationDegrees: r.maxRotation, minQuality: r.minMatch)
             do {
                 if let path = r.image {
-                    reference = try ReferenceImage(path: path, maxShift: r.maxShift, maxRotation: r.maxRotation,
-                                                   minMatch: r.minMatch)
+                    reference = try ReferenceImage(path: path, settings: settings)
                 } else if let board = source.reference {
-                    reference = try ReferenceImage(name: "\(config.id)'s synthetic golden board", luma: board,
-                                                   maxShift: r.maxShift, maxRotation: r.maxRotation, minMatch: r.minMatch)
+                    reference = try ReferenceImage(name: "\(config.id)'s synthetic golden board", image: board,
+                                                   settings: settings)
                 } else {
                     throw DaemonError("no golden image: only a synthetic camera may omit reference.image")
                 }
@@ -133,8 +135,14 @@ final class CameraLane: Sendable {
             }
         }
         switch result {
-        case .failed(let sequence, let reason):
-            logger.warning("frame not inspected: \(reason)", metadata: ["frame": "\(sequence)"])
+        case .failed(let stamp, let code, let reason):
+            logger.warning("frame not judged: \(reason)", metadata: ["frame": "\(stamp.sequence)"])
+            let now = PipelineHealth.monotonicNanos()
+            recorder.recordError(camera: config.id, sequence: stamp.sequence, captureTime: stamp.captureTime,
+                                 captureNanos: stamp.monotonicNanos, reason: reason,
+                                 latencyNanos: now &- stamp.monotonicNanos)
+            metrics.countNotJudged(camera: config.id, reason: code)
+            stats.frame(latencyMillis: Double(now &- stamp.monotonicNanos) / 1e6, ng: false)
         case .judged(let j):
             let inspection = judge.judge(j.candidates, frame: j.stamp)
             let judgedAt = PipelineHealth.monotonicNanos()

@@ -90,8 +90,15 @@ final class InferenceWorker: @unchecked Sendable {
                                                      monotonicNanos: frame.monotonicNanos),
                                    jpeg: jpeg, postprocessStart: postprocessStart, groundTruth: frame.groundTruth))
         } catch {
-            metrics.camera(frame.cameraID).decodeErrors.increment()
-            result = .failed(sequence: frame.sequence, reason: "\(error)")
+            let code: String
+            switch error {
+            case let e as FrameInspector.ReferenceError: code = e.code
+            case is ImagingError: code = "undecodable"; metrics.camera(frame.cameraID).decodeErrors.increment()
+            default: code = "engine_error"
+            }
+            result = .failed(stamp: FrameStamp(sequence: frame.sequence, captureTime: frame.wallClock,
+                                               monotonicNanos: frame.monotonicNanos),
+                             code: code, reason: "\(error)")
         }
         lane.source.recycle(frame.pixels)
         lane.complete(ticket: job.ticket, result)

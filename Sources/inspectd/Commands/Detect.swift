@@ -55,6 +55,10 @@ struct Detect: ParsableCommand {
                                       detections: inspection.defects.map {
                                           .init(class_id: $0.classID, class: $0.className, confidence: $0.confidence,
                                                 box: [$0.box.x1, $0.box.y1, $0.box.x2, $0.box.y2])
+                                      },
+                                      alignment: result.alignment.map {
+                                          .init(dx: ($0.dx * 1000).rounded() / 1000, dy: ($0.dy * 1000).rounded() / 1000,
+                                                degrees: ($0.degrees * 10000).rounded() / 10000)
                                       })
                 print(String(decoding: try encoder.encode(line), as: UTF8.self))
             } catch {
@@ -78,4 +82,7 @@ private struct DetectLine: Encodable {
     var height: Int
     var latency_ms: Double
     var detections: [Detection]
+    /// Frame → golden image motion (golden-board models only): shift in pixels, rotation in degrees.
+    struct Alignment: Encodable { var dx: Double; var dy: Double; var degrees: Double }
+    var alignment: Alignment?
 }
