@@ -57,24 +57,6 @@ final class SyntheticSourceTests: XCTestCase {
         }
     }
 
-    /// With INSPECTD_SYNTHETIC_DUMP=DIR, writes frames and YOLO labels for Scripts/model-tools/check-synthetic.py.
-    func testDumpFramesForModelCheck() throws {
-        guard let dir = ProcessInfo.processInfo.environment["INSPECTD_SYNTHETIC_DUMP"] else { return }
-        let count = Int(ProcessInfo.processInfo.environment["INSPECTD_SYNTHETIC_COUNT"] ?? "") ?? 50
-        try FileManager.default.createDirectory(atPath: dir + "/images", withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: dir + "/labels", withIntermediateDirectories: true)
-        let all = try frames(seed: 2026, count: count, encoding: .jpeg(quality: 90))
-        for (i, (jpeg, truth)) in all.enumerated() {
-            let name = String(format: "synthetic-%04d", i)
-            try jpeg.write(to: URL(fileURLWithPath: "\(dir)/images/\(name).jpg"))
-            let lines = truth.map { d in
-                String(format: "%d %.6f %.6f %.6f %.6f", d.classID, (d.x1 + d.x2) / 1280, (d.y1 + d.y2) / 1280,
-                       (d.x2 - d.x1) / 640, (d.y2 - d.y1) / 640)
-            }
-            try (lines.joined(separator: "\n") + "\n").write(toFile: "\(dir)/labels/\(name).txt", atomically: true, encoding: .utf8)
-        }
-    }
-
     /// A golden-board camera shows one product: good parts are the clean board placed within the shift and
     /// rotation limits, defective ones carry defects whose boxes follow the placement.
     func testGoldenBoardFramesAreTheReferencePlacedWithDefectsOnSome() throws {
