@@ -124,7 +124,7 @@ struct EvalReport {
     private func missCaption(_ m: EvaluationDetails.Miss) -> String {
         var s = "<b>missed</b> \(swatch(m.label.classID)) in \(imageName(m.label.imageID)) \(Self.boxText(m.label.box))<br>"
         if let d = m.bestSameClass {
-            s += "best \(Self.escape(name(d.classID))) detection here: \(Self.f(Double(d.score), 2))"
+            s += "best \(Self.escape(name(d.classID))) detection here: \(Self.f(Double(d.score), 3))"
         } else {
             s += "no \(Self.escape(name(m.label.classID))) detection here at any confidence"
         }
@@ -251,8 +251,9 @@ struct EvalReport {
 
     private func prCurvesSVG() -> String {
         let w = 720, h = 460, left = 60.0, top = 20.0, pw = 420.0, ph = 380.0
-        func x(_ r: Double) -> Double { left + r * pw }
-        func y(_ p: Double) -> Double { top + (1 - p) * ph }
+        // Rounded to 0.1 px so the file reads "96.0", not "95.99999999999999".
+        func x(_ r: Double) -> Double { ((left + r * pw) * 10).rounded() / 10 }
+        func y(_ p: Double) -> Double { ((top + (1 - p) * ph) * 10).rounded() / 10 }
         var s = svgOpen(w, h)
         for i in 0...5 {
             let v = Double(i) / 5
@@ -323,7 +324,7 @@ struct EvalReport {
         let bins = hist.truePositives.count
         let top1 = max(1, (hist.truePositives + hist.falsePositives).max() ?? 1)
         let maxLog = log10(Double(top1) + 1)
-        func y(_ count: Int) -> Double { top + ph - log10(Double(count) + 1) / maxLog * ph }
+        func y(_ count: Int) -> Double { ((top + ph - log10(Double(count) + 1) / maxLog * ph) * 10).rounded() / 10 }
         var s = svgOpen(w, h)
         s += "<text x=\"\(left)\" y=\"18\" font-weight=\"bold\">\(Self.escape(title))</text>"
         s += "<rect x=\"\(left + pw - 190)\" y=\"8\" width=\"12\" height=\"10\" fill=\"#2a9d3a\"/><text x=\"\(left + pw - 174)\" y=\"17\">true positives</text>"
@@ -346,7 +347,7 @@ struct EvalReport {
             let v = Double(i) / 5
             s += "<text x=\"\(left + v * pw)\" y=\"\(top + ph + 16)\" text-anchor=\"middle\">\(Self.f(v, 1))</text>"
         }
-        let cx = left + Double(details.confidence) * pw
+        let cx = left + Double(min(1, max(0, details.confidence))) * pw
         s += "<line x1=\(q(cx)) y1=\"\(top)\" x2=\(q(cx)) y2=\"\(top + ph)\" stroke=\"#222\" stroke-dasharray=\"4 3\"/>"
         s += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(pw)\" height=\"\(ph)\" fill=\"none\" stroke=\"#444\"/>"
         s += "<text x=\"\(left + pw / 2)\" y=\"\(h - 8)\" text-anchor=\"middle\">confidence</text>\n"
