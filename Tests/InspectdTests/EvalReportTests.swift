@@ -71,17 +71,18 @@ final class EvalReportTests: XCTestCase {
         }
     }
 
-    /// A dataset folder with two real images and a text file named x.jpg.
+    /// A dataset folder with two real images and a text file named x.jpg; its name and the first image's
+    /// hold HTML's special characters, which the report must escape.
     private func datasetWithABadImage(good: Int) throws -> URL {
-        let data = dir.appendingPathComponent("data")
+        let data = dir.appendingPathComponent("data <b>&\"'")
         let images = data.appendingPathComponent("images"), labels = data.appendingPathComponent("labels")
         try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: labels, withIntermediateDirectories: true)
-        for name in ["92000011", "92000012"].prefix(good) {
+        for (name, copy) in [("92000011", "92000011 <i>&amp"), ("92000012", "92000012")].prefix(good) {
             try FileManager.default.copyItem(at: val.appendingPathComponent("images/val/\(name).jpg"),
-                                             to: images.appendingPathComponent("\(name).jpg"))
+                                             to: images.appendingPathComponent("\(copy).jpg"))
             try FileManager.default.copyItem(at: val.appendingPathComponent("labels/val/\(name).txt"),
-                                             to: labels.appendingPathComponent("\(name).txt"))
+                                             to: labels.appendingPathComponent("\(copy).txt"))
         }
         try Data("this is not a picture".utf8).write(to: images.appendingPathComponent("x.jpg"))
         return data
@@ -96,7 +97,13 @@ final class EvalReportTests: XCTestCase {
         XCTAssertTrue(r.err.contains("skipped 1 of 3 images"), r.err)
         XCTAssertTrue(r.out.contains("on 2 images (1 skipped)"), r.out)
         XCTAssertTrue(r.out.contains("mAP@0.5 "), "the figures still print: \(r.out)")
-        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("index.html").path))
+        let html = try String(contentsOf: out.appendingPathComponent("index.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("data &lt;b&gt;&amp;&quot;&#39;"), "the data path is escaped")
+        XCTAssertFalse(html.contains("<b>&") || html.contains("<i>&"), "no name reaches the page unescaped")
+        XCTAssertTrue(html.contains("1 skipped (unreadable)"))
+        for link in Set(try Self.links(html)) {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(link).path), link)
+        }
     }
 
     func testEveryImageUnreadableExits2() throws {
