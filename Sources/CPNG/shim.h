@@ -16,4 +16,13 @@ static inline int cpng_begin_read(png_imagep image, const void *data, size_t siz
     image->version = PNG_IMAGE_VERSION;
     return png_image_begin_read_from_memory(image, data, size);
 }
+
+/// Prepares `image` for one of the png_image_write_* calls: a `width`×`height` image of `format`.
+static inline void cpng_prepare_write(png_imagep image, png_uint_32 width, png_uint_32 height, png_uint_32 format) {
+    memset(image, 0, sizeof(*image));
+    image->version = PNG_IMAGE_VERSION;
+    image->width = width;
+    image->height = height;
+    image->format = format;
+}
 #endif

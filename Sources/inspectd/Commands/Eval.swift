@@ -22,6 +22,8 @@ struct Eval: ParsableCommand {
     var allLabels = false
     @Option(help: "Threads inside one inference.") var threads: Int = 1
     @Flag(help: "Print one JSON object.") var json = false
+    @Option(name: .customLong("report"), help: ArgumentHelp("Also write an HTML report into this folder: PR curves, best-F1 thresholds, confusion matrix, confidence histograms, worst misses and false alarms (DIR/index.html, opens offline).", valueName: "DIR"))
+    var reportDir: String?
 
     func run() throws {
         let dataset = exitingOnInputError { try LabelledDataset(path: data, split: split) }
@@ -40,13 +42,29 @@ struct Eval: ParsableCommand {
         var detections: [ScoredBox] = []
         var latency: [Double] = []
         var problems: [String] = []
+        var evaluated: [Int] = [], skipped = 0
+        // Progress only for a person watching: "eval: 37/100 images", redrawn in place.
+        let progress = isatty(STDERR_FILENO) == 1
+        func status(_ text: String) { if progress { FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8)) } }
         for (id, item) in dataset.items.enumerated() {
+            status("eval: \(id)/\(dataset.items.count) images")
             do {
-                let pixels = try reader.read(path: item.image, reusing: buffer)
-                buffer = pixels
-                let reference = try inspector.composition.needsReference
-                    ? ReferenceImage(path: item.template) : nil
-                let result = try inspector.inspect(pixels, reference: reference)
+                let result: FrameInspector.Result
+                do {
+                    let pixels = try reader.read(path: item.image, reusing: buffer)
+                    buffer = pixels
+                    let reference = try inspector.composition.needsReference
+                        ? ReferenceImage(path: item.template) : nil
+                    result = try inspector.inspect(pixels, reference: reference)
+                } catch {
+                    // One unreadable image must not cost the figures of all the others.
+                    status("")
+                    let text = "\(error)"
+                    printWarning("skipped " + (text.hasPrefix(item.image) ? text : "\(item.image): \(text)"))
+                    skipped += 1
+                    continue
+                }
+                evaluated.append(id)
                 latency.append(result.timing.totalMs)
                 truths += try LabelledDataset.groundTruths(labels: item.labels, imageID: id,
                                                            width: result.sourceWidth, height: result.sourceHeight)
@@ -55,13 +73,26 @@ struct Eval: ParsableCommand {
                 problems.append("\(item.image): \(error)")
             }
         }
+        status("")
         if !problems.isEmpty { failWithInputError(problems) }
+        if evaluated.isEmpty { failWithInputError(["\(data): none of the \(dataset.items.count) images could be read"]) }
+        if skipped > 0 { printWarning("skipped \(skipped) of \(dataset.items.count) images (unreadable); figures are over the other \(evaluated.count)") }
         let report = COCOEvaluator.evaluate(groundTruths: truths, detections: detections, classCount: classNames.count,
-                                            imageIDs: Array(dataset.items.indices), confidence: reportConf)
+                                            imageIDs: evaluated, confidence: reportConf)
+        if let dir = reportDir {
+            exitingOnInputError {
+                let path = try EvalReport.write(to: dir, report: report, truths: truths, detections: detections,
+                                                classNames: classNames, imageIDs: evaluated,
+                                                imagePaths: dataset.items.map(\.image),
+                                                run: .init(model: model, data: data, images: evaluated.count, skipped: skipped,
+                                                           conf: conf, iou: iou))
+                FileHandle.standardError.write(Data("inspectd: report written to \(path)\n".utf8))
+            }
+        }
         latency.sort()
         let median = latency.isEmpty ? 0 : latency[latency.count / 2]
         if json {
-            let out = EvalJSON(model: model, sha256: inspector.model.info.sha256, data: data, images: dataset.items.count,
+            let out = EvalJSON(model: model, sha256: inspector.model.info.sha256, data: data, images: evaluated.count,
                                labels: truths.count, conf: conf, iou: iou, report_conf: reportConf,
                                map50: report.map50, map50_95: report.map50_95,
                                precision: report.precision, recall: report.recall, f1: report.f1,
@@ -75,7 +106,7 @@ struct Eval: ParsableCommand {
             print(String(decoding: try enc.encode(out), as: UTF8.self))
             return
         }
-        print("model \(model) on \(dataset.items.count) images, \(truths.count) labels (conf \(conf), NMS IoU \(iou))")
+        print("model \(model) on \(evaluated.count) images\(skipped > 0 ? " (\(skipped) skipped)" : ""), \(truths.count) labels (conf \(conf), NMS IoU \(iou))")
         print(String(format: "mAP@0.5 %.4f   mAP@0.5:0.95 %.4f   median latency %.1f ms", report.map50, report.map50_95, median))
         print(String(format: "at conf %.2f: precision %.4f  recall %.4f  F1 %.4f", reportConf, report.precision, report.recall, report.f1))
         print("class          labels   AP50    AP50:95  P       R       F1")
