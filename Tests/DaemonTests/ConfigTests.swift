@@ -154,6 +154,31 @@ final class ConfigTests: XCTestCase {
                          at: "model.input_size", containing: "multiples of 32")
     }
 
+    /// Values too large for their type are range errors naming the key, not a crash (`1e19s` used to overflow
+    /// Int64 while becoming a Duration and stop the process with SIGILL, at start and on SIGHUP).
+    func testHugeValuesAreOutOfRangeNotACrash() {
+        assertOneProblem(yaml("stats_interval: 1e19s\n"), at: "stats_interval", containing: "'1e19s' is out of range 1s…1d")
+        assertOneProblem(yaml("stats_interval: 1.0e19\n"), at: "stats_interval", containing: "is out of range 1s…1d")
+        assertOneProblem(yaml("shutdown_timeout: 1e300d\n"), at: "shutdown_timeout", containing: "out of range 1s…10m")
+        assertOneProblem(yaml("shutdown_timeout: 1e308d\n"), at: "shutdown_timeout", containing: "'1e308d' is out of range")
+        assertOneProblem(yaml("mqtt: {keepalive: 99999999999999999999h}\n"), at: "mqtt.keepalive", containing: "out of range 5s…1h")
+        assertOneProblem(yaml("audit: {batch_interval: 9223372036854775807ms}\n"), at: "audit.batch_interval",
+                         containing: "out of range 1ms…10s")
+        assertOneProblem(yaml("detection: {adaptive: {drift_after: 1e16}}\n"), at: "detection.adaptive.drift_after",
+                         containing: "out of range 1s…30d")
+        assertOneProblem(yaml(camera: "  - id: c\n    source: {type: v4l2, device: /dev/null, stall_timeout: 1e18s}\n"),
+                         at: "cameras[0].source.stall_timeout", containing: "out of range 100ms…10m")
+        assertOneProblem(yaml("shutdown_timeout: 11m\n"), at: "shutdown_timeout", containing: "11m is out of range 1s…10m")
+        assertOneProblem(yaml("workers: {count: 99999999999999999999999}\n"), at: "workers.count",
+                         containing: "'99999999999999999999999' is out of range 1…256")
+        assertOneProblem(yaml("audit: {size_cap_mb: 18446744073709551616}\n"), at: "audit.size_cap_mb",
+                         containing: "out of range 1…10000000")
+        assertOneProblem(yaml(camera: "  - id: c\n    source: {type: synthetic}\n    queue_size: 100000\n"),
+                         at: "cameras[0].queue_size", containing: "out of range 1…1024")
+        let many = (0...InspectdConfig.maxCameras).map { "  - {id: c\($0), source: {type: synthetic}}\n" }.joined()
+        assertOneProblem(yaml(camera: many), at: "cameras", containing: "at most 64")
+    }
+
     /// The reference file documents the defaults: read with its two machine-specific paths, it equals a minimal
     /// file's defaults section by section.
     func testReferenceConfigDocumentsTheDefaults() throws {

@@ -77,6 +77,9 @@ public struct InspectdConfig: Sendable, Equatable {
             }
             if !m.has("cameras") { m.report("cameras", "is required (at least one camera)") }
             let cameras = m.list("cameras") { CameraConfig.read($0, at: $1, reader: reader) }
+            if cameras.count > maxCameras {
+                m.report("cameras", "\(cameras.count) cameras; one station takes at most \(maxCameras)")
+            }
             var seen: [String: Int] = [:]
             for (i, c) in cameras.enumerated() {
                 if let first = seen[c.id] {
@@ -106,6 +109,9 @@ public struct InspectdConfig: Sendable, Equatable {
         if config == nil && problems.isEmpty { problems.append(ConfigProblem(path: "", message: "incomplete")) }
         return (config, problems)
     }
+
+    /// Cameras one station takes at most: each has its own capture thread and frame queue.
+    static let maxCameras = 64
 
     /// Problems that need the model's class names: unknown class names in thresholds, class rules and line
     /// rules. Empty when every name is one of `classNames`.
