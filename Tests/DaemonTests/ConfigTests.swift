@@ -113,7 +113,7 @@ final class ConfigTests: XCTestCase {
                          at: "cameras[0].source", containing: "only one of path, glob or list")
         assertOneProblem("site: {line: L, station: S}\nmodel: {path: model.onnx}\n", at: "cameras", containing: "is required")
         assertOneProblem(yaml("site: {line: a/b, station: S}\n").replacingOccurrences(of: "site: {line: L1, station: S1}\n", with: ""),
-                         at: "site.line", containing: "must not contain '/'")
+                         at: "site.line", containing: "'a/b' contains '/'")
         assertOneProblem(yaml("detection: {line_rules: [{id: r, kind: ng_rate, frames: 10}]}\n"),
                          at: "detection.line_rules[0].ng_percent", containing: "is required")
     }
@@ -177,6 +177,42 @@ final class ConfigTests: XCTestCase {
                          at: "cameras[0].queue_size", containing: "out of range 1…1024")
         let many = (0...InspectdConfig.maxCameras).map { "  - {id: c\($0), source: {type: synthetic}}\n" }.joined()
         assertOneProblem(yaml(camera: many), at: "cameras", containing: "at most 64")
+    }
+
+    /// Names that go into MQTT topics and file names (site.line, site.station, camera ids, topic prefix levels)
+    /// are 1–64 of [A-Za-z0-9._-], not starting with '.'; anything else is an error at its key path.
+    func testNamesInTopicsAndFilesUseTheSafeCharacterSet() throws {
+        let site = "site: {line: L1, station: S1}\n"
+        func withSite(_ s: String) -> String { yaml().replacingOccurrences(of: site, with: "site: \(s)\n") }
+        assertOneProblem(withSite("{line: \"a\\0b\", station: S1}"), at: "site.line", containing: "U+0000")
+        assertOneProblem(withSite("{line: L1, station: \"aoi 1\"}"), at: "site.station", containing: "a space")
+        assertOneProblem(withSite("{line: \"l+1\", station: S1}"), at: "site.line", containing: "'+'")
+        assertOneProblem(withSite("{line: L1, station: \"s#\"}"), at: "site.station", containing: "'#'")
+        assertOneProblem(withSite("{line: \"tab\\there\", station: S1}"), at: "site.line", containing: "U+0009")
+        assertOneProblem(withSite("{line: \"ligne-é\", station: S1}"), at: "site.line", containing: "U+00E9")
+        assertOneProblem(withSite("{line: .hidden, station: S1}"), at: "site.line", containing: "starts with '.'")
+        assertOneProblem(withSite("{line: \"..\", station: S1}"), at: "site.line", containing: "starts with '.'")
+        assertOneProblem(withSite("{line: \(String(repeating: "x", count: 65)), station: S1}"), at: "site.line",
+                         containing: "65 characters long")
+        assertOneProblem(withSite("{line: L1}"), at: "site.station", containing: "is required")
+        assertOneProblem(yaml(camera: "  - id: \"cam/1\"\n    source: {type: synthetic}\n"), at: "cameras[0].id",
+                         containing: "'/'")
+        assertOneProblem(yaml(camera: "  - id: \"cam\\n1\"\n    source: {type: synthetic}\n"), at: "cameras[0].id",
+                         containing: "'cam\\u{a}1' contains U+000A")
+        assertOneProblem(yaml(camera: "  - id: .cam\n    source: {type: synthetic}\n"), at: "cameras[0].id",
+                         containing: "starts with '.'")
+        assertOneProblem(yaml("mqtt: {topic_prefix: \"plant 1/{line}/{station}\"}\n"), at: "mqtt.topic_prefix",
+                         containing: "a space")
+        assertOneProblem(yaml("mqtt: {topic_prefix: \"a/+/{station}\"}\n"), at: "mqtt.topic_prefix", containing: "'+'")
+        assertOneProblem(yaml("mqtt: {topic_prefix: \"a//{station}\"}\n"), at: "mqtt.topic_prefix", containing: "empty levels")
+        // The whole allowed set, at the longest length, is accepted.
+        let longest = "Az09._-" + String(repeating: "q", count: 57)
+        let c = try InspectdConfig.parse(yaml: withSite("{line: \(longest), station: s_1.B-2}")
+                                            .replacingOccurrences(of: "id: cam1", with: "id: Cam_1.x-2"),
+                                         file: "t.yaml", baseDirectory: dir)
+        XCTAssertEqual(c.site.line, longest)
+        XCTAssertEqual(c.mqtt.topicPrefix, "inspect/\(longest)/s_1.B-2")
+        XCTAssertEqual(c.cameras[0].id, "Cam_1.x-2")
     }
 
     /// The reference file documents the defaults: read with its two machine-specific paths, it equals a minimal

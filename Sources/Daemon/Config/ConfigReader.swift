@@ -148,6 +148,19 @@ final class ConfigMapping {
         return s.string
     }
 
+    /// A name that becomes part of MQTT topics and file names: a string checked against `SafeName`.
+    func safeName(_ key: String) -> String? {
+        guard let text = string(key) else { return nil }
+        if let problem = SafeName.problem(text) { report(key, problem); return nil }
+        return text
+    }
+
+    /// A required `safeName`.
+    func requiredSafeName(_ key: String) -> String? {
+        if !has(key) { report(key, "is required"); return nil }
+        return safeName(key)
+    }
+
     /// A string with a default.
     func string(_ key: String, default d: String) -> String { string(key) ?? d }
 

@@ -61,12 +61,7 @@ public struct InspectdConfig: Sendable, Equatable {
         if root == nil { reader.report(.root, "the file is empty") }
         let config: InspectdConfig? = reader.mapping(root, at: .root).read { m in
             let site = m.section("site") { s -> SiteConfig? in
-                let line = s.requiredString("line"), station = s.requiredString("station")
-                for (key, value) in [("line", line), ("station", station)] {
-                    if let value, value.contains(where: { "/+#".contains($0) }) {
-                        s.report(key, "'\(value)' must not contain '/', '+' or '#' (it is part of MQTT topics)")
-                    }
-                }
+                let line = s.requiredSafeName("line"), station = s.requiredSafeName("station")
                 guard let line, let station else { return nil }
                 return SiteConfig(line: line, station: station)
             }
