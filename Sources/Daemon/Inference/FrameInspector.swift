@@ -43,18 +43,25 @@ public final class FrameInspector {
     /// Creates a worker's path. `threads` is the engine's thread count inside one frame; `expectedPixels`
     /// sizes the decode scratch (e.g. 1920 × 1080) so that steady state does not allocate.
     public init(model: Model, detector: FrameDetector, threads: Int = 1, expectedPixels: Int = 640 * 640) throws {
-        guard let input = model.info.inputs.first, input.shape.count == 4, input.shape[1] == 3,
-              input.elementType == .float32 else {
-            throw EngineError("\(model.info.path): expected one float input [1,3,H,W], found "
-                + model.info.inputs.map { "\($0.name) \($0.elementType.rawValue) \($0.shape)" }.joined(separator: ", "))
-        }
+        let size = try Self.inputSize(of: model.info)
         self.model = model
         self.detector = detector
         session = try model.makeSession(threads: threads)
         preprocessor = try FramePreprocessor(expectedPixels: expectedPixels)
         scratch = detector.makeScratch()
-        inputHeight = input.shape[2]
-        inputWidth = input.shape[3]
+        inputHeight = size.height
+        inputWidth = size.width
+    }
+
+    /// The picture size the model takes; throws `EngineError` unless its first input is float [1, 3, H, W].
+    public static func inputSize(of info: ModelInfo) throws -> (width: Int, height: Int) {
+        guard let input = info.inputs.first, input.shape.count == 4, input.shape[0] == 1, input.shape[1] == 3,
+              input.shape[2] > 0, input.shape[3] > 0, input.elementType == .float32 else {
+            throw EngineError("\(info.path): expected one float input [1,3,H,W], found "
+                + (info.inputs.isEmpty ? "no input"
+                   : info.inputs.map { "\($0.name) \($0.elementType.rawValue) \($0.shape)" }.joined(separator: ", ")))
+        }
+        return (input.shape[3], input.shape[2])
     }
 
     /// Runs one frame, post-processed by `detector` (a camera's own ROI and rules in the daemon) or by the
