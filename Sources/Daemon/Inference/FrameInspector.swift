@@ -24,8 +24,6 @@ public final class FrameInspector {
         public var candidates: [Candidate]
         /// Per-stage time.
         public var timing: Timing
-        /// libjpeg-turbo's warning for a damaged but decodable frame.
-        public var warning: String?
         /// Size of the source frame.
         public var sourceWidth: Int, sourceHeight: Int
     }
@@ -65,7 +63,8 @@ public final class FrameInspector {
     }
 
     /// Runs one frame, post-processed by `detector` (a camera's own ROI and rules in the daemon) or by the
-    /// inspector's detector. Throws `ImagingError` for a frame that cannot be decoded, `EngineError` or
+    /// inspector's detector. Throws `ImagingError` for a frame that cannot be decoded or decodes only with a
+    /// warning (truncated or damaged JPEG), `EngineError` or
     /// `OutputError` if the model misbehaves.
     public func inspect(_ pixels: PixelBuffer, detector: FrameDetector? = nil) throws -> Result {
         var timing = Timing()
@@ -73,6 +72,9 @@ public final class FrameInspector {
         let input = session.input(0)
         guard let base = input.baseAddress else { throw EngineError("\(model.info.path): model input is not float") }
         let prepared = try preprocessor.prepare(pixels, targetWidth: inputWidth, targetHeight: inputHeight, into: base)
+        // A truncated or damaged JPEG decodes with a warning and grey where data is missing: judging it could
+        // pass a bad board as OK, so it is a frame error, not an inspection.
+        if let warning = prepared.warning { throw ImagingError.damagedJPEG(warning) }
         let t1 = DispatchTime.now().uptimeNanoseconds
         try session.run()
         let t2 = DispatchTime.now().uptimeNanoseconds
@@ -85,7 +87,7 @@ public final class FrameInspector {
         timing.preprocessMs = Double(t1 - t0) / 1e6
         timing.inferenceMs = Double(t2 - t1) / 1e6
         timing.postprocessMs = Double(t3 - t2) / 1e6
-        return Result(candidates: candidates, timing: timing, warning: prepared.warning,
+        return Result(candidates: candidates, timing: timing,
                       sourceWidth: g.sourceWidth, sourceHeight: g.sourceHeight)
     }
 }

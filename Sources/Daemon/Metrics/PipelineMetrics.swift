@@ -52,6 +52,7 @@ public final class PipelineMetrics: Sendable {
     private let cameras = Mutex<[String: Camera]>([:])
     private let groundTruths = Mutex<[String: GroundTruth]>([:])
     private let classCounters = Mutex<[String: CoreMetrics.Counter]>([:])
+    private let frameErrors = Mutex<[String: CoreMetrics.Counter]>([:])
     private let thresholdGauges = Mutex<[String: CoreMetrics.Gauge]>([:])
     private let stages: [Stage: CoreMetrics.Timer]
     /// Outgoing messages not yet acknowledged by the broker.
@@ -134,6 +135,19 @@ public final class PipelineMetrics: Sendable {
             if let c = all[key] { return c }
             let c = CoreMetrics.Counter(label: "inspectd_defects_total", dimensions: [("camera", camera), ("class", className)],
                             factory: factory)
+            all[key] = c
+            return c
+        }
+        counter.increment()
+    }
+
+    /// Counts a frame of camera `camera` that was not judged, under `reason` (`inspectd_frame_errors_total`).
+    func countFrameError(camera: String, reason: FrameFailure) {
+        let key = camera + "\u{0}" + reason.rawValue
+        let counter = frameErrors.withLock { all in
+            if let c = all[key] { return c }
+            let c = CoreMetrics.Counter(label: "inspectd_frame_errors_total",
+                                        dimensions: [("camera", camera), ("reason", reason.rawValue)], factory: factory)
             all[key] = c
             return c
         }

@@ -27,6 +27,9 @@ final class CameraLane: Sendable {
     nonisolated(unsafe) private var judge: CameraJudge
     /// When the adaptive state was last saved (monotonic ns); touched only inside the in-order stage.
     nonisolated(unsafe) private var lastStateSave: UInt64 = 0
+    /// When a frame failure was last logged, and failures since then (touched only by the in-order stage).
+    nonisolated(unsafe) private var lastFailureLog: UInt64 = 0
+    nonisolated(unsafe) private var failuresNotLogged = 0
     private let recorder: InspectionRecorder
     private let metrics: PipelineMetrics
     private let health: PipelineHealth
@@ -115,7 +118,15 @@ final class CameraLane: Sendable {
         }
         switch result {
         case .failed(let sequence, let reason):
-            logger.warning("frame not inspected: \(reason)", metadata: ["frame": "\(sequence)"])
+            // A camera sending damaged frames sends many: one line per 10 s, with the count left out.
+            let now = PipelineHealth.monotonicNanos()
+            if lastFailureLog == 0 || now &- lastFailureLog >= 10_000_000_000 {
+                let more = failuresNotLogged > 0 ? " (and \(failuresNotLogged) more since the last such line)" : ""
+                logger.warning("frame not inspected: \(reason)\(more)", metadata: ["frame": "\(sequence)"])
+                lastFailureLog = now; failuresNotLogged = 0
+            } else {
+                failuresNotLogged += 1
+            }
         case .judged(let j):
             let inspection = judge.judge(j.candidates, frame: j.stamp)
             let judgedAt = PipelineHealth.monotonicNanos()

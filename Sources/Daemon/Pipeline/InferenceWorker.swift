@@ -74,10 +74,6 @@ final class InferenceWorker: @unchecked Sendable {
         let result: CameraLane.WorkResult
         do {
             let r = try inspector.inspect(frame.pixels, detector: lane.detector)
-            if let warning = r.warning {
-                logger.notice("damaged frame used: \(warning)",
-                              metadata: ["camera": "\(frame.cameraID)", "frame": "\(frame.sequence)"])
-            }
             metrics.record(.preprocess, nanoseconds: UInt64(r.timing.preprocessMs * 1e6))
             metrics.record(.inference, nanoseconds: UInt64(r.timing.inferenceMs * 1e6))
             var jpeg: Data?
@@ -91,7 +87,9 @@ final class InferenceWorker: @unchecked Sendable {
                                    jpeg: jpeg, postprocessStart: postprocessStart, groundTruth: frame.groundTruth))
         } catch {
             metrics.camera(frame.cameraID).decodeErrors.increment()
-            result = .failed(sequence: frame.sequence, reason: "\(error)")
+            let failure = FrameFailure(error)
+            metrics.countFrameError(camera: frame.cameraID, reason: failure)
+            result = .failed(sequence: frame.sequence, reason: "\(failure.rawValue): \(error)")
         }
         lane.source.recycle(frame.pixels)
         lane.complete(ticket: job.ticket, result)
