@@ -66,7 +66,7 @@ let package = Package(
         // MARK: tests, one target per module
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], swiftSettings: strict),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Imaging"], swiftSettings: strict),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "CKernels"], swiftSettings: strict),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "CKernels", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strict),
         .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "TestSupport"], swiftSettings: strict),

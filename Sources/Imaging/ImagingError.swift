@@ -5,6 +5,9 @@ import Foundation
 public enum ImagingError: Error, Equatable, CustomStringConvertible {
     /// The JPEG data is not a decodable JPEG (libjpeg-turbo's message attached).
     case corruptJPEG(String)
+    /// The JPEG decodes only with libjpeg-turbo's warning (truncated or damaged data, message attached): part
+    /// of the picture is missing, so it must not be inspected.
+    case damagedJPEG(String)
     /// The PNG data is not a decodable PNG (libpng's message attached).
     case corruptPNG(String)
     /// Width or height is zero (or negative).
@@ -24,6 +27,7 @@ public enum ImagingError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .corruptJPEG(let m): return "corrupt JPEG: \(m)"
+        case .damagedJPEG(let m): return "truncated or damaged JPEG: \(m)"
         case .corruptPNG(let m): return "corrupt PNG: \(m)"
         case .zeroSize(let w, let h): return "zero-size image (\(w)×\(h))"
         case .tooLarge(let w, let h, let c): return "image \(w)×\(h) does not fit a \(c)-byte buffer"

@@ -113,7 +113,7 @@ final class ConfigTests: XCTestCase {
                          at: "cameras[0].source", containing: "only one of path, glob or list")
         assertOneProblem("site: {line: L, station: S}\nmodel: {path: model.onnx}\n", at: "cameras", containing: "is required")
         assertOneProblem(yaml("site: {line: a/b, station: S}\n").replacingOccurrences(of: "site: {line: L1, station: S1}\n", with: ""),
-                         at: "site.line", containing: "must not contain '/'")
+                         at: "site.line", containing: "'a/b' contains '/'")
         assertOneProblem(yaml("detection: {line_rules: [{id: r, kind: ng_rate, frames: 10}]}\n"),
                          at: "detection.line_rules[0].ng_percent", containing: "is required")
     }
@@ -152,6 +152,67 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.model.inputSize, [480, 640])
         assertOneProblem(yaml("model: {path: model.onnx, input_size: 600}\n").replacingOccurrences(of: "model: {path: model.onnx}\n", with: ""),
                          at: "model.input_size", containing: "multiples of 32")
+    }
+
+    /// Values too large for their type are range errors naming the key, not a crash (`1e19s` used to overflow
+    /// Int64 while becoming a Duration and stop the process with SIGILL, at start and on SIGHUP).
+    func testHugeValuesAreOutOfRangeNotACrash() {
+        assertOneProblem(yaml("stats_interval: 1e19s\n"), at: "stats_interval", containing: "'1e19s' is out of range 1s…1d")
+        assertOneProblem(yaml("stats_interval: 1.0e19\n"), at: "stats_interval", containing: "is out of range 1s…1d")
+        assertOneProblem(yaml("shutdown_timeout: 1e300d\n"), at: "shutdown_timeout", containing: "out of range 1s…10m")
+        assertOneProblem(yaml("shutdown_timeout: 1e308d\n"), at: "shutdown_timeout", containing: "'1e308d' is out of range")
+        assertOneProblem(yaml("mqtt: {keepalive: 99999999999999999999h}\n"), at: "mqtt.keepalive", containing: "out of range 5s…1h")
+        assertOneProblem(yaml("audit: {batch_interval: 9223372036854775807ms}\n"), at: "audit.batch_interval",
+                         containing: "out of range 1ms…10s")
+        assertOneProblem(yaml("detection: {adaptive: {drift_after: 1e16}}\n"), at: "detection.adaptive.drift_after",
+                         containing: "out of range 1s…30d")
+        assertOneProblem(yaml(camera: "  - id: c\n    source: {type: v4l2, device: /dev/null, stall_timeout: 1e18s}\n"),
+                         at: "cameras[0].source.stall_timeout", containing: "out of range 100ms…10m")
+        assertOneProblem(yaml("shutdown_timeout: 11m\n"), at: "shutdown_timeout", containing: "11m is out of range 1s…10m")
+        assertOneProblem(yaml("workers: {count: 99999999999999999999999}\n"), at: "workers.count",
+                         containing: "'99999999999999999999999' is out of range 1…256")
+        assertOneProblem(yaml("audit: {size_cap_mb: 18446744073709551616}\n"), at: "audit.size_cap_mb",
+                         containing: "out of range 1…10000000")
+        assertOneProblem(yaml(camera: "  - id: c\n    source: {type: synthetic}\n    queue_size: 100000\n"),
+                         at: "cameras[0].queue_size", containing: "out of range 1…1024")
+        let many = (0...InspectdConfig.maxCameras).map { "  - {id: c\($0), source: {type: synthetic}}\n" }.joined()
+        assertOneProblem(yaml(camera: many), at: "cameras", containing: "at most 64")
+    }
+
+    /// Names that go into MQTT topics and file names (site.line, site.station, camera ids, topic prefix levels)
+    /// are 1–64 of [A-Za-z0-9._-], not starting with '.'; anything else is an error at its key path.
+    func testNamesInTopicsAndFilesUseTheSafeCharacterSet() throws {
+        let site = "site: {line: L1, station: S1}\n"
+        func withSite(_ s: String) -> String { yaml().replacingOccurrences(of: site, with: "site: \(s)\n") }
+        assertOneProblem(withSite("{line: \"a\\0b\", station: S1}"), at: "site.line", containing: "U+0000")
+        assertOneProblem(withSite("{line: L1, station: \"aoi 1\"}"), at: "site.station", containing: "a space")
+        assertOneProblem(withSite("{line: \"l+1\", station: S1}"), at: "site.line", containing: "'+'")
+        assertOneProblem(withSite("{line: L1, station: \"s#\"}"), at: "site.station", containing: "'#'")
+        assertOneProblem(withSite("{line: \"tab\\there\", station: S1}"), at: "site.line", containing: "U+0009")
+        assertOneProblem(withSite("{line: \"ligne-é\", station: S1}"), at: "site.line", containing: "U+00E9")
+        assertOneProblem(withSite("{line: .hidden, station: S1}"), at: "site.line", containing: "starts with '.'")
+        assertOneProblem(withSite("{line: \"..\", station: S1}"), at: "site.line", containing: "starts with '.'")
+        assertOneProblem(withSite("{line: \(String(repeating: "x", count: 65)), station: S1}"), at: "site.line",
+                         containing: "65 characters long")
+        assertOneProblem(withSite("{line: L1}"), at: "site.station", containing: "is required")
+        assertOneProblem(yaml(camera: "  - id: \"cam/1\"\n    source: {type: synthetic}\n"), at: "cameras[0].id",
+                         containing: "'/'")
+        assertOneProblem(yaml(camera: "  - id: \"cam\\n1\"\n    source: {type: synthetic}\n"), at: "cameras[0].id",
+                         containing: "'cam\\u{a}1' contains U+000A")
+        assertOneProblem(yaml(camera: "  - id: .cam\n    source: {type: synthetic}\n"), at: "cameras[0].id",
+                         containing: "starts with '.'")
+        assertOneProblem(yaml("mqtt: {topic_prefix: \"plant 1/{line}/{station}\"}\n"), at: "mqtt.topic_prefix",
+                         containing: "a space")
+        assertOneProblem(yaml("mqtt: {topic_prefix: \"a/+/{station}\"}\n"), at: "mqtt.topic_prefix", containing: "'+'")
+        assertOneProblem(yaml("mqtt: {topic_prefix: \"a//{station}\"}\n"), at: "mqtt.topic_prefix", containing: "empty levels")
+        // The whole allowed set, at the longest length, is accepted.
+        let longest = "Az09._-" + String(repeating: "q", count: 57)
+        let c = try InspectdConfig.parse(yaml: withSite("{line: \(longest), station: s_1.B-2}")
+                                            .replacingOccurrences(of: "id: cam1", with: "id: Cam_1.x-2"),
+                                         file: "t.yaml", baseDirectory: dir)
+        XCTAssertEqual(c.site.line, longest)
+        XCTAssertEqual(c.mqtt.topicPrefix, "inspect/\(longest)/s_1.B-2")
+        XCTAssertEqual(c.cameras[0].id, "Cam_1.x-2")
     }
 
     /// The reference file documents the defaults: read with its two machine-specific paths, it equals a minimal

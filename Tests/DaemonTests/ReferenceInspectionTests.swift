@@ -81,7 +81,7 @@ final class ReferenceInspectionTests: XCTestCase {
             .map { String(daemonLog()[$0]).split(separator: ":").last!.split(separator: "/").first! }.flatMap { Int($0) },
             "no metrics line in the log:\n\(daemonLog())")
         let metrics = try httpGet(port: port, path: "/metrics").body
-        XCTAssertTrue(metrics.contains(#"inspectd_frames_not_judged_total{camera="wrong",reason="does_not_match_reference"}"#),
+        XCTAssertTrue(metrics.contains(#"inspectd_frame_errors_total{camera="wrong",reason="does_not_match_reference"}"#),
                       metrics)
         Thread.sleep(forTimeInterval: 2)
         kill(process.processIdentifier, SIGTERM)

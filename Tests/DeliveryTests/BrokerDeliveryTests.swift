@@ -232,4 +232,130 @@ final class BrokerDeliveryTests: XCTestCase {
                       "no TLS error in: \(rogue.logs.lines)")
         rogue.shutdown()
     }
+
+    // 5. A backlog after a broker outage is sent once, in order, at most `window` unacknowledged at a time:
+    //    messages in flight when the connection dropped are re-sent by libmosquitto under their ids, and rows
+    //    acknowledged but not yet marked delivered are not taken for pending by the rescan (which used to
+    //    re-send 436 of 930 messages).
+    func testBacklogAfterOutageIsSentOnceInOrderAndPaced() throws {
+        let broker = try MosquittoBroker(directory: dir.appendingPathComponent("b"))
+        try broker.start()
+        defer { broker.stop() }
+        var sub = try subscribe(broker, id: "backlog-sub")
+        let window = 8
+        // A rescan twice a second, to meet the writer's delivered marks still on their way to the database.
+        let rig = try DeliveryRig(databasePath: dir.appendingPathComponent("backlog.sqlite").path,
+                                  settings: settings(broker, clientID: "backlog-client", window: window),
+                                  rescanInterval: 0.5)
+        rig.publisher.start()
+        XCTAssertTrue(DeliveryRig.wait(10) { rig.publisher.status.connected })
+        var sequence: UInt64 = 0
+        func feed(_ count: Int) {
+            for _ in 0..<count {
+                let r = Fixtures.inspection(camera: "cam\(sequence % 3)", sequence: sequence, defects: 1)
+                rig.writer.submit(r, messages: [rig.factory.defects(for: r)])
+                sequence += 1
+            }
+        }
+        feed(300)   // in flight while the broker goes away
+        broker.stop()
+        XCTAssertTrue(DeliveryRig.wait(10) { !rig.publisher.status.connected }, "client did not notice the outage")
+        feed(600)   // the backlog
+        XCTAssertTrue(rig.writer.flush(timeout: 10))
+        try broker.start()
+        if !sub.isRunning {
+            sub = try MosquittoSubscriber(broker: broker, topic: "inspect/#", clientID: "backlog-sub", directory: dir,
+                                          appendingTo: sub)
+        }
+        defer { sub.stop() }
+        var mostInFlight = 0
+        let drained = DeliveryRig.wait(120) {
+            mostInFlight = max(mostInFlight, rig.publisher.status.inFlight)
+            return (try? rig.store.pendingCount()) == 0
+        }
+        XCTAssertTrue(drained, "outbox not drained: \(rig.logs.lines.suffix(20))")
+        XCTAssertLessThanOrEqual(mostInFlight, window, "more than the window unacknowledged at once")
+        let expected = try rig.store.pool.read {
+            try String.fetchAll($0, sql: "SELECT event_id FROM outbox WHERE topic LIKE '%/defects' ORDER BY id")
+        }
+        XCTAssertEqual(expected.count, 900)
+        // From our side: every row handed to libmosquitto exactly once.
+        XCTAssertEqual(rig.publisher.status.published, expected.count, "rows published more than once")
+        let got = sub.wait(timeout: 60) { msgs in
+            Set(msgs.filter { $0.topic.hasSuffix("/defects") }.compactMap { self.eventID($0.payload) }).count >= expected.count
+        }
+        let ids = got.filter { $0.topic.hasSuffix("/defects") }.compactMap { eventID($0.payload) }
+        XCTAssertEqual(Set(ids), Set(expected), "missing \(Set(expected).subtracting(ids).count)")
+        // What may still arrive twice are QoS 1 re-sends of messages in flight when the broker stopped: ours
+        // (the broker had them, the PUBACK was lost) and the broker's to the subscriber (mosquitto's default
+        // max_inflight_messages, 20): a bounded few, never the backlog.
+        let duplicates = ids.count - Set(ids).count
+        print("backlog: \(expected.count) messages, \(duplicates) duplicates at the subscriber, at most \(mostInFlight) in flight")
+        XCTAssertLessThanOrEqual(duplicates, window + 20, "duplicates at the subscriber")
+        // In order: first arrivals follow the outbox order.
+        var seen = Set<String>(), firstArrivals: [String] = []
+        for id in ids where seen.insert(id).inserted { firstArrivals.append(id) }
+        XCTAssertEqual(firstArrivals, expected, "not in outbox order")
+        rig.shutdown()
+    }
+
+    // 6. The retained `online` status and the Last Will carry a fresh event id for every connection: two
+    //    session takeovers (another client with our id) make the broker publish our will twice.
+    func testStatusMessagesHaveAFreshEventIDPerConnection() throws {
+        let broker = try MosquittoBroker(directory: dir.appendingPathComponent("b"))
+        try broker.start()
+        defer { broker.stop() }
+        let sub = try subscribe(broker, id: "status-sub")
+        defer { sub.stop() }
+        let rig = try DeliveryRig(databasePath: dir.appendingPathComponent("status.sqlite").path,
+                                  settings: settings(broker, clientID: "status-client"))
+        rig.publisher.start()
+        func statuses(_ state: String) -> [String] {
+            sub.messages.filter { $0.topic.hasSuffix("/status") && $0.payload.contains("\"state\":\"\(state)\"") }
+                .compactMap { eventID($0.payload) }
+        }
+        XCTAssertTrue(DeliveryRig.wait(20) { statuses("online").count >= 1 }, "no online status: \(sub.log)")
+        for takeover in 1...2 {
+            _ = try? TestProcess.run("mosquitto_pub", broker.clientArguments()
+                                     + ["-i", "status-client", "-q", "1", "-t", "inspect/probe", "-m", "{}"])
+            XCTAssertTrue(DeliveryRig.wait(20) { statuses("offline").count >= takeover }, "no will after takeover \(takeover)")
+            XCTAssertTrue(DeliveryRig.wait(20) { statuses("online").count >= takeover + 1 }, "no reconnect after takeover \(takeover)")
+        }
+        let online = statuses("online"), wills = statuses("offline")
+        XCTAssertEqual(Set(online).count, online.count, "an online event id was reused: \(online)")
+        XCTAssertEqual(Set(wills).count, wills.count, "a will event id was reused: \(wills)")
+        XCTAssertTrue(Set(online).isDisjoint(with: wills))
+        rig.shutdown()
+    }
+
+    // 7. `insecure` skips only the host name check: a certificate for another host name from the right CA is
+    //    accepted, one from a CA we do not trust is still refused (verify mode 0 used to accept it).
+    func testTLSInsecureSkipsOnlyTheHostNameCheck() throws {
+        let certs = try TestCertificates(directory: dir.appendingPathComponent("pki"), serverNames: "DNS:broker.plant.invalid")
+        let other = try TestCertificates(directory: dir.appendingPathComponent("pki-other"), name: "rogue")
+        let broker = try MosquittoBroker(directory: dir.appendingPathComponent("b"),
+                                         tls: .init(caFile: certs.caFile, certFile: certs.serverCert, keyFile: certs.serverKey,
+                                                    certificateForAnotherHost: true))
+        try broker.start()
+        defer { broker.stop() }
+        func rig(_ name: String, ca: String, verifyHostName: Bool) throws -> DeliveryRig {
+            var s = settings(broker, clientID: "tls-\(name)")
+            s.tls = .init(caFile: ca, verifyHostName: verifyHostName)
+            let r = try DeliveryRig(databasePath: dir.appendingPathComponent("\(name).sqlite").path, settings: s)
+            r.publisher.start()
+            return r
+        }
+        let insecure = try rig("insecure", ca: certs.caFile, verifyHostName: false)
+        XCTAssertTrue(DeliveryRig.wait(20) { insecure.publisher.status.connected },
+                      "insecure with the right CA should connect despite the host name: \(insecure.logs.lines)")
+        insecure.shutdown()
+        let strict = try rig("strict", ca: certs.caFile, verifyHostName: true)
+        XCTAssertTrue(DeliveryRig.wait(10) { strict.logs.states.filter { $0 == .connecting }.count >= 2 }, "no retry")
+        XCTAssertFalse(strict.publisher.status.connected, "the host name is checked by default")
+        strict.shutdown()
+        let rogue = try rig("rogue", ca: other.caFile, verifyHostName: false)
+        XCTAssertTrue(DeliveryRig.wait(10) { rogue.logs.states.filter { $0 == .connecting }.count >= 2 }, "no retry")
+        XCTAssertFalse(rogue.publisher.status.connected, "insecure must still verify the certificate chain")
+        rogue.shutdown()
+    }
 }

@@ -1,5 +1,6 @@
 @testable import Engine
 import Foundation
+import TestSupport
 import XCTest
 
 /// The ONNX reader and the load-time checks: real models, hand-made models, and bad input of every kind.

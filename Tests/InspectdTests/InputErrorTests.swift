@@ -44,6 +44,22 @@ final class InputErrorTests: XCTestCase {
         XCTAssertTrue(r.out.contains("92000011.jpg"), "the good image is still inspected: \(r.out)")
     }
 
+    /// A JPEG cut short still decodes (with libjpeg-turbo's warning and grey where data is missing); it is
+    /// reported as a problem for that image, never given a result that could read as OK.
+    func testATruncatedJPEGIsAProblemNotAResult() throws {
+        let real = CLI.shared.appendingPathComponent("datasets/deeppcb/images/val/92000011.jpg")
+        let bytes = try Data(contentsOf: real)
+        let truncated = dir.appendingPathComponent("cut.jpg")
+        try bytes.prefix(bytes.count * 6 / 10).write(to: truncated)
+        for cmd in [["detect", "--model", model, real.path, truncated.path]] {
+            let r = try CLI.run(cmd)
+            XCTAssertEqual(r.status, 2, r.err)
+            XCTAssertTrue(r.err.contains("cut.jpg") && r.err.contains("truncated or damaged JPEG"), r.err)
+            XCTAssertFalse(r.out.contains("cut.jpg"), "no result for the truncated image: \(r.out)")
+            XCTAssertTrue(r.out.contains("92000011.jpg"), "the good image is still inspected: \(r.out)")
+        }
+    }
+
     func testBadOptions() throws {
         let r = try CLI.run(["detect", "--model", model, "--conf", "1.5", "x.jpg"])
         XCTAssertEqual(r.status, 2)

@@ -14,9 +14,13 @@ public final class MosquittoBroker {
     public struct TLS {
         public var caFile: String, certFile: String, keyFile: String
         public var clientCertFile: String?, clientKeyFile: String?
-        public init(caFile: String, certFile: String, keyFile: String, clientCertFile: String? = nil, clientKeyFile: String? = nil) {
+        /// The server certificate names another host: mosquitto_pub/sub skip the host name check (`--insecure`).
+        public var certificateForAnotherHost: Bool
+        public init(caFile: String, certFile: String, keyFile: String, clientCertFile: String? = nil, clientKeyFile: String? = nil,
+                    certificateForAnotherHost: Bool = false) {
             self.caFile = caFile; self.certFile = certFile; self.keyFile = keyFile
             self.clientCertFile = clientCertFile; self.clientKeyFile = clientKeyFile
+            self.certificateForAnotherHost = certificateForAnotherHost
         }
     }
 
@@ -107,6 +111,7 @@ public final class MosquittoBroker {
         if let auth { args += ["-u", auth.username, "-P", auth.password] }
         if let tls {
             args += ["--cafile", tls.caFile]
+            if tls.certificateForAnotherHost { args.append("--insecure") }
             if let cert = tls.clientCertFile, let key = tls.clientKeyFile { args += ["--cert", cert, "--key", key] }
         }
         return args

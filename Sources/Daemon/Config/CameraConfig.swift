@@ -156,10 +156,7 @@ extension CameraConfig {
     /// Reads `cameras[i]`.
     static func read(_ node: Node, at path: ConfigPath, reader: ConfigReader) -> CameraConfig? {
         reader.mapping(node, at: path).read { m in
-            let id = m.requiredString("id")
-            if let id, !id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }) {
-                m.report("id", "'\(id)' may only hold letters, digits, '_', '-' and '.' (it is part of MQTT topics)")
-            }
+            let id = m.requiredSafeName("id")
             let source = m.section("source") { readSource($0) }
             let queueSize = m.int("queue_size", default: 4, in: 1...1024)
             let defaultPolicy: OverloadPolicy = { if case .replay? = source { return .block }; return .dropOldest }()

@@ -148,6 +148,19 @@ final class ConfigMapping {
         return s.string
     }
 
+    /// A name that becomes part of MQTT topics and file names: a string checked against `SafeName`.
+    func safeName(_ key: String) -> String? {
+        guard let text = string(key) else { return nil }
+        if let problem = SafeName.problem(text) { report(key, problem); return nil }
+        return text
+    }
+
+    /// A required `safeName`.
+    func requiredSafeName(_ key: String) -> String? {
+        if !has(key) { report(key, "is required"); return nil }
+        return safeName(key)
+    }
+
     /// A string with a default.
     func string(_ key: String, default d: String) -> String { string(key) ?? d }
 
@@ -161,7 +174,13 @@ final class ConfigMapping {
     func int(_ key: String, in range: ClosedRange<Int>) -> Int? {
         guard let v = value(key) else { return nil }
         guard let i = v.node.exactInt else {
-            reader.report(v.path, "expected an integer, got \(v.node.valueDescription)", node: v.node); return nil
+            if v.node.tagName == .int {  // an integer too large for Int
+                reader.report(v.path, "\(v.node.valueDescription) is out of range \(range.lowerBound)…\(range.upperBound)",
+                              node: v.node)
+            } else {
+                reader.report(v.path, "expected an integer, got \(v.node.valueDescription)", node: v.node)
+            }
+            return nil
         }
         guard range.contains(i) else {
             reader.report(v.path, "\(i) is out of range \(range.lowerBound)…\(range.upperBound)", node: v.node)
@@ -216,24 +235,30 @@ final class ConfigMapping {
     }
 
     /// A duration: a number of seconds or text with a unit (`250ms`, `2s`, `5m`, `1h`, `7d`), within `range`.
+    ///
+    /// The range is checked on the number as written, before it becomes a `Duration`: a value such as `1e19s`
+    /// does not fit in one and used to stop the process (SIGILL on integer overflow), also on SIGHUP.
     func duration(_ key: String, in range: ClosedRange<Duration>) -> Duration? {
         guard let v = value(key) else { return nil }
-        let parsed: Duration?
-        if let seconds = v.node.number { parsed = .milliseconds(Int64((seconds * 1000).rounded())) }
-        else if case .scalar(let s) = v.node { parsed = ConfigMapping.parseDuration(s.string) }
-        else { parsed = nil }
-        guard let d = parsed else {
+        let seconds: Double?
+        if let x = v.node.number { seconds = x }
+        else if case .scalar(let s) = v.node { seconds = ConfigMapping.parseSeconds(s.string) }
+        else { seconds = nil }
+        guard let seconds else {
             reader.report(v.path, "expected a duration such as 500ms, 2s, 5m or 1h, got \(v.node.valueDescription)",
                           node: v.node)
             return nil
         }
-        guard range.contains(d) else {
-            reader.report(v.path, "\(ConfigMapping.describe(d)) is out of range "
+        let ms = (seconds * 1000).rounded()
+        guard ms >= ConfigMapping.milliseconds(range.lowerBound), ms <= ConfigMapping.milliseconds(range.upperBound)
+        else {
+            let shown = abs(ms) < 1e15 ? ConfigMapping.describe(.milliseconds(Int64(ms))) : v.node.valueDescription
+            reader.report(v.path, "\(shown) is out of range "
                           + "\(ConfigMapping.describe(range.lowerBound))…\(ConfigMapping.describe(range.upperBound))",
                           node: v.node)
             return nil
         }
-        return d
+        return .milliseconds(Int64(ms))
     }
 
     /// A duration with a default.
@@ -313,21 +338,28 @@ final class ConfigMapping {
         x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : String(x)
     }
 
-    /// Parses `250ms`, `2s`, `1.5s`, `5m`, `1h`, `7d`.
-    static func parseDuration(_ text: String) -> Duration? {
+    /// Parses `250ms`, `2s`, `1.5s`, `5m`, `1h`, `7d` into seconds (not negative, but not bounded, possibly
+    /// infinite for `1e308d`: the caller checks the range before making a `Duration`).
+    static func parseSeconds(_ text: String) -> Double? {
         let t = text.trimmingCharacters(in: .whitespaces).lowercased()
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
         for (suffix, factor) in units where t.hasSuffix(suffix) {
             let number = t.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)
             guard let x = Double(number), x.isFinite, x >= 0 else { return nil }
-            return .milliseconds(Int64((x * factor * 1000).rounded()))
+            return x * factor
         }
         return nil
     }
 
-    /// `250ms`, `2s`, `5m`, `1h` — the shortest exact form.
+    /// A duration's length in milliseconds, as a number that cannot overflow.
+    static func milliseconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+    }
+
+    /// `250ms`, `2s`, `5m`, `1h`, `1d` — the shortest exact form.
     static func describe(_ d: Duration) -> String {
         let ms = d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
+        if ms % 86_400_000 == 0 && ms > 0 { return "\(ms / 86_400_000)d" }
         if ms % 3_600_000 == 0 && ms > 0 { return "\(ms / 3_600_000)h" }
         if ms % 60_000 == 0 && ms > 0 { return "\(ms / 60_000)m" }
         if ms % 1000 == 0 { return "\(ms / 1000)s" }

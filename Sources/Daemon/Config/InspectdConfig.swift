@@ -61,12 +61,7 @@ public struct InspectdConfig: Sendable, Equatable {
         if root == nil { reader.report(.root, "the file is empty") }
         let config: InspectdConfig? = reader.mapping(root, at: .root).read { m in
             let site = m.section("site") { s -> SiteConfig? in
-                let line = s.requiredString("line"), station = s.requiredString("station")
-                for (key, value) in [("line", line), ("station", station)] {
-                    if let value, value.contains(where: { "/+#".contains($0) }) {
-                        s.report(key, "'\(value)' must not contain '/', '+' or '#' (it is part of MQTT topics)")
-                    }
-                }
+                let line = s.requiredSafeName("line"), station = s.requiredSafeName("station")
                 guard let line, let station else { return nil }
                 return SiteConfig(line: line, station: station)
             }
@@ -77,6 +72,9 @@ public struct InspectdConfig: Sendable, Equatable {
             }
             if !m.has("cameras") { m.report("cameras", "is required (at least one camera)") }
             let cameras = m.list("cameras") { CameraConfig.read($0, at: $1, reader: reader) }
+            if cameras.count > maxCameras {
+                m.report("cameras", "\(cameras.count) cameras; one station takes at most \(maxCameras)")
+            }
             var seen: [String: Int] = [:]
             for (i, c) in cameras.enumerated() {
                 if let first = seen[c.id] {
@@ -106,6 +104,9 @@ public struct InspectdConfig: Sendable, Equatable {
         if config == nil && problems.isEmpty { problems.append(ConfigProblem(path: "", message: "incomplete")) }
         return (config, problems)
     }
+
+    /// Cameras one station takes at most: each has its own capture thread and frame queue.
+    static let maxCameras = 64
 
     /// Problems that need the model's class names: unknown class names in thresholds, class rules and line
     /// rules. Empty when every name is one of `classNames`.

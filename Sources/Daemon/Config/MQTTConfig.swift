@@ -49,12 +49,15 @@ public struct MQTTConfig: Sendable, Equatable {
         let prefixTemplate = m.string("topic_prefix", default: "inspect/{line}/{station}")
         let prefix = prefixTemplate.replacingOccurrences(of: "{line}", with: line)
             .replacingOccurrences(of: "{station}", with: station)
-        if prefix.contains("+") || prefix.contains("#") || prefix.hasSuffix("/") || prefix.hasPrefix("/")
-            || prefix.contains("//") {
-            m.report("topic_prefix", "'\(prefix)' is not a valid topic prefix (no +, #, empty levels or "
-                     + "leading/trailing '/')")
+        let levels = prefix.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        if prefix.contains("{") {
+            m.report("topic_prefix", "only {line} and {station} may be substituted")
+        } else if levels.contains(where: \.isEmpty) {
+            m.report("topic_prefix", "'\(SafeName.printable(prefix))' is not a valid topic prefix (no empty levels "
+                     + "or leading/trailing '/')")
+        } else if let problem = levels.lazy.compactMap({ SafeName.problem($0) }).first {
+            m.report("topic_prefix", "a level of '\(SafeName.printable(prefix))': \(problem)")
         }
-        if prefix.contains("{") { m.report("topic_prefix", "only {line} and {station} may be substituted") }
         let username = m.string("username")
         let passwordFile = m.path("password_file", .readableFile)
         if passwordFile != nil && username == nil { m.report("password_file", "needs mqtt.username") }

@@ -24,8 +24,6 @@ public final class FrameInspector {
         public var candidates: [Candidate]
         /// Per-stage time.
         public var timing: Timing
-        /// libjpeg-turbo's warning for a damaged but decodable frame.
-        public var warning: String?
         /// Size of the source frame.
         public var sourceWidth: Int, sourceHeight: Int
         /// How the frame lay against its golden image (golden-board models only).
@@ -58,19 +56,26 @@ public final class FrameInspector {
     /// Creates a worker's path. `threads` is the engine's thread count inside one frame; `expectedPixels`
     /// sizes the decode scratch (e.g. 1920 × 1080) so that steady state does not allocate.
     public init(model: Model, detector: FrameDetector, threads: Int = 1, expectedPixels: Int = 640 * 640) throws {
-        guard let input = model.info.inputs.first, input.shape.count == 4, input.shape[1] == 3,
-              input.elementType == .float32 else {
-            throw EngineError("\(model.info.path): expected one float input [1,3,H,W], found "
-                + model.info.inputs.map { "\($0.name) \($0.elementType.rawValue) \($0.shape)" }.joined(separator: ", "))
-        }
+        let size = try Self.inputSize(of: model.info)
         self.model = model
         self.detector = detector
         session = try model.makeSession(threads: threads)
         preprocessor = try FramePreprocessor(expectedPixels: expectedPixels)
         scratch = detector.makeScratch()
-        inputHeight = input.shape[2]
-        inputWidth = input.shape[3]
+        inputHeight = size.height
+        inputWidth = size.width
         composition = try InputComposition(model: model.info)
+    }
+
+    /// The picture size the model takes; throws `EngineError` unless its first input is float [1, 3, H, W].
+    public static func inputSize(of info: ModelInfo) throws -> (width: Int, height: Int) {
+        guard let input = info.inputs.first, input.shape.count == 4, input.shape[0] == 1, input.shape[1] == 3,
+              input.shape[2] > 0, input.shape[3] > 0, input.elementType == .float32 else {
+            throw EngineError("\(info.path): expected one float input [1,3,H,W], found "
+                + (info.inputs.isEmpty ? "no input"
+                   : info.inputs.map { "\($0.name) \($0.elementType.rawValue) \($0.shape)" }.joined(separator: ", ")))
+        }
+        return (input.shape[3], input.shape[2])
     }
 
     /// Makes this worker's aligner and composer for `reference` now (the daemon calls it at start, so that
@@ -93,7 +98,8 @@ public final class FrameInspector {
     /// Runs one frame, post-processed by `detector` (a camera's own ROI and rules in the daemon) or by the
     /// inspector's detector. A golden-board model needs the frame's `reference`: the frame is aligned to it,
     /// composed with it, and the boxes are mapped back into the frame's pixels. Throws `ImagingError` for a
-    /// frame that cannot be decoded, `ReferenceError` for a frame that cannot be aligned (or no reference),
+    /// frame that cannot be decoded or decodes only with a warning (truncated or damaged JPEG),
+    /// `ReferenceError` for a frame that cannot be aligned (or no reference),
     /// `EngineError` or `OutputError` if the model misbehaves.
     public func inspect(_ pixels: PixelBuffer, detector: FrameDetector? = nil, reference: ReferenceImage? = nil) throws -> Result {
         var timing = Timing()
@@ -111,6 +117,9 @@ public final class FrameInspector {
         } else {
             prepared = try preprocessor.prepare(pixels, targetWidth: inputWidth, targetHeight: inputHeight, into: base)
         }
+        // A truncated or damaged JPEG decodes with a warning and grey where data is missing: judging it could
+        // pass a bad board as OK, so it is a frame error, not an inspection.
+        if let warning = prepared.warning { throw ImagingError.damagedJPEG(warning) }
         let t1 = DispatchTime.now().uptimeNanoseconds
         try session.run()
         let t2 = DispatchTime.now().uptimeNanoseconds
@@ -131,8 +140,23 @@ public final class FrameInspector {
         timing.preprocessMs = Double(t1 - t0) / 1e6
         timing.inferenceMs = Double(t2 - t1) / 1e6
         timing.postprocessMs = Double(t3 - t2) / 1e6
-        return Result(candidates: candidates, timing: timing, warning: prepared.warning,
+        return Result(candidates: candidates, timing: timing,
                       sourceWidth: g.sourceWidth, sourceHeight: g.sourceHeight, alignment: alignment)
+    }
+
+    /// Runs the engine and the post-processing once on a blank (letterbox-grey) input, without a frame: what
+    /// `check-config` does to prove a golden-board model runs before any golden image is at hand.
+    public func inspectBlankInput() throws {
+        let input = session.input(0)
+        guard let base = input.baseAddress else { throw EngineError("\(model.info.path): model input is not float") }
+        base.update(repeating: 114 / 255, count: input.count)
+        try session.run()
+        let g = try Letterbox(sourceWidth: inputWidth, sourceHeight: inputHeight, targetWidth: inputWidth,
+                              targetHeight: inputHeight)
+        _ = try detector.detect(output: session.output(0).data,
+                                mapping: SourceMapping(scale: Float(g.scale), padX: g.padX, padY: g.padY,
+                                                       sourceWidth: g.sourceWidth, sourceHeight: g.sourceHeight),
+                                scratch: scratch)
     }
 
     /// Golden-board input: the frame's luma aligned to the reference, the reference, and their difference.

@@ -52,6 +52,7 @@ public final class PipelineMetrics: Sendable {
     private let cameras = Mutex<[String: Camera]>([:])
     private let groundTruths = Mutex<[String: GroundTruth]>([:])
     private let classCounters = Mutex<[String: CoreMetrics.Counter]>([:])
+    private let frameErrors = Mutex<[String: CoreMetrics.Counter]>([:])
     private let thresholdGauges = Mutex<[String: CoreMetrics.Gauge]>([:])
     private let stages: [Stage: CoreMetrics.Timer]
     /// Outgoing messages not yet acknowledged by the broker.
@@ -140,13 +141,16 @@ public final class PipelineMetrics: Sendable {
         counter.increment()
     }
 
-    /// Counts a frame that could not be judged (recorded with verdict ERROR), by its reason code
-    /// (`inspectd_frames_not_judged_total{camera, reason}`).
-    public func countNotJudged(camera: String, reason: String) {
-        let key = "not-judged\u{0}" + camera + "\u{0}" + reason
-        let counter = classCounters.withLock { all in
+    /// Counts a frame of camera `camera` that was not judged (recorded with verdict ERROR), under `reason`:
+    /// a `FrameFailure` or an `AlignmentRefusal` code (`inspectd_frame_errors_total`).
+    func countFrameError(camera: String, reason: FrameFailure) { countFrameError(camera: camera, reason: reason.rawValue) }
+
+    /// Counts an unjudged frame under a reason code (see the overload above).
+    func countFrameError(camera: String, reason: String) {
+        let key = camera + "\u{0}" + reason
+        let counter = frameErrors.withLock { all in
             if let c = all[key] { return c }
-            let c = CoreMetrics.Counter(label: "inspectd_frames_not_judged_total",
+            let c = CoreMetrics.Counter(label: "inspectd_frame_errors_total",
                                         dimensions: [("camera", camera), ("reason", reason)], factory: factory)
             all[key] = c
             return c

@@ -30,6 +30,9 @@ final class CameraLane: Sendable {
     nonisolated(unsafe) private var judge: CameraJudge
     /// When the adaptive state was last saved (monotonic ns); touched only inside the in-order stage.
     nonisolated(unsafe) private var lastStateSave: UInt64 = 0
+    /// When a frame failure was last logged, and failures since then (touched only by the in-order stage).
+    nonisolated(unsafe) private var lastFailureLog: UInt64 = 0
+    nonisolated(unsafe) private var failuresNotLogged = 0
     private let recorder: InspectionRecorder
     private let metrics: PipelineMetrics
     private let health: PipelineHealth
@@ -136,12 +139,20 @@ final class CameraLane: Sendable {
         }
         switch result {
         case .failed(let stamp, let code, let reason):
-            logger.warning("frame not judged: \(reason)", metadata: ["frame": "\(stamp.sequence)"])
+            // A camera sending damaged frames sends many: one line per 10 s, with the count left out. Each one is
+            // still recorded (verdict ERROR), published and counted.
             let now = PipelineHealth.monotonicNanos()
+            if lastFailureLog == 0 || now &- lastFailureLog >= 10_000_000_000 {
+                let more = failuresNotLogged > 0 ? " (and \(failuresNotLogged) more since the last such line)" : ""
+                logger.warning("frame not judged: \(reason)\(more)", metadata: ["frame": "\(stamp.sequence)"])
+                lastFailureLog = now; failuresNotLogged = 0
+            } else {
+                failuresNotLogged += 1
+            }
             recorder.recordError(camera: config.id, sequence: stamp.sequence, captureTime: stamp.captureTime,
                                  captureNanos: stamp.monotonicNanos, reason: reason,
                                  latencyNanos: now &- stamp.monotonicNanos)
-            metrics.countNotJudged(camera: config.id, reason: code)
+            metrics.countFrameError(camera: config.id, reason: code)
             stats.frame(latencyMillis: Double(now &- stamp.monotonicNanos) / 1e6, ng: false)
         case .judged(let j):
             let inspection = judge.judge(j.candidates, frame: j.stamp)

@@ -74,10 +74,6 @@ final class InferenceWorker: @unchecked Sendable {
         let result: CameraLane.WorkResult
         do {
             let r = try inspector.inspect(frame.pixels, detector: lane.detector, reference: lane.reference)
-            if let warning = r.warning {
-                logger.notice("damaged frame used: \(warning)",
-                              metadata: ["camera": "\(frame.cameraID)", "frame": "\(frame.sequence)"])
-            }
             metrics.record(.preprocess, nanoseconds: UInt64(r.timing.preprocessMs * 1e6))
             metrics.record(.inference, nanoseconds: UInt64(r.timing.inferenceMs * 1e6))
             var jpeg: Data?
@@ -91,14 +87,16 @@ final class InferenceWorker: @unchecked Sendable {
                                    jpeg: jpeg, postprocessStart: postprocessStart, groundTruth: frame.groundTruth))
         } catch {
             let code: String
-            switch error {
-            case let e as FrameInspector.ReferenceError: code = e.code
-            case is ImagingError: code = "undecodable"; metrics.camera(frame.cameraID).decodeErrors.increment()
-            default: code = "engine_error"
+            if let refused = error as? FrameInspector.ReferenceError {
+                code = refused.code
+            } else {
+                let failure = FrameFailure(error)
+                if failure != .inference { metrics.camera(frame.cameraID).decodeErrors.increment() }
+                code = failure.rawValue
             }
             result = .failed(stamp: FrameStamp(sequence: frame.sequence, captureTime: frame.wallClock,
                                                monotonicNanos: frame.monotonicNanos),
-                             code: code, reason: "\(error)")
+                             code: code, reason: "\(code): \(error)")
         }
         lane.source.recycle(frame.pixels)
         lane.complete(ticket: job.ticket, result)

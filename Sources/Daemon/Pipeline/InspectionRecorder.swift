@@ -89,7 +89,7 @@ final class InspectionRecorder: Sendable {
             host: mqtt.host, port: mqtt.port, clientID: mqtt.clientID,
             protocolVersion: mqtt.protocolVersion == .v5 ? .v5 : .v311, keepalive: Int(mqtt.keepalive.seconds),
             username: mqtt.username, passwordFile: mqtt.passwordFile,
-            tls: mqtt.tls.map { .init(caFile: $0.ca, certFile: $0.cert, keyFile: $0.key, verifyCertificates: !$0.insecure) },
+            tls: mqtt.tls.map { .init(caFile: $0.ca, certFile: $0.cert, keyFile: $0.key, verifyHostName: !$0.insecure) },
             inflightWindow: mqtt.inflight)
         let (metrics, health, logger) = (self.metrics, self.health, self.logger)
         let p: OutboxPublisher

@@ -18,8 +18,6 @@ public final class Pipeline: @unchecked Sendable {
         var path: String
         var inputSize: [Int]?
         var fileStamp: String
-        /// What the model's input holds (its `inspectd.input` metadata).
-        var composition: InputComposition
     }
 
     private var config: InspectdConfig
@@ -76,16 +74,7 @@ public final class Pipeline: @unchecked Sendable {
         let modelChanged = new.model.path != loaded.path || new.model.inputSize != loaded.inputSize
             || Self.fileStamp(new.model.path) != loaded.fileStamp
         let candidate = modelChanged ? try Self.loadModel(new, logger: logger) : loaded
-        let names = candidate.model.info.classNames
-        let problems = new.problems(classNames: names)
-            + new.referenceProblems(composition: candidate.composition, modelPath: candidate.path)
-        if !problems.isEmpty { throw ConfigError(file: new.file, problems: problems) }
-        let outputShape = candidate.model.info.outputs.first?.shape ?? []
-        var rules: [String: DetectionRules] = [:]
-        for (i, camera) in new.cameras.enumerated() {
-            rules[camera.id] = try DetectionRules(config: new, camera: camera, index: i, outputShape: outputShape,
-                                                  classNames: names)
-        }
+        let rules = try ConfigCheck.detectionRules(new, model: candidate.model)
         if new.audit != config.audit || new.snapshots != config.snapshots {
             logger.warning("audit and snapshots settings change only on restart; keeping the running ones")
         }
@@ -214,20 +203,12 @@ public final class Pipeline: @unchecked Sendable {
     // MARK: building
 
     private static func loadModel(_ config: InspectdConfig, logger: Logger) throws -> LoadedModel {
-        let shape = config.model.inputSize.map { [1, 3, $0[0], $0[1]] }
         let started = Date()
-        let model: Model
-        let composition: InputComposition
-        do {
-            model = try Model(path: config.model.path, inputShape: shape)
-            composition = try InputComposition(model: model.info)
-        } catch {
-            throw ConfigError(file: config.file, problems: [ConfigProblem(path: "model.path", message: "\(error)")])
-        }
+        let model = try ConfigCheck.loadModel(config)
         let seconds = String(format: "%.2f", Date().timeIntervalSince(started))
         logger.info("model loaded in \(seconds) s: \(config.model.path) (\(model.info.classNames.count) classes, sha256 \(model.info.sha256.prefix(12)))")
         return LoadedModel(model: model, path: config.model.path, inputSize: config.model.inputSize,
-                           fileStamp: fileStamp(config.model.path), composition: composition)
+                           fileStamp: fileStamp(config.model.path))
     }
 
     /// Size and modification time: enough to notice a replaced model file without hashing it on every reload.
@@ -237,15 +218,10 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     private func buildLanes(_ config: InspectdConfig) throws {
-        let names = loaded.model.info.classNames
-        let problems = config.problems(classNames: names)
-            + config.referenceProblems(composition: loaded.composition, modelPath: loaded.path)
-        if !problems.isEmpty { throw ConfigError(file: config.file, problems: problems) }
-        let outputShape = loaded.model.info.outputs.first?.shape ?? []
-        for (i, camera) in config.cameras.enumerated() {
-            let rules = try DetectionRules(config: config, camera: camera, index: i, outputShape: outputShape,
-                                           classNames: names)
-            try addLane(camera, rules: rules, start: false)
+        let rules = try ConfigCheck.detectionRules(config, model: loaded.model)
+        for camera in config.cameras {
+            guard let r = rules[camera.id] else { continue }
+            try addLane(camera, rules: r, start: false)
         }
     }
 

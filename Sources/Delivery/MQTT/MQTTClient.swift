@@ -86,13 +86,12 @@ public final class MQTTClient: @unchecked Sendable {
         }
         if let tls = settings.tls {
             check(mosquitto_tls_set(mosq, tls.caFile, nil, tls.certFile, tls.keyFile, nil), "tls files")
-            check(mosquitto_tls_opts_set(mosq, tls.verifyCertificates ? 1 : 0, nil, nil), "tls options")
-            check(mosquitto_tls_insecure_set(mosq, !tls.verifyCertificates), "tls host name check")
+            // The broker's certificate chain is always verified against the CA (1 = SSL_VERIFY_PEER); `insecure`
+            // skips only the host name check, as documented (verify mode 0 would accept any certificate).
+            check(mosquitto_tls_opts_set(mosq, 1, nil, nil), "tls options")
+            check(mosquitto_tls_insecure_set(mosq, !tls.verifyHostName), "tls host name check")
         }
-        let will = statusOffline()
-        check(will.payload.withUnsafeBytes { bytes in
-            mosquitto_will_set(mosq, will.topic, Int32(bytes.count), bytes.baseAddress, 1, true)
-        }, "last will")
+        check(setWill(mosq), "last will")
         guard problems.isEmpty else { throw MQTTError(problems: problems) }
 
         mosquitto_connect_v5_callback_set(mosq) { _, user, rc, _, _ in
@@ -110,6 +109,16 @@ public final class MQTTClient: @unchecked Sendable {
         mosquitto_log_callback_set(mosq) { _, user, level, text in
             guard let user, let text else { return }
             Unmanaged<MQTTClient>.fromOpaque(user).takeUnretainedValue().handleLog(level, String(cString: text))
+        }
+    }
+
+    /// Sets the Last Will (retained `offline`) with a fresh event id: called before every connection, so each
+    /// connection's will is a new event that subscribers do not drop as a duplicate of the last one.
+    @discardableResult
+    private func setWill(_ mosq: OpaquePointer) -> Int32 {
+        let will = statusOffline()
+        return will.payload.withUnsafeBytes { bytes in
+            mosquitto_will_set(mosq, will.topic, Int32(bytes.count), bytes.baseAddress, 1, true)
         }
     }
 
@@ -177,7 +186,9 @@ public final class MQTTClient: @unchecked Sendable {
             mosquitto_publish(handle.raw, &mid, topic, Int32(bytes.count), bytes.baseAddress, qos, retained)
         }
         if rc == MOSQ_ERR_SUCCESS.rawValue { return .queued(mid: mid) }
-        if rc == MOSQ_ERR_NO_CONN.rawValue { return .notConnected }
+        // The connection dropped just now: a QoS ≥ 1 message is still queued in libmosquitto's memory, which
+        // sends it after the reconnect, so it is in flight under `mid` (re-publishing it would duplicate it).
+        if rc == MOSQ_ERR_NO_CONN.rawValue { return qos > 0 && mid != 0 ? .queued(mid: mid) : .notConnected }
         return .failed(code: rc, message: String(cString: mosquitto_strerror(rc)))
     }
 
@@ -195,6 +206,7 @@ public final class MQTTClient: @unchecked Sendable {
                 mosquitto_property_add_int32(&props, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue), settings.sessionExpiry)
             }
             let started = Date()
+            setWill(handle.raw)
             var rc = mosquitto_connect_bind_v5(handle.raw, settings.host, Int32(settings.port), Int32(settings.keepalive),
                                                nil, props)
             mosquitto_property_free_all(&props)
@@ -270,6 +282,8 @@ public final class MQTTClient: @unchecked Sendable {
         connected = false
         condition.broadcast()
         condition.unlock()
+        // loop_forever reconnects by itself after a lost connection: give that connection a fresh will too.
+        if let handle { setWill(handle.raw) }
         guard was else { return }
         if rc == 0 { report(.disconnected(reason: "disconnected")); return }
         let reason = "connection lost (\(String(cString: mosquitto_strerror(rc))))"

@@ -9,7 +9,8 @@ public struct MQTTSettings: Sendable, Equatable {
         /// MQTT 5 (session expiry, PUBACK reason codes).
         case v5 = "5"
     }
-    /// TLS material. Certificate and host name checks are on unless `verifyCertificates` is false.
+    /// TLS material. The broker's certificate is always verified against `caFile`; its host name too unless
+    /// `verifyHostName` is false (`mqtt.tls.insecure`).
     public struct TLS: Sendable, Equatable {
         /// CA bundle (PEM) that signed the broker's certificate.
         public var caFile: String
@@ -17,12 +18,12 @@ public struct MQTTSettings: Sendable, Equatable {
         public var certFile: String?
         /// Client key (PEM, unencrypted).
         public var keyFile: String?
-        /// Check the broker certificate and its host name (leave on outside a lab).
-        public var verifyCertificates: Bool
+        /// Check that the broker certificate names the host connected to (leave on outside a lab).
+        public var verifyHostName: Bool
         /// Creates TLS settings.
-        public init(caFile: String, certFile: String? = nil, keyFile: String? = nil, verifyCertificates: Bool = true) {
+        public init(caFile: String, certFile: String? = nil, keyFile: String? = nil, verifyHostName: Bool = true) {
             self.caFile = caFile; self.certFile = certFile; self.keyFile = keyFile
-            self.verifyCertificates = verifyCertificates
+            self.verifyHostName = verifyHostName
         }
     }
 

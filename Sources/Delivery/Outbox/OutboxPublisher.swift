@@ -6,8 +6,12 @@ import Logging
 /// - a message is published only after its outbox row is committed, and only while connected;
 /// - it is marked delivered only on its PUBACK (reason code < 0x80), keyed by libmosquitto's message id — a PUBACK
 ///   that arrives before `mosquitto_publish` has returned that id is kept and matched right after;
-/// - on every (re)connect, undelivered rows are re-sent oldest first, at most `inflightWindow` unacknowledged;
-/// - rows a broker rejected, or whose ack was lost with a connection, are picked up again by a periodic rescan.
+/// - undelivered rows are sent oldest first, at most `inflightWindow` unacknowledged, so a long backlog after an
+///   outage reaches the broker at the pace it acknowledges, not all at once;
+/// - a row is published once per process: messages in flight when a connection drops are re-sent by libmosquitto
+///   itself (same message id, DUP flag) after the reconnect, so the pump keeps their ids and does not re-publish
+///   them, and a row acknowledged but not yet marked delivered in the database is never taken for pending;
+/// - rows a broker rejected are picked up again by a periodic rescan.
 ///
 /// The daemon creates one per process, after the ``AuditWriter``; subscribers de-duplicate by `event_id`.
 ///
@@ -46,6 +50,10 @@ public final class OutboxPublisher: @unchecked Sendable {
     private var published = 0
     private var acknowledged = 0
     private var lastRescan = Date()
+    /// Rows acknowledged whose delivered mark the writer may not have committed yet: a rescan must not take
+    /// them for pending (that race re-sent hundreds of messages after an outage). Dropped once a read of
+    /// the outbox no longer lists them.
+    private var acknowledgedRows: Set<Int64> = []
 
     /// Creates the publisher and its MQTT client. Throws ``MQTTError`` (one line per bad setting) when the
     /// settings cannot work; a broker that is down or refuses the login is not an error (it is retried).
@@ -110,13 +118,10 @@ public final class OutboxPublisher: @unchecked Sendable {
 
     private func handleState(_ state: MQTTConnectionState) {
         condition.lock(); defer { condition.unlock() }
+        // Messages in flight keep their ids across a reconnect: libmosquitto re-sends them itself and their
+        // PUBACKs arrive under the same ids. Re-publishing them from the outbox would send each twice.
         let nowConnected = state == .connected
-        if nowConnected != connected || nowConnected {
-            // Ids of a lost connection mean nothing now; everything unacknowledged is re-sent from the outbox.
-            inFlight.removeAll()
-            cursor = 0
-            moreInDatabase = true
-        }
+        if nowConnected { moreInDatabase = true }
         connected = nowConnected
         condition.broadcast()
     }
@@ -135,6 +140,7 @@ public final class OutboxPublisher: @unchecked Sendable {
     private func settle(id: Int64, reason: Int32) {
         if reason < 0x80 {
             acknowledged += 1
+            acknowledgedRows.insert(id)
             writer.recordDelivered(id: id, at: Date())
         } else {
             logger.warning("mqtt: broker rejected outbox message \(id) (reason 0x\(String(reason, radix: 16))); it stays pending")
@@ -170,8 +176,14 @@ public final class OutboxPublisher: @unchecked Sendable {
                 continue
             }
             condition.lock()
+            // Acknowledged rows this read covered but did not list have their delivered mark committed.
+            let listed = Set(rows.map(\.id))
+            let coveredUpTo = rows.count < room ? Int64.max : (rows.last?.id ?? Int64.max)
+            acknowledgedRows = acknowledgedRows.filter { $0 <= after || $0 > coveredUpTo || listed.contains($0) }
             if rows.isEmpty { moreInDatabase = false; continue }
+            let inFlightRows = Set(inFlight.values)
             for row in rows where row.id > cursor {
+                if acknowledgedRows.contains(row.id) || inFlightRows.contains(row.id) { cursor = row.id; continue }
                 if !connected || stopping { break }
                 publishing = true
                 earlyAcks.removeAll()

@@ -19,8 +19,8 @@ public final class LumaConverter {
     }
 
     /// The luma plane of `pixels`. For `.gray8` it points into `pixels` itself; otherwise into this
-    /// converter's scratch, valid until the next call. Throws `ImagingError` for a corrupt JPEG or a short or
-    /// zero-size frame.
+    /// converter's scratch, valid until the next call. Throws `ImagingError` for a corrupt or damaged (truncated) JPEG
+    /// or a short or zero-size frame.
     public func luma(of pixels: PixelBuffer) throws -> GrayPlane {
         switch pixels.format {
         case .gray8:
@@ -29,7 +29,10 @@ public final class LumaConverter {
         case .jpeg:
             let (w, h) = try decoder.header(pixels.contents)
             reserve(w * h)
-            try decoder.decode(pixels.contents, into: scratch, format: .gray8)
+            // A truncated or damaged JPEG decodes with grey where data is missing: not a picture to judge.
+            if let warning = try decoder.decode(pixels.contents, into: scratch, format: .gray8).warning {
+                throw ImagingError.damagedJPEG(warning)
+            }
             return try GrayPlane(scratch)
         case .rgb24, .yuyv, .nv12:
             try ColorConversion.validate(pixels)

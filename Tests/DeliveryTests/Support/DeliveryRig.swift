@@ -12,7 +12,7 @@ final class DeliveryRig: @unchecked Sendable {
     let logs: CapturedLogs
     let factory = Fixtures.factory
 
-    init(databasePath: String, settings: MQTTSettings) throws {
+    init(databasePath: String, settings: MQTTSettings, rescanInterval: TimeInterval = 30) throws {
         store = try AuditStore(path: databasePath)
         writer = AuditWriter(store: store)
         writer.start()
@@ -20,7 +20,7 @@ final class DeliveryRig: @unchecked Sendable {
         self.logs = logs
         let logger = Logger(label: "test.delivery") { _ in CapturingLogHandler(sink: logs) }
         publisher = try OutboxPublisher(store: store, writer: writer, settings: settings, messages: Fixtures.factory,
-                                        logger: logger, onStateChange: { logs.states.append($0) })
+                                        rescanInterval: rescanInterval, logger: logger, onStateChange: { logs.states.append($0) })
     }
 
     /// Waits until `condition` holds or `timeout` passes; returns whether it held.
