@@ -54,6 +54,8 @@ public final class ReferenceComposer {
     /// whole pixels instead of resampling it; 0 resamples any motion but the identity and whole-pixel shifts.
     public let copyTolerance: Double
     private let reference: UnsafeMutablePointer<UInt8>
+    /// Channel 1 at the frame's size (value/255), copied row by row when the frame is not resized.
+    private let referenceFloats: UnsafeMutablePointer<Float>
     /// Channel 1, letterboxed once (only when the frame is resized into the input).
     private let referenceInput: UnsafeMutablePointer<Float>?
     private let aligned: PixelBuffer?
@@ -76,6 +78,8 @@ public final class ReferenceComposer {
                                  targetHeight: targetHeight)
         self.reference = .allocate(capacity: width * height)
         for y in 0..<height { (self.reference + y * width).update(from: reference.base + y * reference.stride, count: width) }
+        referenceFloats = .allocate(capacity: width * height)
+        for i in 0..<(width * height) { referenceFloats[i] = Float(self.reference[i]) / 255 }
         converter = try LumaConverter(expectedPixels: width * height)
         if geometry.resizedWidth == width && geometry.resizedHeight == height {
             referenceInput = nil; aligned = nil
@@ -92,7 +96,7 @@ public final class ReferenceComposer {
         }
     }
 
-    deinit { reference.deallocate(); referenceInput?.deallocate() }
+    deinit { reference.deallocate(); referenceFloats.deallocate(); referenceInput?.deallocate() }
 
     /// Floats `compose` writes: 3 × target height × target width.
     public var inputCount: Int { 3 * geometry.targetWidth * geometry.targetHeight }
@@ -151,24 +155,18 @@ public final class ReferenceComposer {
                 return
             }
             LetterboxResampler.fillPadding(g, into: input)
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: width) { row in
-                let r8 = row.baseAddress!
+            try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: width) { row in
+                guard let r8 = row.baseAddress else { throw ReferenceError.invalidPlane("empty row") }
                 for y in 0..<height {
                     let c0 = input + (g.padTop + y) * tw + g.padLeft, c1 = c0 + plane, c2 = c1 + plane
-                    let ref = reference + y * width
                     if copy {
                         copyRow(frame, y, sx, sy, r8)
-                        for x in 0..<width {
-                            let a = lut[Int(r8[x])], b = lut[Int(ref[x])]
-                            c0[x] = a; c1[x] = b; c2[x] = abs(a - b)
-                        }
+                        Self.toFloats(r8, lut, c0, width)
                     } else {
                         warpRowFloat(frame, y, transform, c0)
-                        for x in 0..<width {
-                            let b = lut[Int(ref[x])]
-                            c1[x] = b; c2[x] = abs(c0[x] - b)
-                        }
                     }
+                    c1.update(from: referenceFloats + y * width, count: width)
+                    Self.absoluteDifference(c0, c1, c2, width)
                 }
             }
         }
@@ -231,22 +229,69 @@ public final class ReferenceComposer {
         while x + 8 <= end {
             let xv = lanes + SIMD8<Float>(repeating: Float(x))
             let (ix, ax) = Self.floorSplit(va * xv + vx), (iy, ay) = Self.floorSplit(vd * xv + vy)
-            // Both taps of a row in one 16-bit load (little-endian: the left pixel in the low byte).
-            let off = iy &* SIMD8<Int32>(repeating: Int32(stride)) &+ ix
-            var upper = SIMD8<Int32>(), lower = SIMD8<Int32>()
-            for i in 0..<8 {
-                let p = UnsafeRawPointer(base + Int(off[i]))
-                upper[i] = Int32(p.loadUnaligned(as: UInt16.self))
-                lower[i] = Int32(p.loadUnaligned(fromByteOffset: stride, as: UInt16.self))
+            let f00: SIMD8<Float>, f01: SIMD8<Float>, f10: SIMD8<Float>, f11: SIMD8<Float>
+            if iy[7] == iy[0] && ix[7] &- ix[0] == 7 {
+                // The eight sources are consecutive pixels of one row (the usual case for small rotations:
+                // the source row changes every 1/sin θ pixels): four contiguous 8-byte loads.
+                let p = UnsafeRawPointer(base + Int(iy[0]) * stride + Int(ix[0]))
+                f00 = Self.floats(p.loadUnaligned(as: SIMD8<UInt8>.self))
+                f01 = Self.floats(p.loadUnaligned(fromByteOffset: 1, as: SIMD8<UInt8>.self))
+                f10 = Self.floats(p.loadUnaligned(fromByteOffset: stride, as: SIMD8<UInt8>.self))
+                f11 = Self.floats(p.loadUnaligned(fromByteOffset: stride + 1, as: SIMD8<UInt8>.self))
+            } else {
+                // Both taps of a row in one 16-bit load (little-endian: the left pixel in the low byte).
+                let off = iy &* SIMD8<Int32>(repeating: Int32(stride)) &+ ix
+                var upper = SIMD8<Int32>(), lower = SIMD8<Int32>()
+                for i in 0..<8 {
+                    let p = UnsafeRawPointer(base + Int(off[i]))
+                    upper[i] = Int32(p.loadUnaligned(as: UInt16.self))
+                    lower[i] = Int32(p.loadUnaligned(fromByteOffset: stride, as: UInt16.self))
+                }
+                f00 = SIMD8<Float>(upper & byte); f01 = SIMD8<Float>(upper &>> eight)
+                f10 = SIMD8<Float>(lower & byte); f11 = SIMD8<Float>(lower &>> eight)
             }
-            let f00 = SIMD8<Float>(upper & byte), f01 = SIMD8<Float>(upper &>> eight)
-            let f10 = SIMD8<Float>(lower & byte), f11 = SIMD8<Float>(lower &>> eight)
             let topRow = f00 + ax * (f01 - f00), bottomRow = f10 + ax * (f11 - f10)
             let v = (topRow + ay * (bottomRow - topRow)) * inv255
             UnsafeMutableRawPointer(out + x).storeBytes(of: v, as: SIMD8<Float>.self)
             x += 8
         }
         while x < width { out[x] = warpedPixel(frame, x, y, a, d, rowX, rowY); x += 1 }
+    }
+
+    /// value/255 for a row of bytes, bit for bit the table's (a division, not a multiplication by 1/255).
+    @inline(__always)
+    private static func toFloats(_ src: UnsafePointer<UInt8>, _ lut: UnsafeBufferPointer<Float>,
+                                 _ out: UnsafeMutablePointer<Float>, _ n: Int) {
+        let d = SIMD8<Float>(repeating: 255)
+        var x = 0
+        while x + 8 <= n {
+            let v = floats(UnsafeRawPointer(src + x).loadUnaligned(as: SIMD8<UInt8>.self)) / d
+            UnsafeMutableRawPointer(out + x).storeBytes(of: v, as: SIMD8<Float>.self)
+            x += 8
+        }
+        while x < n { out[x] = lut[Int(src[x])]; x += 1 }
+    }
+
+    /// out = |a − b|, eight at a time (clearing the sign bit, as `abs` does).
+    @inline(__always)
+    private static func absoluteDifference(_ a: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>,
+                                           _ out: UnsafeMutablePointer<Float>, _ n: Int) {
+        let mask = SIMD8<UInt32>(repeating: 0x7FFF_FFFF)
+        var x = 0
+        while x + 8 <= n {
+            let d = UnsafeRawPointer(a + x).loadUnaligned(as: SIMD8<Float>.self)
+                - UnsafeRawPointer(b + x).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(out + x).storeBytes(of: unsafeBitCast(unsafeBitCast(d, to: SIMD8<UInt32>.self) & mask,
+                                                                          to: SIMD8<Float>.self), as: SIMD8<Float>.self)
+            x += 8
+        }
+        while x < n { out[x] = abs(a[x] - b[x]); x += 1 }
+    }
+
+    /// Eight bytes as floats.
+    @inline(__always)
+    private static func floats(_ v: SIMD8<UInt8>) -> SIMD8<Float> {
+        SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: v))
     }
 
     /// Integer and fractional parts of non-negative values under 2^22, with vector operations only (the
