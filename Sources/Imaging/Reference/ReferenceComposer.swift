@@ -60,6 +60,8 @@ public final class ReferenceComposer {
     private let referenceInput: UnsafeMutablePointer<Float>?
     private let aligned: PixelBuffer?
     private let resampler = LetterboxResampler()
+    /// One row of bytes and one of floats (a copied or warped row), so composing allocates nothing.
+    private let rowBytes: UnsafeMutablePointer<UInt8>, rowFloats: UnsafeMutablePointer<Float>
     private let converter: LumaConverter
     private let toFloat: [Float] = (0..<256).map { Float($0) / 255 }
 
@@ -79,6 +81,7 @@ public final class ReferenceComposer {
         self.reference = .allocate(capacity: width * height)
         for y in 0..<height { (self.reference + y * width).update(from: reference.base + y * reference.stride, count: width) }
         referenceFloats = .allocate(capacity: width * height)
+        rowBytes = .allocate(capacity: width); rowFloats = .allocate(capacity: width)
         for i in 0..<(width * height) { referenceFloats[i] = Float(self.reference[i]) / 255 }
         converter = try LumaConverter(expectedPixels: width * height)
         if geometry.resizedWidth == width && geometry.resizedHeight == height {
@@ -96,7 +99,10 @@ public final class ReferenceComposer {
         }
     }
 
-    deinit { reference.deallocate(); referenceFloats.deallocate(); referenceInput?.deallocate() }
+    deinit {
+        reference.deallocate(); referenceFloats.deallocate(); referenceInput?.deallocate()
+        rowBytes.deallocate(); rowFloats.deallocate()
+    }
 
     /// Floats `compose` writes: 3 × target height × target width.
     public var inputCount: Int { 3 * geometry.targetWidth * geometry.targetHeight }
@@ -155,19 +161,16 @@ public final class ReferenceComposer {
                 return
             }
             LetterboxResampler.fillPadding(g, into: input)
-            try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: width) { row in
-                guard let r8 = row.baseAddress else { throw ReferenceError.invalidPlane("empty row") }
-                for y in 0..<height {
-                    let c0 = input + (g.padTop + y) * tw + g.padLeft, c1 = c0 + plane, c2 = c1 + plane
-                    if copy {
-                        copyRow(frame, y, sx, sy, r8)
-                        Self.toFloats(r8, lut, c0, width)
-                    } else {
-                        warpRowFloat(frame, y, transform, c0)
-                    }
-                    c1.update(from: referenceFloats + y * width, count: width)
-                    Self.absoluteDifference(c0, c1, c2, width)
+            for y in 0..<height {
+                let c0 = input + (g.padTop + y) * tw + g.padLeft, c1 = c0 + plane, c2 = c1 + plane
+                if copy {
+                    copyRow(frame, y, sx, sy, rowBytes)
+                    Self.toFloats(rowBytes, lut, c0, width)
+                } else {
+                    warpRowFloat(frame, y, transform, c0)
                 }
+                c1.update(from: referenceFloats + y * width, count: width)
+                Self.absoluteDifference(c0, c1, c2, width)
             }
         }
         return composed
@@ -189,10 +192,8 @@ public final class ReferenceComposer {
 
     /// Row `y` of the frame warped into the reference's coordinates (bilinear), rounded to 8 bits.
     private func warpRow(_ frame: GrayPlane, _ y: Int, _ t: RigidTransform, _ out: UnsafeMutablePointer<UInt8>) {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { buf in
-            warpRowFloat(frame, y, t, buf.baseAddress!)
-            for x in 0..<width { out[x] = UInt8(buf[x] * 255 + 0.5) }
-        }
+        warpRowFloat(frame, y, t, rowFloats)
+        for x in 0..<width { out[x] = UInt8(rowFloats[x] * 255 + 0.5) }
     }
 
     /// Row `y` of the frame warped into the reference's coordinates (bilinear), as value/255; reference pixels
