@@ -28,6 +28,7 @@ final class CameraLane: Sendable {
     /// When the adaptive state was last saved (monotonic ns); touched only inside the in-order stage.
     nonisolated(unsafe) private var lastStateSave: UInt64 = 0
     private let recorder: InspectionRecorder
+    private let queues: FrameQueues
     private let metrics: PipelineMetrics
     private let health: PipelineHealth
     private let logger: Logger
@@ -62,8 +63,8 @@ final class CameraLane: Sendable {
         if case .synthetic = config.source { groundTruth = Mutex(GroundTruthScore()) } else { groundTruth = Mutex(nil) }
         judge = try rules.makeJudge(cameraID: config.id, state: recorder.loadAdaptiveState(camera: config.id))
         self.rules = Mutex(rules)
-        queues.setCamera(config.id, capacity: config.queueSize, policy: config.overload)
-        queueGeneration = queues.generation(of: config.id) ?? 0
+        self.queues = queues
+        queueGeneration = queues.newGeneration()
         let id = config.id
         let stats = self.stats
         capture = CaptureLoop(source: source, queues: queues, metrics: metrics, health: health, logger: logger) { event in
@@ -77,7 +78,14 @@ final class CameraLane: Sendable {
         for (c, t) in zip(judge.classNames, judge.thresholds) { metrics.setThreshold(camera: id, className: c, Double(t)) }
     }
 
-    /// Starts capturing.
+    /// Gives the camera its queue (a new incarnation, replacing any queue left under its id, whose frames are
+    /// returned to be recycled by their own source). Until then the lane is only built: a reload can throw it
+    /// away without touching the running pipeline.
+    func attach() -> [Frame] {
+        queues.setCamera(config.id, capacity: config.queueSize, policy: config.overload, generation: queueGeneration)
+    }
+
+    /// Starts capturing (after `attach`).
     func start() { health.camera(config.id, .starting); capture.start() }
 
     /// Stops capturing (the source is stopped and its thread joined).

@@ -117,12 +117,19 @@ public final class InspectionService: @unchecked Sendable {
         }
     }
 
+    /// Applies reloaded metrics settings: a new listener when the address changed or metrics were turned on,
+    /// none when turned off.
     private func restartServer(_ m: MetricsConfig) {
-        guard let server, m.host != config?.metrics.host || m.port != config?.metrics.port || !m.enabled else { return }
-        server.shutdown()
-        self.server = nil
+        let running = config?.metrics
+        if server != nil, m.enabled, m.host == running?.host, m.port == running?.port { return }
+        if server == nil && !m.enabled { return }
+        server?.shutdown()
+        server = nil
         guard m.enabled else { return }
-        do { self.server = try StatusServer(host: m.host, port: m.port, metrics: metrics, health: health) } catch {
+        do {
+            server = try StatusServer(host: m.host, port: m.port, metrics: metrics, health: health)
+            logger.info("metrics on http://\(m.host):\(server?.port ?? 0)/metrics and /healthz")
+        } catch {
             logger.error("\(error)")
         }
     }
