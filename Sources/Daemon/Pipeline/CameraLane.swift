@@ -54,12 +54,12 @@ final class CameraLane: Sendable {
     }
 
     init(config: CameraConfig, rules: DetectionRules, workers: Int, queues: FrameQueues, recorder: InspectionRecorder,
-         metrics: PipelineMetrics, health: PipelineHealth, logger: Logger) throws {
+         metrics: PipelineMetrics, health: PipelineHealth, logger: Logger, v4l2Device: (any V4L2Device)? = nil) throws {
         self.config = config; self.recorder = recorder; self.metrics = metrics; self.health = health
         var logger = logger
         logger[metadataKey: "camera"] = "\(config.id)"
         self.logger = logger
-        source = try SourceFactory.make(config, workers: workers)
+        source = try SourceFactory.make(config, workers: workers, v4l2Device: v4l2Device)
         if case .synthetic = config.source { groundTruth = Mutex(GroundTruthScore()) } else { groundTruth = Mutex(nil) }
         judge = try rules.makeJudge(cameraID: config.id, state: recorder.loadAdaptiveState(camera: config.id))
         self.rules = Mutex(rules)

@@ -29,12 +29,21 @@ public final class Pipeline: @unchecked Sendable {
     private let metrics: PipelineMetrics
     private let health: PipelineHealth
     private let logger: Logger
+    /// Replaces libv4l2 for every V4L2 camera (tests: a `SimulatedV4L2Device`); nil in the daemon.
+    private let v4l2Device: (any V4L2Device)?
 
     /// Loads the model, checks the config's class names against it, opens the audit store and the broker
     /// connection, makes the sources and allocates every worker's memory. Nothing runs until `start`.
     /// Throws `ConfigError` for config problems found with the model, `DaemonError` otherwise.
-    public init(config: InspectdConfig, metrics: PipelineMetrics, health: PipelineHealth, logger: Logger) throws {
+    public convenience init(config: InspectdConfig, metrics: PipelineMetrics, health: PipelineHealth, logger: Logger) throws {
+        try self.init(config: config, metrics: metrics, health: health, logger: logger, v4l2Device: nil)
+    }
+
+    /// As the public initializer, with V4L2 cameras on `v4l2Device` instead of libv4l2 (tests).
+    init(config: InspectdConfig, metrics: PipelineMetrics, health: PipelineHealth, logger: Logger,
+         v4l2Device: (any V4L2Device)?) throws {
         self.config = config; self.metrics = metrics; self.health = health; self.logger = logger
+        self.v4l2Device = v4l2Device
         loaded = try Self.loadModel(config, logger: logger)
         recorder = try InspectionRecorder(config: config, model: loaded.model.info,
                                           expectedPixels: Self.largestFramePixels(config), metrics: metrics,
@@ -268,7 +277,7 @@ public final class Pipeline: @unchecked Sendable {
     /// A camera's lane, built but neither attached to the queues nor started.
     private func makeLane(_ camera: CameraConfig, rules: DetectionRules, workers: Int) throws -> CameraLane {
         try CameraLane(config: camera, rules: rules, workers: workers, queues: queues, recorder: recorder,
-                       metrics: metrics, health: health, logger: logger)
+                       metrics: metrics, health: health, logger: logger, v4l2Device: v4l2Device)
     }
 
     private func attachAndStart(_ lane: CameraLane) {
