@@ -69,6 +69,11 @@ final class InspectionRecorder: Sendable {
             ? try SnapshotAnnotator(expectedPixels: expectedPixels) : nil
         state = Mutex(Self.settings(config, model))
         publisher = Mutex(nil)
+        writer.onFailureChange { [health, metrics] problem in
+            health.storage(problem: problem)
+            metrics.auditWritable.record(problem == nil ? 1 : 0)
+        }
+        metrics.auditWritable.record(1)
         writer.start()
         try startPublisher(config.mqtt)
     }
@@ -239,8 +244,10 @@ final class InspectionRecorder: Sendable {
     }
 
     /// Commits everything, gives the publisher a moment to deliver what is in flight, publishes `offline`,
-    /// disconnects and stops the writer. Undelivered messages stay in the outbox for the next start.
-    func stop(deadline: Date) {
+    /// disconnects and stops the writer. Undelivered messages stay in the outbox for the next start. Returns
+    /// the records never written to the audit database (it failed; each count is logged by the writer).
+    @discardableResult
+    func stop(deadline: Date) -> Int {
         writer.flush(timeout: max(0.1, deadline.timeIntervalSinceNow))
         if let p = publisher.withLock({ $0 }) {
             let graceEnd = min(deadline.addingTimeInterval(-1), Date().addingTimeInterval(2))
@@ -249,7 +256,7 @@ final class InspectionRecorder: Sendable {
             }
         }
         stopPublisher(timeout: max(0.5, min(5, deadline.timeIntervalSinceNow)))
-        writer.stop(timeout: max(0.5, deadline.timeIntervalSinceNow))
+        return writer.stop(timeout: max(0.5, deadline.timeIntervalSinceNow))
     }
 
     private static func json<T: Encodable>(_ value: T) -> String {

@@ -235,9 +235,16 @@ public final class Pipeline: @unchecked Sendable {
             }
         }
         recorder.event(.stop, inTime ? "clean" : "timeout with frames in flight")
-        recorder.stop(deadline: deadline)
+        unwrittenAtStop = recorder.stop(deadline: deadline)
         return inTime
     }
+
+    /// After `stop`: records (inspections, events, messages) accepted but never written to the audit database
+    /// because it could not be written; 0 when everything was committed.
+    public private(set) var unwrittenAtStop = 0
+
+    /// Why the audit database cannot be written right now, or nil.
+    public var storageProblem: String? { health.storageProblem }
 
     // MARK: building
 
