@@ -85,4 +85,51 @@ final class StorageFailureTests: XCTestCase {
         XCTAssertGreaterThan(pipeline.unwrittenAtStop, 0, "records left in memory at stop were not counted")
         try? FileManager.default.removeItem(atPath: filler)
     }
+
+    /// The daemon's service on the same kind of full disk: a SIGTERM-style stop exits 1, not 0 "stopped cleanly".
+    func testAStopWithTheDiskFullExitsNonZero() throws {
+        try XCTSkipUnless(geteuid() == 0, "mounting a tmpfs needs root")
+        let dir = try TestProcess.temporaryDirectory("inspectd-storage-service")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let state = dir.appendingPathComponent("state")
+        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+        let mount = try TestProcess.run("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", state.path])
+        XCTAssertEqual(mount.status, 0, "cannot mount a tmpfs: \(mount.output)")
+        guard mount.status == 0 else { return }
+        defer { _ = try? TestProcess.run("umount", ["-l", state.path]) }
+        let model = TestProcess.repositoryRoot.appendingPathComponent("Models/deeppcb-yolov8n.int8.onnx").path
+        let file = dir.appendingPathComponent("inspectd.yaml")
+        try """
+            site: {line: st, station: s1}
+            model: {path: \(model)}
+            workers: {count: 1}
+            cameras:
+              - id: c1
+                source: {type: synthetic, width: 320, height: 320, fps: 5, defects_per_frame: 1}
+            mqtt: {enabled: false}
+            audit: {path: state/audit.db, batch_interval: 50ms}
+            snapshots: {enabled: false}
+            metrics: {enabled: false}
+            shutdown_timeout: 5s
+            """.write(to: file, atomically: true, encoding: .utf8)
+        let service = InspectionService(configPath: file.path, environment: [:], logger: Logger(label: "test.storage.service"))
+        let code = Mutex<Int32?>(nil)
+        let exited = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            let c = service.run(errors: { print("service: \($0)") })
+            code.withLock { $0 = c }
+            exited.signal()
+        }
+        func eventually(_ seconds: Double = 120, _ condition: () -> Bool) -> Bool {
+            let limit = Date().addingTimeInterval(seconds)
+            while Date() < limit && code.withLock({ $0 }) == nil { if condition() { return true }; Thread.sleep(forTimeInterval: 0.2) }
+            return condition()
+        }
+        XCTAssertTrue(eventually { service.health.report().framesProcessed >= 2 }, "the service inspected nothing")
+        _ = try? TestProcess.run("dd", ["if=/dev/zero", "of=\(state.path)/filler", "bs=16k"], timeout: 60)
+        XCTAssertTrue(eventually { service.health.storageProblem != nil }, "a full disk was not noticed")
+        service.requestStop()
+        XCTAssertEqual(exited.wait(timeout: .now() + 120), .success, "the service did not stop")
+        XCTAssertEqual(code.withLock { $0 }, 1, "a stop that left records unwritten must not exit 0")
+    }
 }
