@@ -74,8 +74,8 @@ final class ConfigTests: XCTestCase {
     func testMissingFileAndDevice() {
         assertOneProblem("site: {line: L, station: S}\nmodel: {path: nope.onnx}\ncameras: [{id: c, source: {type: synthetic}}]\n",
                          at: "model.path", containing: "\(dir)/nope.onnx does not exist")
-        assertOneProblem(yaml(camera: "  - id: c0\n    source: {type: synthetic}\n  - id: c1\n    source: {type: v4l2, device: /dev/video97}\n"),
-                         at: "cameras[1].source.device", containing: "/dev/video97 does not exist")
+        // A camera that is not plugged in is a camera down at run time (retried), not a wrong config.
+        XCTAssertEqual(problems(yaml(camera: "  - id: c0\n    source: {type: synthetic}\n  - id: c1\n    source: {type: v4l2, device: /dev/video97}\n")), [])
         assertOneProblem(yaml(camera: "  - id: c\n    source: {type: v4l2, device: /etc/hostname}\n"),
                          at: "cameras[0].source.device", containing: "not a character device")
         assertOneProblem(yaml(camera: "  - id: c\n    source: {type: replay, glob: 'images/*.png'}\n"),

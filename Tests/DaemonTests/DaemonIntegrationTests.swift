@@ -162,8 +162,9 @@ final class DaemonIntegrationTests: XCTestCase {
             let r = try TestProcess.run(binary, command, timeout: 30)
             XCTAssertEqual(r.status, 2, r.output)
             let lines = r.output.split(separator: "\n")
-            XCTAssertEqual(lines.count, 4, r.output)
-            for key in ["model.path:", "cameras[0].source.device:", "detection.confidence:", "detection.nms.iuo:"] {
+            // The missing /dev/video97 is not among them: an unplugged camera is down at run time, not a config error.
+            XCTAssertEqual(lines.count, 3, r.output)
+            for key in ["model.path:", "detection.confidence:", "detection.nms.iuo:"] {
                 XCTAssertTrue(lines.contains { $0.contains(key) }, "\(key) missing in:\n\(r.output)")
             }
         }

@@ -1,6 +1,7 @@
 import Capture
 import Foundation
 import Imaging
+import Synchronization
 import XCTest
 @testable import Daemon
 
@@ -36,6 +37,41 @@ final class PipelineQueueTests: XCTestCase {
         guard case .rejected = q.push(frame("a", 2), now: 0) else { return XCTFail("push after close") }
         XCTAssertEqual(q.pop()?.frame.sequence, 1, "frames queued before close are still handed out")
         XCTAssertNil(q.pop())
+    }
+
+    /// A capture thread waiting for room in a full `block` queue (no worker left to take frames) must leave
+    /// when its capture stops, or stopping the camera hangs.
+    func testABlockedPushLeavesWhenItsCaptureStops() {
+        let q = FrameQueues()
+        q.setCamera("a", capacity: 1, policy: .block)
+        _ = q.push(frame("a", 0), now: 0)
+        let stopping = Atomic<Bool>(false)
+        let left = expectation(description: "the blocked push returns rejected once its capture stops")
+        let f1 = frame("a", 1)
+        Thread.detachNewThread { () in
+            if case .rejected = q.push(f1, now: 0, shouldStop: { stopping.load(ordering: .sequentiallyConsistent) }) {
+                left.fulfill()
+            }
+        }
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        q.interrupt()
+        wait(for: [left], timeout: 30)
+        XCTAssertEqual(q.depth("a"), 1, "the waiting frame was not queued")
+    }
+
+    /// A lane built ahead (reload) owns a fresh generation; attaching it replaces a queue left under its id.
+    func testAQueueAttachedWithANewGenerationReplacesTheOldOne() {
+        let q = FrameQueues()
+        q.setCamera("a", capacity: 2, policy: .block)
+        _ = q.push(frame("a", 0), now: 0)
+        let old = q.generation(of: "a")
+        let reserved = q.newGeneration()
+        XCTAssertNotEqual(reserved, old)
+        XCTAssertEqual(q.generation(of: "a"), old, "reserving a generation changes no queue")
+        XCTAssertEqual(q.setCamera("a", capacity: 2, policy: .block, generation: reserved).map(\.sequence), [0])
+        XCTAssertEqual(q.generation(of: "a"), reserved)
+        _ = q.push(frame("a", 5), now: 0)
+        XCTAssertEqual(q.pop().map { [$0.frame.sequence, $0.ticket, $0.generation] }, [5, 0, reserved])
     }
 
     func testShutdownTakesTheWaitingFrames() {

@@ -272,7 +272,8 @@ final class ConfigMapping {
     enum PathRequirement {
         /// An existing regular file (or device node) that we can read.
         case readableFile
-        /// An existing character device (a V4L2 camera node or a link to one).
+        /// A camera device node (or a link to one): when it exists it must be a character device; a missing one
+        /// is a camera that is unplugged, which the daemon reports as down and retries, not a config error.
         case device
         /// An existing directory.
         case directory
@@ -296,8 +297,7 @@ final class ConfigMapping {
             else if kind == S_IFDIR { reader.report(p, "\(resolved) is a directory, expected a file", node: v.value) }
             else if access(resolved, R_OK) != 0 { reader.report(p, "\(resolved) is not readable", node: v.value) }
         case .device:
-            if !exists { reader.report(p, "\(resolved) does not exist", node: v.value) }
-            else if kind != S_IFCHR { reader.report(p, "\(resolved) is not a character device", node: v.value) }
+            if exists && kind != S_IFCHR { reader.report(p, "\(resolved) is not a character device", node: v.value) }
         case .fileOrDirectory:
             if !exists { reader.report(p, "\(resolved) does not exist", node: v.value) }
             else if access(resolved, R_OK) != 0 { reader.report(p, "\(resolved) is not readable", node: v.value) }

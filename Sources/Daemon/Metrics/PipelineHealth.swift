@@ -31,6 +31,8 @@ public final class PipelineHealth: Sendable {
         var finishedAtLastCheck: UInt64 = 0
         var mqttConnected = false
         var mqttEnabled = true
+        /// Why the audit database cannot be written, while it cannot.
+        var storageProblem: String?
     }
 
     private let state: Mutex<State>
@@ -78,6 +80,12 @@ public final class PipelineHealth: Sendable {
         state.withLock { $0.mqttEnabled = enabled; $0.mqttConnected = connected }
     }
 
+    /// The audit database cannot be written (`problem`), or can again (nil). While it cannot, `/healthz` fails.
+    public func storage(problem: String?) { state.withLock { $0.storageProblem = problem } }
+
+    /// Why the audit database cannot be written, or nil.
+    public var storageProblem: String? { state.withLock { $0.storageProblem } }
+
     /// Frames accepted that have neither finished nor been dropped.
     public var framesInFlight: UInt64 { state.withLock { $0.accepted &- $0.finished &- $0.dropped } }
 
@@ -123,7 +131,8 @@ public final class PipelineHealth: Sendable {
     }
 
     /// The current report; `status` is `failing` when a camera has been down (or never up) longer than the
-    /// limit, or frames are waiting but none finished within the stall limit.
+    /// limit, frames are waiting but none finished within the stall limit, or the audit database cannot be
+    /// written.
     public func report() -> Report {
         let now = clock()
         let (cameraDownLimit, stallLimit) = limits.withLock { $0 }
@@ -137,6 +146,9 @@ public final class PipelineHealth: Sendable {
                     problems.append("camera \(id) \(c.state == .down ? "down" : "not up") for \(Int(seconds)) s"
                                     + (c.reason.map { ": \($0)" } ?? ""))
                 }
+            }
+            if let storage = s.storageProblem {
+                problems.append("audit database not writable (records held in memory): \(storage)")
             }
             let inFlight = s.accepted &- s.finished &- s.dropped
             let sinceLast = Double(now &- s.lastFinish) / 1e9

@@ -61,6 +61,8 @@ public final class PipelineMetrics: Sendable {
     public let mqttConnected: CoreMetrics.Gauge
     /// Config reloads that were rejected.
     public let reloadFailures: CoreMetrics.Counter
+    /// 1 while the audit database can be written, 0 while it cannot (disk full, read-only, I/O error).
+    public let auditWritable: CoreMetrics.Gauge
 
     /// Makes the metrics with their own registry.
     public init() {
@@ -78,6 +80,7 @@ public final class PipelineMetrics: Sendable {
         outboxDepth = CoreMetrics.Gauge(label: "inspectd_outbox_depth", factory: f)
         mqttConnected = CoreMetrics.Gauge(label: "inspectd_mqtt_connected", factory: f)
         reloadFailures = CoreMetrics.Counter(label: "inspectd_config_reload_failures_total", factory: f)
+        auditWritable = CoreMetrics.Gauge(label: "inspectd_audit_writable", factory: f)
         outboxDepth.record(0); mqttConnected.record(0)
     }
 

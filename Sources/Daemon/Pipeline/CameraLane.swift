@@ -34,6 +34,7 @@ final class CameraLane: Sendable {
     nonisolated(unsafe) private var lastFailureLog: UInt64 = 0
     nonisolated(unsafe) private var failuresNotLogged = 0
     private let recorder: InspectionRecorder
+    private let queues: FrameQueues
     private let metrics: PipelineMetrics
     private let health: PipelineHealth
     private let logger: Logger
@@ -60,12 +61,12 @@ final class CameraLane: Sendable {
     }
 
     init(config: CameraConfig, rules: DetectionRules, workers: Int, queues: FrameQueues, recorder: InspectionRecorder,
-         metrics: PipelineMetrics, health: PipelineHealth, logger: Logger) throws {
+         metrics: PipelineMetrics, health: PipelineHealth, logger: Logger, v4l2Device: (any V4L2Device)? = nil) throws {
         self.config = config; self.recorder = recorder; self.metrics = metrics; self.health = health
         var logger = logger
         logger[metadataKey: "camera"] = "\(config.id)"
         self.logger = logger
-        source = try SourceFactory.make(config, workers: workers)
+        source = try SourceFactory.make(config, workers: workers, v4l2Device: v4l2Device)
         if let r = config.reference {
             let settings = AlignmentSettings(maxShift: r.maxShift, maxRotationDegrees: r.maxRotation, minQuality: r.minMatch)
             do {
@@ -86,8 +87,8 @@ final class CameraLane: Sendable {
         if case .synthetic = config.source { groundTruth = Mutex(GroundTruthScore()) } else { groundTruth = Mutex(nil) }
         judge = try rules.makeJudge(cameraID: config.id, state: recorder.loadAdaptiveState(camera: config.id))
         self.rules = Mutex(rules)
-        queues.setCamera(config.id, capacity: config.queueSize, policy: config.overload)
-        queueGeneration = queues.generation(of: config.id) ?? 0
+        self.queues = queues
+        queueGeneration = queues.newGeneration()
         let id = config.id
         let stats = self.stats
         capture = CaptureLoop(source: source, queues: queues, metrics: metrics, health: health, logger: logger) { event in
@@ -101,7 +102,14 @@ final class CameraLane: Sendable {
         for (c, t) in zip(judge.classNames, judge.thresholds) { metrics.setThreshold(camera: id, className: c, Double(t)) }
     }
 
-    /// Starts capturing.
+    /// Gives the camera its queue (a new incarnation, replacing any queue left under its id, whose frames are
+    /// returned to be recycled by their own source). Until then the lane is only built: a reload can throw it
+    /// away without touching the running pipeline.
+    func attach() -> [Frame] {
+        queues.setCamera(config.id, capacity: config.queueSize, policy: config.overload, generation: queueGeneration)
+    }
+
+    /// Starts capturing (after `attach`).
     func start() { health.camera(config.id, .starting); capture.start() }
 
     /// Stops capturing (the source is stopped and its thread joined).

@@ -36,10 +36,11 @@ final class CaptureLoop: Sendable {
         thread.start()
     }
 
-    /// Stops the source and waits for the thread to exit.
+    /// Stops the source and waits for the thread to exit (waking it if it waits for room in a full queue).
     func stop() {
         stopping.store(true, ordering: .sequentiallyConsistent)
         source.stop()
+        queues.interrupt()
         exited.wait()
     }
 
@@ -83,7 +84,7 @@ final class CaptureLoop: Sendable {
             }
             guard let frame else { continue }
             metrics.captured.increment()
-            switch queues.push(frame, now: PipelineHealth.monotonicNanos()) {
+            switch queues.push(frame, now: PipelineHealth.monotonicNanos(), shouldStop: { isStopping }) {
             case .queued:
                 health.frameAccepted()
             case .droppedOldest(let old):

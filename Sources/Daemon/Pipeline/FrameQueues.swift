@@ -46,14 +46,30 @@ final class FrameQueues: @unchecked Sendable {
     private var nextRing = 0
     private var generations: UInt64 = 0
 
+    /// A fresh queue incarnation number, for a camera lane built before its queue exists (reload builds the
+    /// new lanes beside the running ones and attaches them in one step).
+    func newGeneration() -> UInt64 {
+        condition.lock(); defer { condition.unlock() }
+        generations += 1
+        return generations
+    }
+
     /// Adds a camera's queue (or changes its capacity and policy, keeping the newest frames that fit).
-    /// Returns frames that no longer fit, to recycle.
+    /// With `generation`, the queue is a new incarnation numbered so (see `newGeneration`): a queue left
+    /// under the same id is replaced and its frames returned. Returns frames that no longer fit, to recycle.
     @discardableResult
-    func setCamera(_ id: String, capacity: Int, policy: CameraConfig.OverloadPolicy) -> [Frame] {
+    func setCamera(_ id: String, capacity: Int, policy: CameraConfig.OverloadPolicy, generation: UInt64? = nil) -> [Frame] {
         condition.lock(); defer { condition.broadcast(); condition.unlock() }
         var ring = Ring(id: id, policy: policy, slots: Array(repeating: nil, count: max(1, capacity)))
         var evicted: [Frame] = []
-        if let i = rings.firstIndex(where: { $0.id == id }) {
+        if let generation {
+            if let i = rings.firstIndex(where: { $0.id == id }) {
+                var old = rings.remove(at: i)
+                while let item = Self.popFront(&old) { evicted.append(item.frame) }
+            }
+            ring.generation = generation
+            rings.append(ring)
+        } else if let i = rings.firstIndex(where: { $0.id == id }) {
             var old = rings[i]
             ring.nextTicket = old.nextTicket
             ring.generation = old.generation
@@ -86,11 +102,12 @@ final class FrameQueues: @unchecked Sendable {
         return frames
     }
 
-    /// Queues a frame for its camera; with the `block` policy waits for room (or until closed).
-    func push(_ frame: Frame, now: UInt64) -> PushResult {
+    /// Queues a frame for its camera; with the `block` policy waits for room, until closed, or until
+    /// `shouldStop` is true on waking (its capture is stopping; see `interrupt`).
+    func push(_ frame: Frame, now: UInt64, shouldStop: () -> Bool = { false }) -> PushResult {
         condition.lock(); defer { condition.unlock() }
         while true {
-            guard !closed, let i = rings.firstIndex(where: { $0.id == frame.cameraID }) else { return .rejected(frame) }
+            guard !closed, !shouldStop(), let i = rings.firstIndex(where: { $0.id == frame.cameraID }) else { return .rejected(frame) }
             if rings[i].count < rings[i].capacity {
                 Self.pushBack(&rings[i], (frame, now))
                 condition.broadcast()
@@ -133,7 +150,7 @@ final class FrameQueues: @unchecked Sendable {
         return rings.first { $0.id == id }?.count ?? 0
     }
 
-    /// Wakes every waiting worker so it can check its stop condition.
+    /// Wakes every waiting worker and capture thread so it can check its stop condition.
     func interrupt() {
         condition.lock(); condition.broadcast(); condition.unlock()
     }

@@ -38,6 +38,19 @@ final class InferenceWorker: @unchecked Sendable {
         encoder = try JPEGEncoder()
     }
 
+    /// Runs one inference on a plain grey frame of the model's input size, so a model that loads but cannot
+    /// run is found before the worker replaces a running one (reload). Throws what the inference throws.
+    func warmUp() throws {
+        let shape = inspector.model.info.inputs.first?.shape ?? []
+        let (height, width) = shape.count == 4 ? (max(1, shape[2]), max(1, shape[3])) : (640, 640)
+        let pixels = PixelBuffer(capacity: width * height * 3)
+        memset(pixels.bytes, 114, pixels.capacity)
+        pixels.width = width; pixels.height = height; pixels.format = .rgb24; pixels.byteCount = pixels.capacity
+        do { _ = try inspector.inspect(pixels) } catch {
+            throw DaemonError("model.path: \(inspector.model.info.path) does not run: \(error)")
+        }
+    }
+
     /// Starts the worker thread.
     func start() {
         let thread = Thread { [self] in run() }

@@ -69,6 +69,11 @@ final class InspectionRecorder: Sendable {
             ? try SnapshotAnnotator(expectedPixels: expectedPixels) : nil
         state = Mutex(Self.settings(config, model))
         publisher = Mutex(nil)
+        writer.onFailureChange { [health, metrics] problem in
+            health.storage(problem: problem)
+            metrics.auditWritable.record(problem == nil ? 1 : 0)
+        }
+        metrics.auditWritable.record(1)
         writer.start()
         try startPublisher(config.mqtt)
     }
@@ -84,38 +89,64 @@ final class InspectionRecorder: Sendable {
     private func startPublisher(_ mqtt: MQTTConfig) throws {
         metrics.mqttConnected.record(0)
         health.mqtt(enabled: mqtt.enabled, connected: false)
-        guard mqtt.enabled else { return }
+        guard let p = try makePublisher(mqtt, messages: state.withLock { $0.messages }) else { return }
+        p.start()
+        publisher.withLock { $0 = p }
+    }
+
+    /// A publisher for `mqtt`, not started (nil when MQTT is off). Throws for settings that cannot work.
+    private func makePublisher(_ mqtt: MQTTConfig, messages: MessageFactory) throws -> OutboxPublisher? {
+        guard mqtt.enabled else { return nil }
         let settings = MQTTSettings(
             host: mqtt.host, port: mqtt.port, clientID: mqtt.clientID,
             protocolVersion: mqtt.protocolVersion == .v5 ? .v5 : .v311, keepalive: Int(mqtt.keepalive.seconds),
             username: mqtt.username, passwordFile: mqtt.passwordFile,
             tls: mqtt.tls.map { .init(caFile: $0.ca, certFile: $0.cert, keyFile: $0.key, verifyHostName: !$0.insecure) },
             inflightWindow: mqtt.inflight)
-        let (metrics, health, logger) = (self.metrics, self.health, self.logger)
-        let p: OutboxPublisher
+        let (metrics, health) = (self.metrics, self.health)
         do {
-            p = try OutboxPublisher(store: store, writer: writer, settings: settings,
-                                    messages: state.withLock { $0.messages }, logger: logger,
-                                    onStateChange: { s in
-                                        let up: Bool = { if case .connected = s { return true }; return false }()
-                                        metrics.mqttConnected.record(up ? 1 : 0)
-                                        health.mqtt(enabled: true, connected: up)
-                                    })
+            return try OutboxPublisher(store: store, writer: writer, settings: settings, messages: messages,
+                                       logger: logger,
+                                       onStateChange: { s in
+                                           let up: Bool = { if case .connected = s { return true }; return false }()
+                                           metrics.mqttConnected.record(up ? 1 : 0)
+                                           health.mqtt(enabled: true, connected: up)
+                                       })
         } catch {
             throw DaemonError("mqtt: \(error)")
         }
-        p.start()
-        publisher.withLock { $0 = p }
     }
 
-    /// Applies a reloaded config: message topics, OK publishing, a new broker connection when `mqtt` or the
-    /// site changed.
-    func apply(_ config: InspectdConfig, model: ModelInfo) throws {
+    /// A reloaded config's settings, built but not in force (see `prepare` and `commit`).
+    struct PendingChange {
+        fileprivate var settings: Settings
+        /// The broker connection changes: the running publisher is replaced by `publisher` (nil: MQTT off).
+        fileprivate var replacesPublisher: Bool
+        fileprivate var publisher: OutboxPublisher?
+    }
+
+    /// Builds what a reloaded config needs (a new broker client when `mqtt` or the topic prefix changed)
+    /// without touching the running settings. Throws for MQTT settings that cannot work.
+    func prepare(_ config: InspectdConfig, model: ModelInfo) throws -> PendingChange {
         let new = Self.settings(config, model)
-        let old = state.withLock { s in let o = s; s = new; return o }
-        if old.mqtt != new.mqtt || old.messages.prefix != new.messages.prefix {
-            stopPublisher(timeout: 5)
-            try startPublisher(config.mqtt)
+        let old = state.withLock { $0 }
+        guard old.mqtt != new.mqtt || old.messages.prefix != new.messages.prefix else {
+            return PendingChange(settings: new, replacesPublisher: false, publisher: nil)
+        }
+        return PendingChange(settings: new, replacesPublisher: true,
+                             publisher: try makePublisher(config.mqtt, messages: new.messages))
+    }
+
+    /// Puts prepared settings in force: message topics, OK publishing, the new broker connection.
+    func commit(_ change: PendingChange) {
+        state.withLock { $0 = change.settings }
+        guard change.replacesPublisher else { return }
+        stopPublisher(timeout: 5)
+        metrics.mqttConnected.record(0)
+        health.mqtt(enabled: change.settings.mqtt.enabled, connected: false)
+        if let p = change.publisher {
+            p.start()
+            publisher.withLock { $0 = p }
         }
     }
 
@@ -227,8 +258,10 @@ final class InspectionRecorder: Sendable {
     }
 
     /// Commits everything, gives the publisher a moment to deliver what is in flight, publishes `offline`,
-    /// disconnects and stops the writer. Undelivered messages stay in the outbox for the next start.
-    func stop(deadline: Date) {
+    /// disconnects and stops the writer. Undelivered messages stay in the outbox for the next start. Returns
+    /// the records never written to the audit database (it failed; each count is logged by the writer).
+    @discardableResult
+    func stop(deadline: Date) -> Int {
         writer.flush(timeout: max(0.1, deadline.timeIntervalSinceNow))
         if let p = publisher.withLock({ $0 }) {
             let graceEnd = min(deadline.addingTimeInterval(-1), Date().addingTimeInterval(2))
@@ -237,7 +270,7 @@ final class InspectionRecorder: Sendable {
             }
         }
         stopPublisher(timeout: max(0.5, min(5, deadline.timeIntervalSinceNow)))
-        writer.stop(timeout: max(0.5, deadline.timeIntervalSinceNow))
+        return writer.stop(timeout: max(0.5, deadline.timeIntervalSinceNow))
     }
 
     private static func json<T: Encodable>(_ value: T) -> String {

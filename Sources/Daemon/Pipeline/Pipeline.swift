@@ -29,19 +29,32 @@ public final class Pipeline: @unchecked Sendable {
     private let metrics: PipelineMetrics
     private let health: PipelineHealth
     private let logger: Logger
+    /// Replaces libv4l2 for every V4L2 camera (tests: a `SimulatedV4L2Device`); nil in the daemon.
+    private let v4l2Device: (any V4L2Device)?
 
     /// Loads the model, checks the config's class names against it, opens the audit store and the broker
     /// connection, makes the sources and allocates every worker's memory. Nothing runs until `start`.
     /// Throws `ConfigError` for config problems found with the model, `DaemonError` otherwise.
-    public init(config: InspectdConfig, metrics: PipelineMetrics, health: PipelineHealth, logger: Logger) throws {
+    public convenience init(config: InspectdConfig, metrics: PipelineMetrics, health: PipelineHealth, logger: Logger) throws {
+        try self.init(config: config, metrics: metrics, health: health, logger: logger, v4l2Device: nil)
+    }
+
+    /// As the public initializer, with V4L2 cameras on `v4l2Device` instead of libv4l2 (tests).
+    init(config: InspectdConfig, metrics: PipelineMetrics, health: PipelineHealth, logger: Logger,
+         v4l2Device: (any V4L2Device)?) throws {
         self.config = config; self.metrics = metrics; self.health = health; self.logger = logger
+        self.v4l2Device = v4l2Device
         loaded = try Self.loadModel(config, logger: logger)
         recorder = try InspectionRecorder(config: config, model: loaded.model.info,
                                           expectedPixels: Self.largestFramePixels(config), metrics: metrics,
                                           health: health, logger: logger)
         do {
             try buildLanes(config)
-            workers = try makeWorkers(config)
+            // Each worker is given the first camera's detector as its default; frames use their own camera's.
+            guard let anyDetector = config.cameras.first.flatMap({ id in lanesByID.withLock { $0[id.id]?.detector } }) else {
+                throw DaemonError("cameras: no camera could be set up")
+            }
+            workers = try makeWorkers(config, model: loaded.model, detector: anyDetector)
         } catch {
             recorder.stop(deadline: Date().addingTimeInterval(2))
             throw error
@@ -69,51 +82,72 @@ public final class Pipeline: @unchecked Sendable {
 
     /// Applies a new config while frames keep flowing: thresholds, ROI, line rules and MQTT at once; cameras
     /// added, removed or changed; the model and the worker pool rebuilt only when the model file, its input size
-    /// or the pool settings changed. Throws (changing nothing) when the new config cannot work with the model.
+    /// or the pool settings changed.
+    ///
+    /// A transaction: everything the new config needs (model, rules, the new workers with one warm-up
+    /// inference, the new cameras' lanes, the broker client) is built beside the running pipeline first; only
+    /// then is it swapped in, in a step that cannot fail. When anything cannot be built this throws and the
+    /// running pipeline is untouched.
     public func apply(_ new: InspectdConfig) throws {
         let modelChanged = new.model.path != loaded.path || new.model.inputSize != loaded.inputSize
             || Self.fileStamp(new.model.path) != loaded.fileStamp
         let candidate = modelChanged ? try Self.loadModel(new, logger: logger) : loaded
         let rules = try ConfigCheck.detectionRules(new, model: candidate.model)
+        guard let firstCamera = new.cameras.first, let defaultDetector = rules[firstCamera.id]?.detector else {
+            throw DaemonError("cameras: the new config has no camera")
+        }
         if new.audit != config.audit || new.snapshots != config.snapshots {
             logger.warning("audit and snapshots settings change only on restart; keeping the running ones")
         }
-        try recorder.apply(new, model: candidate.model.info)
 
-        // Cameras: remove, restart changed sources, add new ones.
+        // Build: nothing below runs or is attached to the queues until the commit.
         let old = lanesByID.withLock { $0 }
+        let rebuildPool = modelChanged || new.workers != config.workers
+        var newWorkers: [InferenceWorker] = []
+        if rebuildPool {
+            newWorkers = try makeWorkers(new, model: candidate.model, detector: defaultDetector)
+            try newWorkers.first?.warmUp()
+        }
+        var newLanes: [(lane: CameraLane, replaces: CameraLane?)] = []
+        for camera in new.cameras {
+            let existing = old[camera.id]
+            // a new source or golden image means a new lane (the reference is read when a lane is made)
+            guard existing == nil || existing?.config.source != camera.source
+                    || existing?.config.reference != camera.reference, let r = rules[camera.id] else { continue }
+            newLanes.append((try makeLane(camera, rules: r, workers: new.workers.count), existing))
+        }
+        let recorderChange = try recorder.prepare(new, model: candidate.model.info)
+
+        // Commit: cannot fail from here on.
         let newIDs = Set(new.cameras.map(\.id))
         for (id, lane) in old where !newIDs.contains(id) {
             removeLane(lane)
             logger.info("camera removed", metadata: ["camera": "\(id)"])
         }
-        if modelChanged || new.workers != config.workers {
+        for (_, replaced) in newLanes { if let replaced { removeLane(replaced) } }
+        if rebuildPool {
             for w in workers { w.stop() }
             loaded = candidate
-            workers = try makeWorkers(new)
+            workers = newWorkers
             for w in workers { w.start() }
             logger.info("worker pool rebuilt: \(workers.count) workers, model \((loaded.path as NSString).lastPathComponent)")
         }
-        for (i, camera) in new.cameras.enumerated() {
-            guard let r = rules[camera.id] else { continue }
-            if let lane = old[camera.id], newIDs.contains(camera.id) {
-                if lane.config.source != camera.source {
-                    removeLane(lane)
-                    try addLane(camera, rules: r, start: true)
-                    logger.info("camera source changed, restarted", metadata: ["camera": "\(camera.id)"])
-                } else {
-                    if lane.config.queueSize != camera.queueSize || lane.config.overload != camera.overload {
-                        for f in queues.setCamera(camera.id, capacity: camera.queueSize, policy: camera.overload) {
-                            lane.source.recycle(f.pixels); health.frameDropped()
-                        }
-                    }
-                    lane.setRules(r)
-                }
-            } else {
-                try addLane(camera, rules: r, start: true)
-                logger.info("camera added", metadata: ["camera": "\(camera.id)", "index": "\(i)"])
-            }
+        for (lane, replaced) in newLanes {
+            attachAndStart(lane)
+            logger.info(replaced == nil ? "camera added" : "camera source changed, restarted",
+                        metadata: ["camera": "\(lane.config.id)"])
         }
+        for camera in new.cameras {
+            guard let lane = old[camera.id], lane.config.source == camera.source, lane.config.reference == camera.reference,
+                  let r = rules[camera.id] else { continue }
+            if lane.config.queueSize != camera.queueSize || lane.config.overload != camera.overload {
+                for f in queues.setCamera(camera.id, capacity: camera.queueSize, policy: camera.overload) {
+                    lane.source.recycle(f.pixels); health.frameDropped()
+                }
+            }
+            lane.setRules(r)
+        }
+        recorder.commit(recorderChange)
         health.setCameras(new.cameras.map(\.id))
         health.setLimits(cameraDown: new.metrics.cameraDownLimit, stall: new.metrics.stallLimit)
         config = new
@@ -196,9 +230,16 @@ public final class Pipeline: @unchecked Sendable {
             }
         }
         recorder.event(.stop, inTime ? "clean" : "timeout with frames in flight")
-        recorder.stop(deadline: deadline)
+        unwrittenAtStop = recorder.stop(deadline: deadline)
         return inTime
     }
+
+    /// After `stop`: records (inspections, events, messages) accepted but never written to the audit database
+    /// because it could not be written; 0 when everything was committed.
+    public private(set) var unwrittenAtStop = 0
+
+    /// Why the audit database cannot be written right now, or nil.
+    public var storageProblem: String? { health.storageProblem }
 
     // MARK: building
 
@@ -221,15 +262,22 @@ public final class Pipeline: @unchecked Sendable {
         let rules = try ConfigCheck.detectionRules(config, model: loaded.model)
         for camera in config.cameras {
             guard let r = rules[camera.id] else { continue }
-            try addLane(camera, rules: r, start: false)
+            let lane = try makeLane(camera, rules: r, workers: config.workers.count)
+            _ = lane.attach()
+            lanesByID.withLock { $0[camera.id] = lane }
         }
     }
 
-    private func addLane(_ camera: CameraConfig, rules: DetectionRules, start: Bool) throws {
-        let lane = try CameraLane(config: camera, rules: rules, workers: config.workers.count, queues: queues,
-                                  recorder: recorder, metrics: metrics, health: health, logger: logger)
-        lanesByID.withLock { $0[camera.id] = lane }
-        if start { lane.start() }
+    /// A camera's lane, built but neither attached to the queues nor started.
+    private func makeLane(_ camera: CameraConfig, rules: DetectionRules, workers: Int) throws -> CameraLane {
+        try CameraLane(config: camera, rules: rules, workers: workers, queues: queues, recorder: recorder,
+                       metrics: metrics, health: health, logger: logger, v4l2Device: v4l2Device)
+    }
+
+    private func attachAndStart(_ lane: CameraLane) {
+        for f in lane.attach() { lane.source.recycle(f.pixels); health.frameDropped() }
+        lanesByID.withLock { $0[lane.config.id] = lane }
+        lane.start()
     }
 
     private func removeLane(_ lane: CameraLane) {
@@ -250,14 +298,12 @@ public final class Pipeline: @unchecked Sendable {
         }.max() ?? 640 * 640
     }
 
-    private func makeWorkers(_ config: InspectdConfig) throws -> [InferenceWorker] {
+    /// The worker pool for `config` and `model`. `detector` is each worker's default; frames use their own
+    /// camera's.
+    private func makeWorkers(_ config: InspectdConfig, model: Model, detector: FrameDetector) throws -> [InferenceWorker] {
         let largest = Self.largestFramePixels(config)
-        // Each worker is given the first camera's detector as its default; frames use their own camera's.
-        guard let anyDetector = lanesByID.withLock({ $0.values.first?.detector }) else {
-            throw DaemonError("cameras: no camera could be set up")
-        }
         return try (0..<config.workers.count).map { i in
-            try InferenceWorker(index: i, model: loaded.model, detector: anyDetector,
+            try InferenceWorker(index: i, model: model, detector: detector,
                                 threads: config.workers.threadsPerWorker, queues: queues,
                                 lanes: { [unowned self] id in self.lanesByID.withLock { $0[id] } }, snapshots: config.snapshots.enabled,
                                 expectedPixels: largest, metrics: metrics, health: health, logger: logger)

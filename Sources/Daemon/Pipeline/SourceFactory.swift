@@ -8,7 +8,8 @@ enum SourceFactory {
     static func poolSize(for camera: CameraConfig, workers: Int) -> Int { camera.queueSize + workers + 2 }
 
     /// The source for `camera`. Throws for settings no retry can fix (unknown control, empty replay).
-    static func make(_ camera: CameraConfig, workers: Int) throws -> any FrameSource {
+    /// `v4l2Device` replaces libv4l2 for V4L2 cameras (tests run the daemon on a `SimulatedV4L2Device`).
+    static func make(_ camera: CameraConfig, workers: Int, v4l2Device: (any V4L2Device)? = nil) throws -> any FrameSource {
         let pool = poolSize(for: camera, workers: workers)
         switch camera.source {
         case .v4l2(let v):
@@ -31,6 +32,7 @@ enum SourceFactory {
                 cameraID: camera.id, device: v.device, formats: formats, width: v.width, height: v.height,
                 fps: v.fps, bufferCount: v.buffers, poolSize: pool, controls: controls, stallTimeout: v.stallTimeout)
             try configuration.validate()
+            if let v4l2Device { return try V4L2Source(configuration: configuration, device: v4l2Device) }
             return try V4L2Source(configuration: configuration)
         case .replay(let r):
             let input: String

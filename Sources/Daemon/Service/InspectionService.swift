@@ -32,7 +32,8 @@ public final class InspectionService: @unchecked Sendable {
     public var metricsPort: Int? { lifecycle.withLock { server?.port } }
 
     /// Runs until SIGTERM/SIGINT. Returns the process exit code: 0 after a clean drain, 2 for a config
-    /// problem (printed one per line to `errors`), 1 for other start failures or an unclean stop.
+    /// problem (printed one per line to `errors`), 1 for other start failures or an unclean stop (frames lost
+    /// to the timeout, or records the audit database could not take, each counted in the log).
     public func run(errors: (String) -> Void) -> Int32 {
         let config: InspectdConfig
         do { config = try InspectdConfig.load(path: configPath) } catch let e as ConfigError {
@@ -73,8 +74,16 @@ public final class InspectionService: @unchecked Sendable {
         }
         let health = self.health
         let watchdog = Watchdog(notifier: notifier) { health.isMakingProgress() }
-        logger.info("ready: \(pipeline.summary)")
-        notifier.ready(status: pipeline.summary)
+        // The start event is the first write: a database that cannot take it (full disk, read-only) makes the
+        // station start degraded, and says so, rather than ready and fine.
+        pipeline.flushAudit(timeout: 2)
+        if let problem = pipeline.storageProblem {
+            logger.error("ready, degraded: audit database not writable, records held in memory: \(problem)")
+            notifier.ready(status: "degraded: audit database not writable: \(problem); " + pipeline.summary)
+        } else {
+            logger.info("ready: \(pipeline.summary)")
+            notifier.ready(status: pipeline.summary)
+        }
 
         stopRequested.wait()
         notifier.stopping()
@@ -87,8 +96,13 @@ public final class InspectionService: @unchecked Sendable {
         }
         watchdog?.cancel()
         signals.cancel()
-        logger.notice(clean ? "stopped cleanly" : "stopped with frames lost to the shutdown timeout")
-        return clean ? 0 : 1
+        let unwritten = pipeline.unwrittenAtStop
+        if unwritten > 0 {
+            logger.error("stopped with \(unwritten) records not written to the audit database (it could not be written)")
+        }
+        if !clean { logger.notice("stopped with frames lost to the shutdown timeout") }
+        if clean && unwritten == 0 { logger.notice("stopped cleanly") }
+        return clean && unwritten == 0 ? 0 : 1
     }
 
     /// Asks a running service to stop (as SIGTERM does).
@@ -117,12 +131,19 @@ public final class InspectionService: @unchecked Sendable {
         }
     }
 
+    /// Applies reloaded metrics settings: a new listener when the address changed or metrics were turned on,
+    /// none when turned off.
     private func restartServer(_ m: MetricsConfig) {
-        guard let server, m.host != config?.metrics.host || m.port != config?.metrics.port || !m.enabled else { return }
-        server.shutdown()
-        self.server = nil
+        let running = config?.metrics
+        if server != nil, m.enabled, m.host == running?.host, m.port == running?.port { return }
+        if server == nil && !m.enabled { return }
+        server?.shutdown()
+        server = nil
         guard m.enabled else { return }
-        do { self.server = try StatusServer(host: m.host, port: m.port, metrics: metrics, health: health) } catch {
+        do {
+            server = try StatusServer(host: m.host, port: m.port, metrics: metrics, health: health)
+            logger.info("metrics on http://\(m.host):\(server?.port ?? 0)/metrics and /healthz")
+        } catch {
             logger.error("\(error)")
         }
     }

@@ -6,9 +6,12 @@ import Logging
 /// service events, outbox-only messages and adaptive-threshold snapshots; one thread commits them in batches
 /// (every `maxDelay` or `maxBatch` items, one transaction each), then tells the outbox publisher.
 ///
-/// Back-pressure, never loss: the queue holds at most `capacity` items; when it is full, `submit` blocks the
-/// caller until the writer has made room. Nothing submitted is ever dropped; a failing transaction (disk full,
-/// I/O error) is logged and retried with back-off, and the pipeline stalls behind it rather than losing records.
+/// Back-pressure while the database works: the queue holds at most `capacity` items; when it is full, `submit`
+/// blocks the caller until the writer has made room. A failing transaction (disk full, read-only, I/O error) is
+/// logged and retried with back-off while the queue holds what comes meanwhile in memory; the station keeps
+/// inspecting, so when the queue is full during a failure the oldest item is dropped, logged and counted
+/// (`lost`) rather than stalling the line. `stop` gives up at its deadline and returns how many items stayed
+/// unwritten: nothing is lost without a log line and a count.
 ///
 /// Thread-safety invariant: every mutable field is read and written only while `condition` is locked.
 public final class AuditWriter: @unchecked Sendable {
@@ -58,7 +61,12 @@ public final class AuditWriter: @unchecked Sendable {
     private var stopping = false
     private var running = false
     private var observers: [@Sendable () -> Void] = []
+    private var failureObservers: [@Sendable (String?) -> Void] = []
     private var lastError: String?
+    /// Items dropped or given up (a failing database with a full queue, or at the stop deadline).
+    private var lostCount: UInt64 = 0
+    /// After this, a failing commit is given up instead of retried (set by `stop`).
+    private var giveUpAt: Date?
 
     /// Creates a writer for `store`; call ``start()`` before submitting.
     public init(store: AuditStore, settings: Settings = Settings(), logger: Logger = Logger(label: "inspectd.audit")) {
@@ -68,6 +76,12 @@ public final class AuditWriter: @unchecked Sendable {
     /// Calls `observer` (on the writer thread) after every commit that added outbox messages.
     public func onOutboxCommitted(_ observer: @escaping @Sendable () -> Void) {
         condition.lock(); observers.append(observer); condition.unlock()
+    }
+
+    /// Calls `observer` (on the writer thread) when writing starts failing (with the reason) and when it
+    /// works again (nil).
+    public func onFailureChange(_ observer: @escaping @Sendable (String?) -> Void) {
+        condition.lock(); failureObservers.append(observer); condition.unlock()
     }
 
     /// Starts the writer thread.
@@ -116,15 +130,31 @@ public final class AuditWriter: @unchecked Sendable {
         return true
     }
 
-    /// Flushes and stops the writer thread. Stop the ``OutboxPublisher`` first so its last PUBACKs are recorded;
-    /// anything submitted after `stop` stays in memory only (rows not yet delivered are re-sent after restart).
-    public func stop(timeout: TimeInterval = 30) {
+    /// Flushes and stops the writer thread within `timeout`: a database still failing at the deadline is given
+    /// up, each item left unwritten logged in one line with the count. Stop the ``OutboxPublisher`` first so its
+    /// last PUBACKs are recorded; anything submitted after `stop` stays in memory only. Returns the items that
+    /// were never written since start (dropped during a failure or left at the deadline).
+    @discardableResult
+    public func stop(timeout: TimeInterval = 30) -> Int {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        condition.lock()
+        giveUpAt = deadline
+        condition.unlock()
         flush(timeout: timeout)
         condition.lock()
         stopping = true
         condition.broadcast()
-        while running { if !condition.wait(until: Date(timeIntervalSinceNow: timeout)) { break } }
+        while running { if !condition.wait(until: max(deadline, Date(timeIntervalSinceNow: 0.5))) { break } }
+        let unwritten = lostCount + (submitted - committed)
         condition.unlock()
+        return Int(unwritten)
+    }
+
+    /// Items accepted but never written (dropped while the database failed with a full queue, or given up at
+    /// the stop deadline).
+    public var lost: Int {
+        condition.lock(); defer { condition.unlock() }
+        return Int(lostCount)
     }
 
     /// Items submitted but not yet committed.
@@ -154,7 +184,16 @@ public final class AuditWriter: @unchecked Sendable {
 
     private func enqueue(_ item: Item) {
         condition.lock()
-        while queue.count >= settings.capacity && running && !stopping { condition.wait() }
+        while queue.count >= settings.capacity && running && !stopping && lastError == nil { condition.wait() }
+        if queue.count >= settings.capacity && lastError != nil {
+            // The database is failing and memory is full: keep the newest, count and log the oldest.
+            queue.removeFirst()
+            committed += 1  // dealt with: counted in `lostCount`, so a flush does not wait for it
+            lostCount += 1
+            if lostCount == 1 || lostCount.isMultiple(of: 1000) {
+                logger.error("audit database not writable and \(settings.capacity) items held in memory: \(lostCount) oldest items dropped so far")
+            }
+        }
         queue.append(item)
         submitted += 1
         if firstQueuedAt == nil { firstQueuedAt = Date() }
@@ -192,8 +231,9 @@ public final class AuditWriter: @unchecked Sendable {
             condition.unlock()
 
             var addedMessages = false
+            var written = true
             if !batch.isEmpty || !batchUpdates.isEmpty {
-                addedMessages = commit(batch, batchUpdates)
+                (addedMessages, written) = commit(batch, batchUpdates)
             }
             if addedMessages {
                 condition.lock(); let fire = observers; condition.unlock()
@@ -207,6 +247,7 @@ public final class AuditWriter: @unchecked Sendable {
 
             condition.lock()
             committed += UInt64(batch.count)
+            if !written { lostCount += UInt64(batch.count) }
             if committed >= submitted { flushWanted = false }
             condition.broadcast()
         }
@@ -215,20 +256,40 @@ public final class AuditWriter: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Commits one batch, retrying until it succeeds (never drops). Returns whether outbox rows were added.
-    private func commit(_ batch: [Item], _ batchUpdates: [OutboxUpdate]) -> Bool {
+    /// Commits one batch, retrying until it succeeds or, once `stop` set a deadline, until the deadline.
+    /// Returns whether outbox rows were added and whether the batch was written.
+    private func commit(_ batch: [Item], _ batchUpdates: [OutboxUpdate]) -> (added: Bool, written: Bool) {
         var delay: TimeInterval = 0.1
         while true {
             do {
                 let added = try store.pool.write { db in try Self.write(batch, batchUpdates, db) }
-                condition.lock(); let hadError = lastError != nil; lastError = nil; condition.unlock()
+                condition.lock()
+                let hadError = lastError != nil
+                lastError = nil
+                let notify = hadError ? failureObservers : []
+                condition.unlock()
                 if hadError { logger.notice("audit database writable again") }
-                return added
+                for o in notify { o(nil) }
+                return (added, true)
             } catch {
-                let message = "audit database write failed (\(batch.count) items kept, retrying in \(delay)s): \(error)"
+                let message = "audit database write failed (\(batch.count) items kept in memory, retrying in \(delay)s): \(error)"
                 logger.error("\(message)")
-                condition.lock(); lastError = message; condition.unlock()
-                Thread.sleep(forTimeInterval: delay)
+                condition.lock()
+                let first = lastError == nil
+                lastError = message
+                let notify = first ? failureObservers : []
+                condition.broadcast()  // submitters blocked on a full queue may now drop instead of waiting
+                condition.unlock()
+                for o in notify { o("\(error)") }
+                condition.lock()
+                if let giveUpAt, Date() >= giveUpAt {
+                    condition.unlock()
+                    logger.error("audit database not writable at shutdown: \(batch.count) items not written (\(error))")
+                    return (false, false)
+                }
+                let wake = min(Date(timeIntervalSinceNow: delay), giveUpAt ?? .distantFuture)
+                _ = condition.wait(until: wake)
+                condition.unlock()
                 delay = min(delay * 2, 5)
             }
         }
