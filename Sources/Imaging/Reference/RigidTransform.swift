@@ -48,14 +48,13 @@ public struct RigidTransform: Sendable, Equatable, CustomStringConvertible {
     /// falls wholly outside the frame comes back with zero width or height at the frame's edge.
     public func frameBox(fromReference x1: Double, _ y1: Double, _ x2: Double, _ y2: Double,
                          frameWidth width: Int, frameHeight height: Int) -> (x1: Double, y1: Double, x2: Double, y2: Double) {
-        let corners = [framePoint(fromReference: x1, y1), framePoint(fromReference: x2, y1),
-                       framePoint(fromReference: x1, y2), framePoint(fromReference: x2, y2)]
-        var lo = corners[0], hi = corners[0]
-        for p in corners.dropFirst() {
-            lo = (min(lo.x, p.x), min(lo.y, p.y)); hi = (max(hi.x, p.x), max(hi.y, p.y))
-        }
+        // Four named corners rather than an array: boxes are mapped on the frame path, which does not allocate.
+        let a = framePoint(fromReference: x1, y1), b = framePoint(fromReference: x2, y1)
+        let c = framePoint(fromReference: x1, y2), d = framePoint(fromReference: x2, y2)
+        let lx = min(min(a.x, b.x), min(c.x, d.x)), ly = min(min(a.y, b.y), min(c.y, d.y))
+        let hx = max(max(a.x, b.x), max(c.x, d.x)), hy = max(max(a.y, b.y), max(c.y, d.y))
         let w = Double(width), h = Double(height)
-        return (min(max(lo.x, 0), w), min(max(lo.y, 0), h), min(max(hi.x, 0), w), min(max(hi.y, 0), h))
+        return (min(max(lx, 0), w), min(max(ly, 0), h), min(max(hx, 0), w), min(max(hy, 0), h))
     }
 
     /// The forward map as a 2×3 matrix [a b c; d e f] in pixel-index coordinates (pixel centres at integers),
