@@ -25,10 +25,14 @@ public final class ReferenceImage: @unchecked Sendable {
     /// A golden image already in memory (the synthetic camera's board), in any pixel format; copied. Throws
     /// `ImagingError` when it cannot be decoded.
     public init(name: String, image: PixelBuffer, settings: AlignmentSettings = AlignmentSettings()) throws {
-        let plane = try LumaConverter(expectedPixels: max(1, image.width * image.height)).luma(of: image)
+        // The plane points into the converter's scratch (or into `image`): both stay alive until it is copied.
+        let converter = try LumaConverter(expectedPixels: max(1, image.width * image.height))
+        let plane = try converter.luma(of: image)
         let copy = PixelBuffer(capacity: plane.width * plane.height)
         let out = copy.bytes.assumingMemoryBound(to: UInt8.self)
-        for y in 0..<plane.height { (out + y * plane.width).update(from: plane.base + y * plane.stride, count: plane.width) }
+        withExtendedLifetime((converter, image)) {
+            for y in 0..<plane.height { (out + y * plane.width).update(from: plane.base + y * plane.stride, count: plane.width) }
+        }
         copy.width = plane.width; copy.height = plane.height; copy.format = .gray8
         copy.byteCount = plane.width * plane.height
         self.name = name; luma = copy; self.settings = settings
