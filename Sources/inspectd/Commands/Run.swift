@@ -20,7 +20,9 @@ struct Run: ParsableCommand {
             handler.logLevel = level
             return handler
         }
-        let service = InspectionService(configPath: config, logger: Logger(label: "inspectd"))
+        let logger = Logger(label: "inspectd")
+        logger.notice("inspectd \(BuildInfo.current.description) starting with \(config)")
+        let service = InspectionService(configPath: config, logger: logger)
         let code = service.run { line in FileHandle.standardError.write(Data(("inspectd: " + line + "\n").utf8)) }
         if code != 0 { throw ExitCode(code) }
     }
