@@ -15,15 +15,13 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let level = (try? InspectdConfig.load(path: config))?.logLevel ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        JournalLogHandler.bootstrap(level: level)
         let logger = Logger(label: "inspectd")
         logger.notice("inspectd \(BuildInfo.current.description) starting with \(config)")
         let service = InspectionService(configPath: config, logger: logger)
-        let code = service.run { line in FileHandle.standardError.write(Data(("inspectd: " + line + "\n").utf8)) }
+        // Under systemd the problems are errors for `journalctl -p err`, like the logger's own lines.
+        let prefix = JournalLogHandler.isJournalStream() ? "<3>inspectd: " : "inspectd: "
+        let code = service.run { line in FileHandle.standardError.write(Data((prefix + line + "\n").utf8)) }
         if code != 0 { throw ExitCode(code) }
     }
 }
