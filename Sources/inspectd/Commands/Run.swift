@@ -14,10 +14,11 @@ struct Run: ParsableCommand {
     var config: String
 
     func run() throws {
-        let level = (try? InspectdConfig.load(path: config))?.logLevel ?? .info
-        JournalLogHandler.bootstrap(level: level)
+        let loaded = try? InspectdConfig.load(path: config)
+        JournalLogHandler.bootstrap(level: loaded?.logLevel ?? .info)
         let logger = Logger(label: "inspectd")
-        logger.notice("inspectd \(BuildInfo.current.description) starting with \(config)")
+        // A config with problems gets exactly one line per problem (below), nothing else.
+        if loaded != nil { logger.notice("inspectd \(BuildInfo.current.description) starting with \(config)") }
         let service = InspectionService(configPath: config, logger: logger)
         // Under systemd the problems are errors for `journalctl -p err`, like the logger's own lines.
         let prefix = JournalLogHandler.isJournalStream() ? "<3>inspectd: " : "inspectd: "
