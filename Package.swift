@@ -3,6 +3,13 @@
 //   Capture ─> Imaging ─> Engine ─> Detection ─> Delivery, wired together by Daemon and the `inspectd` CLI.
 import PackageDescription
 
+/// Version, commit and build date for `inspectd --version`, from the environment of `swift build` (Scripts/package
+/// sets them); defines of the one C file that returns them, so a plain `swift build` works and says "dev".
+let buildInfoDefines: [CSetting] = ["INSPECTD_VERSION", "INSPECTD_GIT_COMMIT", "INSPECTD_BUILD_DATE"].compactMap { name in
+    guard let value = Context.environment[name], !value.isEmpty else { return nil }
+    return .define(name, to: "\"\(value)\"")
+}
+
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
 let package = Package(
@@ -36,6 +43,9 @@ let package = Package(
         .target(name: "CKernels", path: "Sources/CKernels",
                 cSettings: [.unsafeFlags(["-O3"])]),
 
+        // MARK: version, commit and build date (see buildInfoDefines)
+        .target(name: "CBuildInfo", path: "Sources/CBuildInfo", cSettings: buildInfoDefines),
+
         // MARK: the data flow
         .target(name: "Imaging", dependencies: ["CJPEG", "CPNG"], swiftSettings: strict),
         .target(name: "Capture", dependencies: ["CV4L2", "Imaging"], swiftSettings: strict),
@@ -47,7 +57,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .target(name: "Daemon", dependencies: [
-            "Capture", "Imaging", "Engine", "Detection", "Delivery",
+            "Capture", "Imaging", "Engine", "Detection", "Delivery", "CBuildInfo",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),

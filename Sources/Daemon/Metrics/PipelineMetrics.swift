@@ -73,15 +73,61 @@ public final class PipelineMetrics: Sendable {
         factory = f
         var stages: [Stage: CoreMetrics.Timer] = [:]
         for s in Stage.allCases {
-            stages[s] = CoreMetrics.Timer(label: "inspectd_stage_latency_seconds", dimensions: [("stage", s.rawValue)],
-                              preferredDisplayUnit: .seconds, factory: f)
+            let d = [("stage", s.rawValue)]
+            let name = "inspectd_stage_latency_seconds"
+            let histogram = registry.makeDurationHistogram(descriptor: Self.descriptor(name), labels: d, buckets: buckets)
+            stages[s] = CoreMetrics.Timer(label: name, dimensions: d, handler: histogram, factory: f)
         }
         self.stages = stages
-        outboxDepth = CoreMetrics.Gauge(label: "inspectd_outbox_depth", factory: f)
-        mqttConnected = CoreMetrics.Gauge(label: "inspectd_mqtt_connected", factory: f)
-        reloadFailures = CoreMetrics.Counter(label: "inspectd_config_reload_failures_total", factory: f)
-        auditWritable = CoreMetrics.Gauge(label: "inspectd_audit_writable", factory: f)
+        outboxDepth = Self.gauge("inspectd_outbox_depth", [], registry, f)
+        mqttConnected = Self.gauge("inspectd_mqtt_connected", [], registry, f)
+        reloadFailures = Self.counter("inspectd_config_reload_failures_total", [], registry, f)
+        auditWritable = Self.gauge("inspectd_audit_writable", [], registry, f)
         outboxDepth.record(0); mqttConnected.record(0)
+        let build = BuildInfo.current
+        Self.gauge("inspectd_build_info", [("version", build.version), ("commit", build.commit)], registry, f).record(1)
+    }
+
+    /// HELP text of every metric, by name; `promtool check metrics` wants one for each (Scripts/tests/deb-install.test).
+    static let help: [String: String] = [
+        "inspectd_stage_latency_seconds": "Time a frame spends in each pipeline stage (stage=total: capture to audit commit).",
+        "inspectd_outbox_depth": "Outgoing MQTT messages not yet acknowledged by the broker.",
+        "inspectd_mqtt_connected": "1 while connected to the MQTT broker, else 0.",
+        "inspectd_config_reload_failures_total": "Config reloads (SIGHUP) that were rejected.",
+        "inspectd_build_info": "Always 1; the labels name the running build's version and git commit.",
+        "inspectd_frames_captured_total": "Frames delivered by the camera.",
+        "inspectd_frames_processed_total": "Frames inspected and recorded.",
+        "inspectd_frames_dropped_total": "Frames dropped because the camera's queue was full.",
+        "inspectd_decode_errors_total": "Frames whose image could not be decoded.",
+        "inspectd_camera_up": "1 while the camera delivers frames, 0 while it is down.",
+        "inspectd_queue_depth": "Frames waiting in the camera's queue for an inference worker.",
+        "inspectd_inspections_ng_total": "Inspections judged NG (defects found).",
+        "inspectd_ground_truth_injected_total": "Defects the synthetic camera injected (ground truth).",
+        "inspectd_ground_truth_found_total": "Injected defects matched by a detection.",
+        "inspectd_ground_truth_found_right_class_total": "Injected defects matched by a detection of the right class.",
+        "inspectd_ground_truth_false_alarms_total": "Detections that matched no injected defect.",
+        "inspectd_ground_truth_detections_total": "Detections on frames with ground truth.",
+        "inspectd_defects_total": "Defects detected, by camera and class.",
+        "inspectd_threshold": "Confidence threshold in force for a class on a camera (adaptive thresholds move it).",
+        "inspectd_audit_writable": "1 while the audit database accepts writes, 0 while records are held in the spill.",
+        "inspectd_frame_errors_total": "Frames not judged (recorded with verdict ERROR), by camera and reason.",
+    ]
+
+    /// The full name (unit suffix included) with its HELP text.
+    private static func descriptor(_ name: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help[name]!)
+    }
+
+    private static func counter(_ name: String, _ d: [(String, String)], _ registry: PrometheusCollectorRegistry,
+                                _ f: PrometheusMetricsFactory) -> CoreMetrics.Counter {
+        CoreMetrics.Counter(label: name, dimensions: d,
+                            handler: registry.makeCounter(descriptor: descriptor(name), labels: d), factory: f)
+    }
+
+    private static func gauge(_ name: String, _ d: [(String, String)], _ registry: PrometheusCollectorRegistry,
+                              _ f: PrometheusMetricsFactory) -> CoreMetrics.Gauge {
+        CoreMetrics.Gauge(label: name, dimensions: d, aggregate: false,
+                          handler: registry.makeGauge(descriptor: descriptor(name), labels: d), factory: f)
     }
 
     /// The metrics of camera `id` (made on first use).
@@ -89,13 +135,13 @@ public final class PipelineMetrics: Sendable {
         cameras.withLock { all in
             if let c = all[id] { return c }
             let d = [("camera", id)]
-            let c = Camera(captured: CoreMetrics.Counter(label: "inspectd_frames_captured_total", dimensions: d, factory: factory),
-                           processed: CoreMetrics.Counter(label: "inspectd_frames_processed_total", dimensions: d, factory: factory),
-                           dropped: CoreMetrics.Counter(label: "inspectd_frames_dropped_total", dimensions: d, factory: factory),
-                           decodeErrors: CoreMetrics.Counter(label: "inspectd_decode_errors_total", dimensions: d, factory: factory),
-                           up: CoreMetrics.Gauge(label: "inspectd_camera_up", dimensions: d, factory: factory),
-                           queueDepth: CoreMetrics.Gauge(label: "inspectd_queue_depth", dimensions: d, factory: factory),
-                           ng: CoreMetrics.Counter(label: "inspectd_inspections_ng_total", dimensions: d, factory: factory))
+            let c = Camera(captured: Self.counter("inspectd_frames_captured_total", d, registry, factory),
+                           processed: Self.counter("inspectd_frames_processed_total", d, registry, factory),
+                           dropped: Self.counter("inspectd_frames_dropped_total", d, registry, factory),
+                           decodeErrors: Self.counter("inspectd_decode_errors_total", d, registry, factory),
+                           up: Self.gauge("inspectd_camera_up", d, registry, factory),
+                           queueDepth: Self.gauge("inspectd_queue_depth", d, registry, factory),
+                           ng: Self.counter("inspectd_inspections_ng_total", d, registry, factory))
             c.up.record(0); c.queueDepth.record(0)
             all[id] = c
             return c
@@ -108,7 +154,7 @@ public final class PipelineMetrics: Sendable {
             if let g = all[id] { return g }
             let d = [("camera", id)]
             func counter(_ label: String) -> CoreMetrics.Counter {
-                CoreMetrics.Counter(label: "inspectd_ground_truth_\(label)_total", dimensions: d, factory: factory)
+                Self.counter("inspectd_ground_truth_\(label)_total", d, registry, factory)
             }
             let g = GroundTruth(injected: counter("injected"), found: counter("found"),
                                 foundRightClass: counter("found_right_class"), falseAlarms: counter("false_alarms"),
@@ -136,8 +182,7 @@ public final class PipelineMetrics: Sendable {
         let key = camera + "\u{0}" + className
         let counter = classCounters.withLock { all in
             if let c = all[key] { return c }
-            let c = CoreMetrics.Counter(label: "inspectd_defects_total", dimensions: [("camera", camera), ("class", className)],
-                            factory: factory)
+            let c = Self.counter("inspectd_defects_total", [("camera", camera), ("class", className)], registry, factory)
             all[key] = c
             return c
         }
@@ -153,8 +198,7 @@ public final class PipelineMetrics: Sendable {
         let key = camera + "\u{0}" + reason
         let counter = frameErrors.withLock { all in
             if let c = all[key] { return c }
-            let c = CoreMetrics.Counter(label: "inspectd_frame_errors_total",
-                                        dimensions: [("camera", camera), ("reason", reason)], factory: factory)
+            let c = Self.counter("inspectd_frame_errors_total", [("camera", camera), ("reason", reason)], registry, factory)
             all[key] = c
             return c
         }
@@ -166,8 +210,7 @@ public final class PipelineMetrics: Sendable {
         let key = camera + "\u{0}" + className
         let gauge = thresholdGauges.withLock { all in
             if let g = all[key] { return g }
-            let g = CoreMetrics.Gauge(label: "inspectd_threshold", dimensions: [("camera", camera), ("class", className)],
-                          factory: factory)
+            let g = Self.gauge("inspectd_threshold", [("camera", camera), ("class", className)], registry, factory)
             all[key] = g
             return g
         }

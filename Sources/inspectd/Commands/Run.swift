@@ -14,14 +14,15 @@ struct Run: ParsableCommand {
     var config: String
 
     func run() throws {
-        let level = (try? InspectdConfig.load(path: config))?.logLevel ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let service = InspectionService(configPath: config, logger: Logger(label: "inspectd"))
-        let code = service.run { line in FileHandle.standardError.write(Data(("inspectd: " + line + "\n").utf8)) }
+        let loaded = try? InspectdConfig.load(path: config)
+        JournalLogHandler.bootstrap(level: loaded?.logLevel ?? .info)
+        let logger = Logger(label: "inspectd")
+        // A config with problems gets exactly one line per problem (below), nothing else.
+        if loaded != nil { logger.notice("inspectd \(BuildInfo.current.description) starting with \(config)") }
+        let service = InspectionService(configPath: config, logger: logger)
+        // Under systemd the problems are errors for `journalctl -p err`, like the logger's own lines.
+        let prefix = JournalLogHandler.isJournalStream() ? "<3>inspectd: " : "inspectd: "
+        let code = service.run { line in FileHandle.standardError.write(Data((prefix + line + "\n").utf8)) }
         if code != 0 { throw ExitCode(code) }
     }
 }

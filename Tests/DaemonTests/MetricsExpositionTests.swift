@@ -1,0 +1,39 @@
+import Foundation
+import XCTest
+@testable import Daemon
+
+/// Prometheus conventions on `/metrics` with every metric in use: HELP and TYPE for each family, `_total` on
+/// counters, base units. Scripts/tests/deb-install.test runs `promtool check metrics` on a live daemon's too.
+final class MetricsExpositionTests: XCTestCase {
+    func testEveryMetricHasHelpTypeAndConventionalName() throws {
+        let metrics = PipelineMetrics()
+        let server = try StatusServer(host: "127.0.0.1", port: 0, metrics: metrics,
+                                      health: PipelineHealth(cameraDownLimit: .seconds(60), stallLimit: .seconds(60)))
+        defer { server.shutdown() }
+        metrics.camera("cam1").captured.increment()
+        var score = GroundTruthScore()
+        score.injected = 3; score.found = 2; score.foundRightClass = 2; score.falseAlarms = 1; score.detections = 3
+        metrics.count(score, camera: "cam1")
+        metrics.countDefect(camera: "cam1", className: "short")
+        metrics.setThreshold(camera: "cam1", className: "short", 0.4)
+        metrics.record(.total, nanoseconds: 30_000_000)
+        let body = try httpGet(port: server.port, path: "/metrics").body
+
+        var help: Set<String> = [], types: [String: String] = [:]
+        for line in body.split(separator: "\n") where line.hasPrefix("# ") {
+            let parts = line.split(separator: " ", maxSplits: 3).map(String.init)
+            XCTAssertGreaterThanOrEqual(parts.count, 4, "short comment line: \(line)")
+            if parts[1] == "HELP" { help.insert(parts[2]) } else if parts[1] == "TYPE" { types[parts[2]] = parts[3] }
+        }
+        XCTAssertEqual(Set(types.keys), Set(PipelineMetrics.help.keys), "every metric is exposed, and only these")
+        XCTAssertEqual(help, Set(types.keys), "a HELP line for every metric")
+        for (name, type) in types {
+            XCTAssertEqual(name.hasSuffix("_total"), type == "counter", "\(name) is a \(type)")
+            if type == "histogram" { XCTAssertTrue(name.hasSuffix("_seconds"), name) }
+        }
+        let build = BuildInfo.current
+        XCTAssertTrue(body.contains("inspectd_build_info{version=\"\(build.version)\",commit=\"\(build.commit)\"} 1")
+                      || body.contains("inspectd_build_info{commit=\"\(build.commit)\",version=\"\(build.version)\"} 1"),
+                      body)
+    }
+}
