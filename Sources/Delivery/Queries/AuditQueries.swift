@@ -12,6 +12,8 @@ public struct AuditQueries: Sendable {
         public var frames: Int
         /// NG frames.
         public var ngFrames: Int
+        /// Frames that could not be judged (verdict ERROR: not aligned to the golden image, undecodable).
+        public var errorFrames: Int = 0
         /// NG / frames (0 when no frames).
         public var ngRate: Double
         /// Defect count per class name, most frequent first.
@@ -90,10 +92,12 @@ public struct AuditQueries: Sendable {
     public func summary(since: Date) throws -> Summary {
         try reader.read { db in
             let row = try Row.fetchOne(db, sql: """
-                SELECT count(*), coalesce(sum(verdict = 'NG'), 0) FROM inspections WHERE captured_at >= ?
+                SELECT count(*), coalesce(sum(verdict = 'NG'), 0), coalesce(sum(verdict = 'ERROR'), 0) FROM inspections
+                WHERE captured_at >= ?
                 """, arguments: [since])
             let frames: Int = row?[0] ?? 0
             let ng: Int = row?[1] ?? 0
+            let errors: Int = row?[2] ?? 0
             let classes = try Row.fetchAll(db, sql: """
                 SELECT d.class_name, count(*) AS n FROM defects d JOIN inspections i ON i.id = d.inspection_id
                 WHERE i.captured_at >= ? GROUP BY d.class_name ORDER BY n DESC, d.class_name
@@ -108,7 +112,7 @@ public struct AuditQueries: Sendable {
             let delivered = try Int.fetchOne(db, sql: """
                 SELECT count(*) FROM outbox WHERE state = 'delivered' AND delivered_at >= ?
                 """, arguments: [since]) ?? 0
-            return Summary(since: since, frames: frames, ngFrames: ng,
+            return Summary(since: since, frames: frames, ngFrames: ng, errorFrames: errors,
                            ngRate: frames == 0 ? 0 : Double(ng) / Double(frames), defectsPerClass: classes,
                            cameras: cameras, pendingMessages: pending?[0] ?? 0, oldestPending: pending?[1],
                            deliveredMessages: delivered)

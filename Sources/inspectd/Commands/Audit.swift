@@ -56,7 +56,8 @@ struct AuditSummary: ParsableCommand {
             let s = try database.open().summary(since: since)
             if json { printJSON(s); return }
             print("since \(Timestamp.string(s.since))")
-            print("frames \(s.frames), NG \(s.ngFrames) (\(String(format: "%.2f", s.ngRate * 100)) %)")
+            print("frames \(s.frames), NG \(s.ngFrames) (\(String(format: "%.2f", s.ngRate * 100)) %)"
+                  + (s.errorFrames > 0 ? ", not judged (ERROR) \(s.errorFrames)" : ""))
             for c in s.cameras { print("  camera \(c.camera): \(c.frames) frames, \(c.ngFrames) NG") }
             print("defects per class:")
             if s.defectsPerClass.isEmpty { print("  none") }
