@@ -83,6 +83,16 @@ final class ReferenceInspectionTests: XCTestCase {
         let metrics = try httpGet(port: port, path: "/metrics").body
         XCTAssertTrue(metrics.contains(#"inspectd_frame_errors_total{camera="wrong",reason="does_not_match_reference"}"#),
                       metrics)
+        // A reload that rebuilds the worker pool warms the golden-board model up without a golden image.
+        let text = try String(contentsOf: config, encoding: .utf8)
+        try text.replacingOccurrences(of: "workers: {count: 2}", with: "workers: {count: 1}")
+            .write(to: config, atomically: true, encoding: .utf8)
+        kill(process.processIdentifier, SIGHUP)
+        let deadline = Date().addingTimeInterval(90)
+        while !daemonLog().contains("worker pool rebuilt") && !daemonLog().contains("reload rejected") && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        XCTAssertTrue(daemonLog().contains("worker pool rebuilt"), "reload with a golden-board model failed:\n\(daemonLog())")
         Thread.sleep(forTimeInterval: 2)
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()

@@ -46,7 +46,10 @@ final class InferenceWorker: @unchecked Sendable {
         let pixels = PixelBuffer(capacity: width * height * 3)
         memset(pixels.bytes, 114, pixels.capacity)
         pixels.width = width; pixels.height = height; pixels.format = .rgb24; pixels.byteCount = pixels.capacity
-        do { _ = try inspector.inspect(pixels) } catch {
+        do {
+            // A golden-board model has no golden image here: it runs on a blank composed input instead.
+            if inspector.composition.needsReference { try inspector.inspectBlankInput() } else { _ = try inspector.inspect(pixels) }
+        } catch {
             throw DaemonError("model.path: \(inspector.model.info.path) does not run: \(error)")
         }
     }
