@@ -17,6 +17,7 @@ final class MetricsExpositionTests: XCTestCase {
         metrics.countDefect(camera: "cam1", className: "short")
         metrics.setThreshold(camera: "cam1", className: "short", 0.4)
         metrics.record(.total, nanoseconds: 30_000_000)
+        metrics.countFrameError(camera: "cam1", reason: .truncatedJPEG)
         let body = try httpGet(port: server.port, path: "/metrics").body
 
         var help: Set<String> = [], types: [String: String] = [:]

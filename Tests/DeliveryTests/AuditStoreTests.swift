@@ -159,7 +159,7 @@ final class AuditStoreTests: XCTestCase {
         let v = try queries.verify()
         XCTAssertTrue(v.ok)
         XCTAssertEqual(v.pending, 75)
-        XCTAssertEqual(v.migrations, ["v1"])
+        XCTAssertEqual(v.migrations, ["v1", "v2"])
         XCTAssertThrowsError(try AuditStore.openReadOnly(path: dir.appendingPathComponent("none.sqlite").path))
         writer.stop()
     }
