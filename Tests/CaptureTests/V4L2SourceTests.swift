@@ -74,7 +74,7 @@ final class V4L2SourceTests: XCTestCase {
             last = f.sequence; lastTime = f.monotonicNanos
             XCTAssertEqual(f.pixels.format, .jpeg)
             XCTAssertEqual(try decoder.header(f.pixels.contents).width, 1280)
-            source.recycle(f.pixels)
+            f.release()
         }
         // Hold both pool buffers: the next frame is dropped (counted), not allocated.
         let a = try XCTUnwrap(source.nextFrame(timeout: .seconds(1)))
@@ -82,7 +82,7 @@ final class V4L2SourceTests: XCTestCase {
         XCTAssertFalse(a.pixels === b.pixels)
         XCTAssertNil(try source.nextFrame(timeout: .milliseconds(50)))
         XCTAssertTrue(log.events.contains(.dropped(count: 1)))
-        source.recycle(a.pixels)
+        a.release()
         let c = try XCTUnwrap(source.nextFrame(timeout: .seconds(1)))
         XCTAssertTrue(c.pixels === a.pixels, "the recycled buffer is reused")
         XCTAssertEqual(log.downs, [])
@@ -97,7 +97,7 @@ final class V4L2SourceTests: XCTestCase {
         var sequences: [UInt64] = []
         for _ in 0..<5 {
             let f = try XCTUnwrap(source.nextFrame(timeout: .seconds(1)))
-            sequences.append(f.sequence); source.recycle(f.pixels)
+            sequences.append(f.sequence); f.release()
         }
         XCTAssertEqual(sequences, [0, 1, 5, 6, 9])
         XCTAssertTrue(log.events.contains(.dropped(count: 3)))
@@ -116,7 +116,7 @@ final class V4L2SourceTests: XCTestCase {
         device.faults = [3: .unplug]
         let (source, log) = try make(device, clock)
         try source.start()
-        for _ in 0..<3 { source.recycle(try XCTUnwrap(source.nextFrame(timeout: .seconds(1))).pixels) }
+        for _ in 0..<3 { try XCTUnwrap(source.nextFrame(timeout: .seconds(1))).release() }
         XCTAssertNil(try source.nextFrame(timeout: .seconds(1)))
         XCTAssertEqual(log.downs.count, 1)
         XCTAssertTrue(log.downs[0].contains("/dev/video0"), log.downs[0])
@@ -145,7 +145,7 @@ final class V4L2SourceTests: XCTestCase {
         let device = SimulatedV4L2Device(clock: clock)
         let (source, _) = try make(device, clock)
         try source.start()
-        source.recycle(try XCTUnwrap(source.nextFrame(timeout: .seconds(1))).pixels)
+        try XCTUnwrap(source.nextFrame(timeout: .seconds(1))).release()
         device.unplug()
         let lostAt = clock.nowNanos()
         XCTAssertNil(try source.nextFrame(timeout: .milliseconds(100)))
@@ -164,7 +164,7 @@ final class V4L2SourceTests: XCTestCase {
         try source.start()
         var frames = 0
         for _ in 0..<40 {
-            if let f = try source.nextFrame(timeout: .seconds(1)) { frames += 1; source.recycle(f.pixels) }
+            if let f = try source.nextFrame(timeout: .seconds(1)) { frames += 1; f.release() }
             if frames >= 5 { break }
         }
         XCTAssertEqual(frames, 5, "frames flow again after the stall")

@@ -33,7 +33,8 @@ public final class ReplaySource: FrameSource, @unchecked Sendable {
     public let paths: [String]
     private let config: Configuration
     private let clock: CaptureClock
-    private let pool: PixelBufferPool
+    /// The buffers this source fills (read-only use: free count, leak checks).
+    public let pool: PixelBufferPool
     // Invariant: the state below is touched only under `lock`.
     private let lock = NSLock()
     private let reader = ImageFileReader()
@@ -110,8 +111,6 @@ public final class ReplaySource: FrameSource, @unchecked Sendable {
 
     public func stop() { lock.withLock { running = false } }
 
-    public func recycle(_ pixels: PixelBuffer) { pool.recycle(pixels) }
-
     public func nextFrame(timeout: Duration) throws -> Frame? {
         var events: [SourceEvent] = []
         let frame = lock.withLock { () -> Frame? in
@@ -140,19 +139,21 @@ public final class ReplaySource: FrameSource, @unchecked Sendable {
                 let path = paths[index]
                 index += 1
                 do {
-                    let pixels = try reader.read(path: path, reusing: target)
-                    if pixels !== target { pool.recycle(target) }
+                    let pixels = try reader.read(path: path, reusing: target.buffer)
+                    // A file too big for the pooled buffer was read into a new one: that frame owns it alone
+                    // (the pooled buffer goes back when `target` ends), and the pool grows to fit the next.
+                    let lease = pixels === target.buffer ? target : PixelBufferLease(unpooled: pixels)
+                    if pixels !== target.buffer { pool.resize(capacity: pixels.capacity); target.release() }
                     if pixels.format == .jpeg {
                         let size = try decoder.header(pixels.contents)
                         pixels.width = size.width; pixels.height = size.height
                     }
                     let now = clock.nowNanos()
                     let frame = Frame(cameraID: cameraID, sequence: delivered, monotonicNanos: now, wallClock: Date(),
-                                      pixels: pixels, origin: path)
+                                      lease: lease, origin: path)
                     delivered += 1
                     return frame
                 } catch {
-                    pool.recycle(target)
                     errors += 1
                     events.append(.decodeError(reason: "\(path): \(error)"))
                 }

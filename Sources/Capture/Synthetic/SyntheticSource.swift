@@ -83,7 +83,8 @@ public final class SyntheticSource: FrameSource, @unchecked Sendable {
     public let cameraID: String
     private let config: Configuration
     private let clock: CaptureClock
-    private let pool: PixelBufferPool
+    /// The buffers this source fills (read-only use: free count, leak checks).
+    public let pool: PixelBufferPool
     // Invariant: the state below is touched only under `lock`.
     private let lock = NSLock()
     private let canvas: PixelBuffer
@@ -134,7 +135,6 @@ public final class SyntheticSource: FrameSource, @unchecked Sendable {
 
     public func stop() { lock.withLock { running = false } }
 
-    public func recycle(_ pixels: PixelBuffer) { pool.recycle(pixels) }
 
     /// The golden board (gray8, the frame size) of a golden-board camera; nil otherwise. Read-only.
     public var reference: PixelBuffer? { golden?.board }
@@ -211,7 +211,8 @@ public final class SyntheticSource: FrameSource, @unchecked Sendable {
                 clock.sleep(nanos: min(1_000_000, deadline - now))
                 target = pool.take()
             }
-            guard let pixels = target else { return nil }
+            guard let lease = target else { return nil }
+            let pixels = lease.buffer
             let w = config.width, h = config.height
             let truth = renderFrame(sequence)
             canvas.width = w; canvas.height = h; canvas.format = .gray8; canvas.byteCount = w * h
@@ -228,7 +229,6 @@ public final class SyntheticSource: FrameSource, @unchecked Sendable {
                     }
                     pixels.format = .jpeg
                 } catch {
-                    pool.recycle(pixels)
                     events.append(.decodeError(reason: "synthetic frame \(sequence): \(error)"))
                     sequence += 1
                     return nil
@@ -236,7 +236,7 @@ public final class SyntheticSource: FrameSource, @unchecked Sendable {
             }
             pixels.width = w; pixels.height = h
             let frame = Frame(cameraID: cameraID, sequence: sequence, monotonicNanos: clock.nowNanos(), wallClock: Date(),
-                              pixels: pixels, origin: "synthetic:\(config.seed):\(sequence)", groundTruth: truth)
+                              lease: lease, origin: "synthetic:\(config.seed):\(sequence)", groundTruth: truth)
             sequence += 1
             return frame
         }

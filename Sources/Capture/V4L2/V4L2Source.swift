@@ -86,7 +86,8 @@ public final class V4L2Source: FrameSource, @unchecked Sendable {
     private let config: Configuration
     private let device: V4L2Device
     private let clock: CaptureClock
-    private let pool: PixelBufferPool
+    /// The buffers this source fills (read-only use: free count, leak checks).
+    public let pool: PixelBufferPool
     // Invariant: everything below is touched only under `lock` (capture thread and `stop` callers).
     private let lock = NSLock()
     private var state = State.stopped
@@ -144,7 +145,6 @@ public final class V4L2Source: FrameSource, @unchecked Sendable {
         lock.withLock { teardown(); state = .stopped }
     }
 
-    public func recycle(_ pixels: PixelBuffer) { pool.recycle(pixels) }
 
     public func nextFrame(timeout: Duration) throws -> Frame? {
         var events: [SourceEvent] = []
@@ -221,11 +221,11 @@ public final class V4L2Source: FrameSource, @unchecked Sendable {
             counters.decodeErrors += 1; events.append(.decodeError(reason: "frame \(buf.sequence): \(problem)"))
             return nil
         }
-        guard let pixels = pool.take() else {
+        guard let lease = pool.take() else {
             counters.dropped += 1; events.append(.dropped(count: 1)); return nil
         }
+        let pixels = lease.buffer
         guard used <= pixels.capacity else {
-            pool.recycle(pixels)
             counters.decodeErrors += 1; events.append(.decodeError(reason: "frame of \(used) bytes exceeds the buffer"))
             return nil
         }
@@ -239,7 +239,7 @@ public final class V4L2Source: FrameSource, @unchecked Sendable {
         let age = Double(now > mono ? now - mono : 0) / 1e9
         counters.frames += 1
         return Frame(cameraID: cameraID, sequence: UInt64(buf.sequence), monotonicNanos: mono,
-                     wallClock: Date(timeIntervalSinceNow: -age), pixels: pixels)
+                     wallClock: Date(timeIntervalSinceNow: -age), lease: lease)
     }
 
     /// Why a payload cannot be a whole frame, or nil.

@@ -91,10 +91,9 @@ final class CaptureLoop: Sendable {
                 health.frameAccepted(); health.frameDropped()
                 metrics.dropped.increment()
                 logger.debug("queue full, dropped frame", metadata: ["frame": "\(old.sequence)"])
-                source.recycle(old.pixels)
                 onEvent(.dropped(count: 1))
-            case .rejected(let f):
-                source.recycle(f.pixels)
+            case .rejected:
+                break  // its buffer goes back to the pool with the frame
             }
             metrics.queueDepth.record(queues.depth(id))
         }

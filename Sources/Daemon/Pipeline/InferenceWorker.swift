@@ -114,7 +114,7 @@ final class InferenceWorker: @unchecked Sendable {
                                                monotonicNanos: frame.monotonicNanos),
                              code: code, reason: "\(code): \(error)")
         }
-        lane.source.recycle(frame.pixels)
+        frame.release()  // after the last read of its pixels: the source may refill the buffer now
         lane.complete(ticket: job.ticket, result)
     }
 }
