@@ -75,14 +75,17 @@ let package = Package(
 
         // MARK: tests, one target per module
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], swiftSettings: strict),
-        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Imaging"], swiftSettings: strict),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "CaptureTesting", "Imaging"], swiftSettings: strict),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CKernels", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strict),
         .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "CaptureTesting", "TestSupport"], swiftSettings: strict),
         // End-to-end tests of the `inspectd` binary (built next to the test bundle).
         .testTarget(name: "InspectdTests", dependencies: ["Detection", "TestSupport"], swiftSettings: strict),
         // Process runner and a real mosquitto broker/subscriber for the tests that start processes.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        // Test doubles of the capture side: a simulated V4L2 camera and a clock that only moves when told.
+        .target(name: "CaptureTesting", dependencies: ["Capture", "CV4L2", "Imaging"], path: "Tests/CaptureTesting",
+                swiftSettings: strict),
     ]
 )

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Capture
+import CaptureTesting
 @testable import Imaging
 
 final class SyntheticSourceTests: XCTestCase {

@@ -43,7 +43,7 @@ public final class ReplaySource: FrameSource, @unchecked Sendable {
     private var finished = false
     private var index = 0
     private var delivered: UInt64 = 0
-    private var startedAt: UInt64 = 0
+    private var pacer: FramePacer
     private var errors: UInt64 = 0
     private var handler: (@Sendable (SourceEvent) -> Void)?
 
@@ -53,6 +53,7 @@ public final class ReplaySource: FrameSource, @unchecked Sendable {
             throw CaptureConfigurationError.invalid("replay \(configuration.cameraID): fps must be > 0")
         }
         config = configuration; cameraID = configuration.cameraID; self.clock = clock
+        pacer = FramePacer(fps: configuration.fps, clock: clock)
         paths = try Self.imagePaths(configuration.input)
         pool = PixelBufferPool(count: max(1, configuration.poolSize), capacity: 1 << 20)
         decoder = try JPEGDecoder()
@@ -104,7 +105,7 @@ public final class ReplaySource: FrameSource, @unchecked Sendable {
 
     public func start() throws {
         lock.withLock {
-            running = true; finished = false; index = 0; delivered = 0; startedAt = clock.nowNanos()
+            running = true; finished = false; index = 0; delivered = 0; pacer.start()
         }
         onEvent?(.up)
     }
@@ -121,21 +122,8 @@ public final class ReplaySource: FrameSource, @unchecked Sendable {
                         finished = true; events.append(.finished); return nil
                     }
                 }
-                if let fps = config.fps {
-                    let due = startedAt + UInt64(Double(delivered) * 1e9 / fps)
-                    let now = clock.nowNanos()
-                    if due > now {
-                        if due > deadline { clock.sleep(nanos: deadline - min(now, deadline)); return nil }
-                        clock.sleep(nanos: due - now)
-                    }
-                }
-                guard let target = pool.take() else {
-                    // The pipeline holds every buffer: wait a little for one to come back.
-                    let now = clock.nowNanos()
-                    if now >= deadline { return nil }
-                    clock.sleep(nanos: min(1_000_000, deadline - now))
-                    continue
-                }
+                guard pacer.waitUntilDue(delivered, deadline: deadline),
+                      let target = pacer.takeBuffer(from: pool, deadline: deadline) else { return nil }
                 let path = paths[index]
                 index += 1
                 do {
