@@ -1,5 +1,5 @@
 // swift-tools-version:6.0
-// The package reads as the architecture (DESIGN.md): role-named Swift modules over small C targets.
+// The package reads as the architecture (README.md, "Architecture"): role-named Swift modules over small C targets.
 //   Capture ─> Imaging ─> Engine ─> Detection ─> Delivery, wired together by Daemon and the `inspectd` CLI.
 import PackageDescription
 

@@ -54,6 +54,9 @@ public struct GroundTruthDefect: Sendable, Equatable, Codable {
 
 /// What a source reports about itself, for logs, metrics and the camera status topic.
 public enum SourceEvent: Sendable, Equatable {
+    /// The device was opened (on start and on every reopen): what was negotiated (`summary`, e.g. "MJPEG
+    /// 1280×720 at 30 fps, 4 driver buffers") and each control that could not be set. Sent just before `.up`.
+    case configured(summary: String, controlProblems: [String])
     /// The source is delivering frames.
     case up
     /// The source lost its device or stalled; the reason names the cause (errno text, "no frame in 2 s").

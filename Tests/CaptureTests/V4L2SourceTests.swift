@@ -33,7 +33,8 @@ final class V4L2SourceTests: XCTestCase {
                                          clock: clock)
         let (source, log) = try make(device, clock, formats: [.mjpeg, .yuyv, .grey], width: 600, height: 400)
         try source.start()
-        XCTAssertEqual(log.events, [.up])
+        XCTAssertEqual(log.events, [.configured(summary: "YUYV 640×480 at 30 fps, 4 driver buffers", controlProblems: []), .up],
+                       "the negotiated format is reported for the log")
         XCTAssertEqual(source.negotiated?.format, .yuyv)
         XCTAssertEqual(source.negotiated?.width, 640)
         XCTAssertEqual(source.negotiated?.height, 480)
@@ -183,7 +184,10 @@ final class V4L2SourceTests: XCTestCase {
                         try CameraControl(name: "gain", value: 500), try CameraControl(name: "focus_absolute", value: 10)]
         let (source, log) = try make(device, clock, controls: controls)
         try source.start()
-        XCTAssertEqual(log.events, [.up])
+        XCTAssertEqual(log.events.count, 2)
+        XCTAssertEqual(log.events.last, .up)
+        guard case .configured(_, let reported)? = log.events.first else { return XCTFail("\(log.events)") }
+        XCTAssertEqual(reported, source.controlProblems, "every control not set is reported for the log")
         XCTAssertEqual(device.controlValue("exposure_time_absolute"), 200)
         XCTAssertEqual(device.controlValue("auto_exposure"), 1)
         XCTAssertEqual(device.controlValue("gain"), 0)

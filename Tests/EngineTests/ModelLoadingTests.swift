@@ -115,7 +115,7 @@ final class ModelLoadingTests: XCTestCase {
         let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: EngineFixtures.sharedModel("deeppcb-yolov8n.int8.onnx"))))
         // Mutate the graph structure region densely: the head of the file and near node definitions.
         var rng = SplitMix64(seed: 2026)
-        var parsed = 0, prepared = 0
+        var parsed = 0, rejected = 0, prepared = 0
         for i in 0..<3000 {
             var b = original
             switch i % 3 {
@@ -123,13 +123,22 @@ final class ModelLoadingTests: XCTestCase {
             case 1: b = Array(b.prefix(Int.random(in: 0..<b.count, using: &rng)))
             default: let k = Int.random(in: 0..<min(b.count, 200_000), using: &rng); b[k] ^= UInt8(1 << Int.random(in: 0..<8, using: &rng))
             }
-            if let m = try? OnnxModel.parse(b) {
+            do {
+                let m = try OnnxModel.parse(b)
                 parsed += 1
                 // Preparing a parsed mutant must also fail cleanly; only every 50th to keep the test short.
                 if i % 50 == 0, (try? Model(onnx: m, sha256: "", path: "mutant", inputShape: nil)) != nil { prepared += 1 }
+            } catch {
+                rejected += 1
+                XCTAssertFalse("\(error)".isEmpty, "mutant \(i) was rejected without a message")
             }
         }
-        print("mutations: 3000, parsed \(parsed), prepared \(prepared)")
+        print("mutations: 3000, parsed \(parsed), rejected \(rejected), prepared \(prepared)")
+        // Both outcomes happen: a reader that accepted every mutant (or none) would not be checking anything.
+        XCTAssertEqual(parsed + rejected, 3000)
+        XCTAssertGreaterThan(rejected, 100, "corrupt models were accepted")
+        XCTAssertGreaterThan(parsed, 0, "no mutant parsed: the mutations never left a readable model")
+        XCTAssertNoThrow(try OnnxModel.parse(original), "the unmutated model reads")
     }
 }
 

@@ -65,6 +65,12 @@ public final class V4L2Source: FrameSource, @unchecked Sendable {
         public var fps: Double
         /// Driver buffers.
         public var bufferCount: Int
+
+        /// For the log: "MJPEG 1280×720 at 30 fps, 4 driver buffers".
+        public var summary: String {
+            let rate = fps > 0 ? "at \(String(format: "%g", (fps * 100).rounded() / 100)) fps" : "at the driver's rate"
+            return "\(format.rawValue) \(width)×\(height) \(rate), \(bufferCount) driver buffers"
+        }
     }
 
     /// Counters for metrics.
@@ -126,7 +132,8 @@ public final class V4L2Source: FrameSource, @unchecked Sendable {
     public var negotiated: Negotiated? { lock.withLock { current } }
     /// Counters so far.
     public var counts: Counters { lock.withLock { counters } }
-    /// Controls the camera lacks or refused (logged by the daemon; not fatal).
+    /// Controls the camera lacks or refused on the last open (not fatal; also in `.configured`, which the
+    /// daemon logs).
     public var controlProblems: [String] { lock.withLock { controlNotes } }
 
     public func start() throws {
@@ -268,6 +275,7 @@ public final class V4L2Source: FrameSource, @unchecked Sendable {
             if opens > 1 { counters.reconnects += 1 }
             wasUp = true
             backoff = Self.nanos(config.initialBackoff)
+            if let neg = current { events.append(.configured(summary: neg.summary, controlProblems: controlNotes)) }
             events.append(.up)
         } catch {
             teardown()

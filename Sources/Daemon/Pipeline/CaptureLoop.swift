@@ -52,6 +52,9 @@ final class CaptureLoop: Sendable {
         let (metrics, health, logger, onEvent) = (self.metrics, self.health, self.logger, self.onEvent)
         source.onEvent = { event in
             switch event {
+            case .configured(let summary, let problems):
+                logger.info("camera opened: \(summary)")
+                for p in problems { logger.warning("camera control not set: \(p)") }
             case .up:
                 metrics.up.record(1); health.camera(id, .up); logger.info("camera up")
             case .down(let reason):
