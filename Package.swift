@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // MARK: C libraries the system ships (pkg-config module maps, one shim header each)
@@ -49,7 +50,10 @@ let package = Package(
         // MARK: the data flow
         .target(name: "Imaging", dependencies: ["CJPEG", "CPNG"], swiftSettings: strict),
         .target(name: "Capture", dependencies: ["CV4L2", "Imaging"], swiftSettings: strict),
-        .target(name: "Engine", dependencies: ["CKernels", "COpenBLAS"], swiftSettings: strict),
+        .target(name: "Engine", dependencies: [
+            "CKernels", "COpenBLAS",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: strict),
         .target(name: "Detection", swiftSettings: strict),
         .target(name: "Delivery", dependencies: [
             "CMosquitto",

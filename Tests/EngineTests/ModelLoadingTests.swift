@@ -18,11 +18,6 @@ final class ModelLoadingTests: XCTestCase {
         XCTAssertTrue(q.info.isQuantized)
     }
 
-    func testSHA256() {
-        XCTAssertEqual(SHA256.hex(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        XCTAssertEqual(SHA256.hex([]), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-    }
-
     func testClassNamesParsing() {
         XCTAssertEqual(Model.classNames("{0: 'open', 1: \"short\", 2: 'pin-hole'}"), ["open", "short", "pin-hole"])
         XCTAssertEqual(Model.classNames("{1: 'b'}"), ["class0", "b"])

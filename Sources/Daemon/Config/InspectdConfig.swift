@@ -40,7 +40,7 @@ public struct InspectdConfig: Sendable, Equatable {
             throw ConfigError(file: path, problems: [ConfigProblem(path: "", message: "the file is not UTF-8 text")])
         }
         return try parse(yaml: text, file: path, baseDirectory: (absolute as NSString).deletingLastPathComponent,
-                         revision: SHA256.hex([UInt8](data)))
+                         revision: ContentHash.sha256Hex(data))
     }
 
     /// Reads and validates YAML text; relative paths are resolved against `baseDirectory`.
