@@ -1,5 +1,5 @@
 // swift-tools-version:6.0
-// The package reads as the architecture (DESIGN.md): role-named Swift modules over small C targets.
+// The package reads as the architecture (README.md, "Architecture"): role-named Swift modules over small C targets.
 //   Capture ─> Imaging ─> Engine ─> Detection ─> Delivery, wired together by Daemon and the `inspectd` CLI.
 import PackageDescription
 
@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // MARK: C libraries the system ships (pkg-config module maps, one shim header each)
@@ -49,7 +50,10 @@ let package = Package(
         // MARK: the data flow
         .target(name: "Imaging", dependencies: ["CJPEG", "CPNG"], swiftSettings: strict),
         .target(name: "Capture", dependencies: ["CV4L2", "Imaging"], swiftSettings: strict),
-        .target(name: "Engine", dependencies: ["CKernels", "COpenBLAS"], swiftSettings: strict),
+        .target(name: "Engine", dependencies: [
+            "CKernels", "COpenBLAS",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: strict),
         .target(name: "Detection", swiftSettings: strict),
         .target(name: "Delivery", dependencies: [
             "CMosquitto",
@@ -75,14 +79,17 @@ let package = Package(
 
         // MARK: tests, one target per module
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], swiftSettings: strict),
-        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Imaging"], swiftSettings: strict),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "CaptureTesting", "Imaging"], swiftSettings: strict),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CKernels", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strict),
         .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "CaptureTesting", "TestSupport"], swiftSettings: strict),
         // End-to-end tests of the `inspectd` binary (built next to the test bundle).
         .testTarget(name: "InspectdTests", dependencies: ["Detection", "TestSupport"], swiftSettings: strict),
         // Process runner and a real mosquitto broker/subscriber for the tests that start processes.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        // Test doubles of the capture side: a simulated V4L2 camera and a clock that only moves when told.
+        .target(name: "CaptureTesting", dependencies: ["Capture", "CV4L2", "Imaging"], path: "Tests/CaptureTesting",
+                swiftSettings: strict),
     ]
 )

@@ -11,19 +11,33 @@ public struct Frame: Sendable {
     public var monotonicNanos: UInt64
     /// Capture time on the wall clock (UTC).
     public var wallClock: Date
-    /// The pixels. Ownership passes with the frame; call `FrameSource.recycle` when done with it.
-    public var pixels: PixelBuffer
+    /// Who owns the pixels: the frame carries its buffer's lease, so the buffer goes back to its source's pool
+    /// exactly once, when `release()` is called or when the last copy of the frame goes away.
+    public let lease: PixelBufferLease
+    /// The pixels (valid while the frame is held and not released).
+    public var pixels: PixelBuffer { lease.buffer }
     /// Where the image came from (file path for replay), for logs and audit; empty for live cameras.
     public var origin: String
     /// Known defects for synthetic frames (boxes in source pixels), empty otherwise.
     public var groundTruth: [GroundTruthDefect]
 
-    /// Makes a frame.
-    public init(cameraID: String, sequence: UInt64, monotonicNanos: UInt64, wallClock: Date, pixels: PixelBuffer,
+    /// Makes a frame that owns a pooled buffer through `lease`.
+    public init(cameraID: String, sequence: UInt64, monotonicNanos: UInt64, wallClock: Date, lease: PixelBufferLease,
                 origin: String = "", groundTruth: [GroundTruthDefect] = []) {
         self.cameraID = cameraID; self.sequence = sequence; self.monotonicNanos = monotonicNanos
-        self.wallClock = wallClock; self.pixels = pixels; self.origin = origin; self.groundTruth = groundTruth
+        self.wallClock = wallClock; self.lease = lease; self.origin = origin; self.groundTruth = groundTruth
     }
+
+    /// Makes a frame of pixels that belong to no pool.
+    public init(cameraID: String, sequence: UInt64, monotonicNanos: UInt64, wallClock: Date, pixels: PixelBuffer,
+                origin: String = "", groundTruth: [GroundTruthDefect] = []) {
+        self.init(cameraID: cameraID, sequence: sequence, monotonicNanos: monotonicNanos, wallClock: wallClock,
+                  lease: PixelBufferLease(unpooled: pixels), origin: origin, groundTruth: groundTruth)
+    }
+
+    /// Hands the pixels back to their pool now (the end of the frame's last copy would, later). Call it after
+    /// the last read of `pixels`; a second call does nothing.
+    public func release() { lease.release() }
 }
 
 /// A defect a synthetic source injected, with its box in source pixels.
@@ -40,6 +54,9 @@ public struct GroundTruthDefect: Sendable, Equatable, Codable {
 
 /// What a source reports about itself, for logs, metrics and the camera status topic.
 public enum SourceEvent: Sendable, Equatable {
+    /// The device was opened (on start and on every reopen): what was negotiated (`summary`, e.g. "MJPEG
+    /// 1280×720 at 30 fps, 4 driver buffers") and each control that could not be set. Sent just before `.up`.
+    case configured(summary: String, controlProblems: [String])
     /// The source is delivering frames.
     case up
     /// The source lost its device or stalled; the reason names the cause (errno text, "no frame in 2 s").
@@ -66,8 +83,6 @@ public protocol FrameSource: AnyObject, Sendable {
     /// Device loss and bad frames are reported through `events`, not thrown: a camera problem never ends
     /// the daemon. Throws only for errors no retry can fix (a bad configuration).
     func nextFrame(timeout: Duration) throws -> Frame?
-    /// Returns a frame's pixel buffer to the source's pool.
-    func recycle(_ pixels: PixelBuffer)
     /// Called on the capture thread for every state change and counted problem.
     var onEvent: (@Sendable (SourceEvent) -> Void)? { get set }
     /// The golden image of what this source shows, when the source itself knows it (a synthetic golden-board

@@ -61,7 +61,7 @@ public final class Model: Sendable {
         do { onnx = try OnnxModel.parse(bytes) } catch let e as EngineError {
             throw EngineError("\(path): not a readable ONNX model: \(e.description)")
         }
-        try self.init(onnx: onnx, sha256: SHA256.hex(bytes), path: path, inputShape: inputShape)
+        try self.init(onnx: onnx, sha256: ContentHash.sha256Hex(bytes), path: path, inputShape: inputShape)
     }
 
     /// Prepares an already parsed model.

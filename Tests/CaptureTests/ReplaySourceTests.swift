@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Capture
+import CaptureTesting
 @testable import Imaging
 
 final class ReplaySourceTests: XCTestCase {
@@ -29,7 +30,7 @@ final class ReplaySourceTests: XCTestCase {
             origins.append((f.origin as NSString).lastPathComponent)
             XCTAssertEqual(f.sequence, UInt64(origins.count - 1))
             XCTAssertEqual(f.pixels.width, 64)
-            source.recycle(f.pixels)
+            f.release()
         }
         return origins
     }
@@ -67,7 +68,7 @@ final class ReplaySourceTests: XCTestCase {
         try source.start()
         let start = clock.nowNanos()
         var times: [UInt64] = []
-        for _ in 0..<4 { if let f = try source.nextFrame(timeout: .seconds(1)) { times.append(f.monotonicNanos - start); source.recycle(f.pixels) } }
+        for _ in 0..<4 { if let f = try source.nextFrame(timeout: .seconds(1)) { times.append(f.monotonicNanos - start); f.release() } }
         XCTAssertEqual(times, [0, 250_000_000, 500_000_000, 750_000_000])
     }
 

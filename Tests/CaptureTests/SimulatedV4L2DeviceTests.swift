@@ -2,6 +2,7 @@ import CV4L2
 import Foundation
 import XCTest
 @testable import Capture
+import CaptureTesting
 
 /// The simulated camera keeps the kernel's semantics, so tests against it mean something.
 final class SimulatedV4L2DeviceTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Capture
+import CaptureTesting
 @testable import Imaging
 
 final class SyntheticSourceTests: XCTestCase {
@@ -12,7 +13,7 @@ final class SyntheticSourceTests: XCTestCase {
         var out: [(Data, [GroundTruthDefect])] = []
         while let f = try source.nextFrame(timeout: .seconds(1)) {
             out.append((Data(f.pixels.contents), f.groundTruth))
-            source.recycle(f.pixels)
+            f.release()
         }
         return out
     }
@@ -97,7 +98,7 @@ final class SyntheticSourceTests: XCTestCase {
             for d in f.groundTruth {
                 XCTAssertTrue(d.x1 >= 0 && d.y1 >= 0 && d.x2 <= 640 && d.y2 <= 640 && d.x1 < d.x2 && d.y1 < d.y2)
             }
-            source.recycle(f.pixels)
+            f.release()
         }
         XCTAssertEqual(good + defective, 40)
         XCTAssertGreaterThan(good, 20, "most parts are good at defective_fraction 0.25")

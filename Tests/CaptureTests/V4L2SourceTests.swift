@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Capture
+import CaptureTesting
 @testable import Imaging
 
 /// Collects source events from the capture thread.
@@ -32,7 +33,8 @@ final class V4L2SourceTests: XCTestCase {
                                          clock: clock)
         let (source, log) = try make(device, clock, formats: [.mjpeg, .yuyv, .grey], width: 600, height: 400)
         try source.start()
-        XCTAssertEqual(log.events, [.up])
+        XCTAssertEqual(log.events, [.configured(summary: "YUYV 640×480 at 30 fps, 4 driver buffers", controlProblems: []), .up],
+                       "the negotiated format is reported for the log")
         XCTAssertEqual(source.negotiated?.format, .yuyv)
         XCTAssertEqual(source.negotiated?.width, 640)
         XCTAssertEqual(source.negotiated?.height, 480)
@@ -74,7 +76,7 @@ final class V4L2SourceTests: XCTestCase {
             last = f.sequence; lastTime = f.monotonicNanos
             XCTAssertEqual(f.pixels.format, .jpeg)
             XCTAssertEqual(try decoder.header(f.pixels.contents).width, 1280)
-            source.recycle(f.pixels)
+            f.release()
         }
         // Hold both pool buffers: the next frame is dropped (counted), not allocated.
         let a = try XCTUnwrap(source.nextFrame(timeout: .seconds(1)))
@@ -82,7 +84,7 @@ final class V4L2SourceTests: XCTestCase {
         XCTAssertFalse(a.pixels === b.pixels)
         XCTAssertNil(try source.nextFrame(timeout: .milliseconds(50)))
         XCTAssertTrue(log.events.contains(.dropped(count: 1)))
-        source.recycle(a.pixels)
+        a.release()
         let c = try XCTUnwrap(source.nextFrame(timeout: .seconds(1)))
         XCTAssertTrue(c.pixels === a.pixels, "the recycled buffer is reused")
         XCTAssertEqual(log.downs, [])
@@ -97,7 +99,7 @@ final class V4L2SourceTests: XCTestCase {
         var sequences: [UInt64] = []
         for _ in 0..<5 {
             let f = try XCTUnwrap(source.nextFrame(timeout: .seconds(1)))
-            sequences.append(f.sequence); source.recycle(f.pixels)
+            sequences.append(f.sequence); f.release()
         }
         XCTAssertEqual(sequences, [0, 1, 5, 6, 9])
         XCTAssertTrue(log.events.contains(.dropped(count: 3)))
@@ -116,7 +118,7 @@ final class V4L2SourceTests: XCTestCase {
         device.faults = [3: .unplug]
         let (source, log) = try make(device, clock)
         try source.start()
-        for _ in 0..<3 { source.recycle(try XCTUnwrap(source.nextFrame(timeout: .seconds(1))).pixels) }
+        for _ in 0..<3 { try XCTUnwrap(source.nextFrame(timeout: .seconds(1))).release() }
         XCTAssertNil(try source.nextFrame(timeout: .seconds(1)))
         XCTAssertEqual(log.downs.count, 1)
         XCTAssertTrue(log.downs[0].contains("/dev/video0"), log.downs[0])
@@ -145,7 +147,7 @@ final class V4L2SourceTests: XCTestCase {
         let device = SimulatedV4L2Device(clock: clock)
         let (source, _) = try make(device, clock)
         try source.start()
-        source.recycle(try XCTUnwrap(source.nextFrame(timeout: .seconds(1))).pixels)
+        try XCTUnwrap(source.nextFrame(timeout: .seconds(1))).release()
         device.unplug()
         let lostAt = clock.nowNanos()
         XCTAssertNil(try source.nextFrame(timeout: .milliseconds(100)))
@@ -164,7 +166,7 @@ final class V4L2SourceTests: XCTestCase {
         try source.start()
         var frames = 0
         for _ in 0..<40 {
-            if let f = try source.nextFrame(timeout: .seconds(1)) { frames += 1; source.recycle(f.pixels) }
+            if let f = try source.nextFrame(timeout: .seconds(1)) { frames += 1; f.release() }
             if frames >= 5 { break }
         }
         XCTAssertEqual(frames, 5, "frames flow again after the stall")
@@ -182,7 +184,10 @@ final class V4L2SourceTests: XCTestCase {
                         try CameraControl(name: "gain", value: 500), try CameraControl(name: "focus_absolute", value: 10)]
         let (source, log) = try make(device, clock, controls: controls)
         try source.start()
-        XCTAssertEqual(log.events, [.up])
+        XCTAssertEqual(log.events.count, 2)
+        XCTAssertEqual(log.events.last, .up)
+        guard case .configured(_, let reported)? = log.events.first else { return XCTFail("\(log.events)") }
+        XCTAssertEqual(reported, source.controlProblems, "every control not set is reported for the log")
         XCTAssertEqual(device.controlValue("exposure_time_absolute"), 200)
         XCTAssertEqual(device.controlValue("auto_exposure"), 1)
         XCTAssertEqual(device.controlValue("gain"), 0)

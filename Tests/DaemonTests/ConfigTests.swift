@@ -1,3 +1,4 @@
+import Detection
 import Foundation
 import XCTest
 @testable import Daemon
@@ -37,12 +38,38 @@ final class ConfigTests: XCTestCase {
         XCTAssertTrue(p.first?.message.contains(fragment) ?? false, "\(p)", file: file, line: line)
     }
 
+    /// The `detection` section is read straight into Detection's own settings model (one model, YAML keys).
+    func testDetectionSectionFillsDetectionsOwnSettings() throws {
+        let c = try InspectdConfig.parse(yaml: yaml("""
+            detection:
+              confidence: 0.4
+              output_layout: yolov5
+              labels: all
+              classes: {short: {confidence: 0.6, min_area: 4, max_aspect: 8}, open: {confidence: 0.5}}
+              adaptive: {enabled: true, classes: [short], window: 50, min_samples: 5, margin: 0.05, ceiling: 0.8, drift_after: 2m}
+              nms: {iou: 0.45, class_agnostic: true, max_detections: 50, containment: 0.9}
+              line_rules: [{id: burst, kind: ng_rate, frames: 20, ng_percent: 25}]
+
+            """), file: "t.yaml", baseDirectory: dir)
+        let expected = DetectionSettings(
+            outputLayout: .yolov5, labels: .all,
+            thresholds: ThresholdSettings(base: 0.4, perClass: ["short": 0.6, "open": 0.5]),
+            adaptive: AdaptiveSettings(enabled: true, classes: ["short"], window: 50, minSamples: 5, margin: 0.05,
+                                       ceiling: 0.8, driftAfterSeconds: 120),
+            nms: NMSSettings(iou: 0.45, classAgnostic: true, maxDetections: 50, containment: 0.9))
+        XCTAssertEqual(c.detection.settings, expected)
+        XCTAssertEqual(c.detection.boxFilters, ["short": BoxFilter(minArea: 4, maxAspect: 8)])
+        XCTAssertEqual(c.detection.lineRules.map(\.value), [LineRule(id: "burst", kind: .ngRate, frames: 20, ngPercent: 25)])
+        XCTAssertEqual(c.detection.classKeys.map(\.path).sorted(),
+                       ["detection.adaptive.classes[0]", "detection.classes.open", "detection.classes.short"])
+    }
+
     func testMinimalConfigTakesDefaults() throws {
         let c = try InspectdConfig.parse(yaml: yaml(), file: "t.yaml", baseDirectory: dir)
         XCTAssertEqual(c.model.path, dir + "/model.onnx")
         XCTAssertEqual(c.workers.count, ProcessInfo.processInfo.activeProcessorCount)
         XCTAssertEqual(c.cameras[0].overload, .dropOldest)
-        XCTAssertEqual(c.detection.nms.iou, 0.3)
+        XCTAssertEqual(c.detection.settings.nms.iou, 0.3)
         XCTAssertEqual(c.mqtt.topicPrefix, "inspect/L1/S1")
         XCTAssertEqual(c.mqtt.clientID, "inspectd-L1-S1")
         XCTAssertEqual(c.metrics.port, 9464)

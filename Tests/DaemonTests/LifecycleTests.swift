@@ -37,18 +37,31 @@ final class LifecycleTests: XCTestCase {
         XCTAssertNil(other.watchdogTimeout)
     }
 
+    /// Each period is one `tick()` (no timer): the rule is checked without wall-clock timing. A ping is a
+    /// datagram sent before `tick` returns, so it is already in the socket when looked for.
     func testWatchdogPingsOnlyWhileMakingProgress() throws {
         let socket = try NotifySocket(abstract: true)
         let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "200000"])
         let health = PipelineHealth(cameraDownLimit: .seconds(60), stallLimit: .seconds(60))
-        let watchdog = try XCTUnwrap(Watchdog(notifier: notifier, isMakingProgress: { health.isMakingProgress() }))
-        defer { watchdog.cancel() }
-        XCTAssertEqual(socket.receive(timeout: 2), "WATCHDOG=1", "idle pipeline: pings")
+        let watchdog = try XCTUnwrap(Watchdog(notifier: notifier, timer: false, isMakingProgress: { health.isMakingProgress() }))
+        XCTAssertTrue(watchdog.tick(), "idle pipeline: pings")
+        XCTAssertEqual(socket.receive(timeout: 0), "WATCHDOG=1")
         health.frameAccepted()  // a frame waits and never finishes: the pings stop
-        while socket.receive(timeout: 0.3) != nil {}
-        XCTAssertNil(socket.receive(timeout: 0.5), "stalled pipeline: no ping")
+        XCTAssertFalse(watchdog.tick(), "stalled pipeline: no ping")
+        XCTAssertFalse(watchdog.tick(), "still stalled: no ping")
+        XCTAssertNil(socket.receive(timeout: 0), "nothing was sent while stalled")
         health.frameFinished()
-        XCTAssertEqual(socket.receive(timeout: 2), "WATCHDOG=1", "progress again: pings")
+        XCTAssertTrue(watchdog.tick(), "progress again: pings")
+        XCTAssertEqual(socket.receive(timeout: 0), "WATCHDOG=1")
+    }
+
+    /// The timer drives the same tick: a real watchdog pings on its own (a generous limit, not a timing check).
+    func testWatchdogTimerPings() throws {
+        let socket = try NotifySocket(abstract: true)
+        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "200000"])
+        let watchdog = try XCTUnwrap(Watchdog(notifier: notifier, isMakingProgress: { true }))
+        defer { watchdog.cancel() }
+        XCTAssertEqual(socket.receive(timeout: 30), "WATCHDOG=1")
     }
 
     func testHealthReportsStallAndCameraDown() {

@@ -15,7 +15,7 @@ final class SnapshotAnnotatorTests: XCTestCase {
         let frame = try XCTUnwrap(try source.nextFrame(timeout: .seconds(5)), "synthetic source gave no frame")
         XCTAssertEqual(frame.pixels.format, .jpeg)
         let plain = Data(frame.pixels.contents)
-        source.recycle(frame.pixels)
+        frame.release()
 
         let box = Box(x1: 100, y1: 80, x2: 200, y2: 160)
         let annotator = try SnapshotAnnotator(expectedPixels: 64 * 64)   // smaller than the frame: grows once

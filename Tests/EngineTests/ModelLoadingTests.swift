@@ -18,11 +18,6 @@ final class ModelLoadingTests: XCTestCase {
         XCTAssertTrue(q.info.isQuantized)
     }
 
-    func testSHA256() {
-        XCTAssertEqual(SHA256.hex(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        XCTAssertEqual(SHA256.hex([]), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-    }
-
     func testClassNamesParsing() {
         XCTAssertEqual(Model.classNames("{0: 'open', 1: \"short\", 2: 'pin-hole'}"), ["open", "short", "pin-hole"])
         XCTAssertEqual(Model.classNames("{1: 'b'}"), ["class0", "b"])
@@ -115,7 +110,7 @@ final class ModelLoadingTests: XCTestCase {
         let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: EngineFixtures.sharedModel("deeppcb-yolov8n.int8.onnx"))))
         // Mutate the graph structure region densely: the head of the file and near node definitions.
         var rng = SplitMix64(seed: 2026)
-        var parsed = 0, prepared = 0
+        var parsed = 0, rejected = 0, prepared = 0
         for i in 0..<3000 {
             var b = original
             switch i % 3 {
@@ -123,13 +118,22 @@ final class ModelLoadingTests: XCTestCase {
             case 1: b = Array(b.prefix(Int.random(in: 0..<b.count, using: &rng)))
             default: let k = Int.random(in: 0..<min(b.count, 200_000), using: &rng); b[k] ^= UInt8(1 << Int.random(in: 0..<8, using: &rng))
             }
-            if let m = try? OnnxModel.parse(b) {
+            do {
+                let m = try OnnxModel.parse(b)
                 parsed += 1
                 // Preparing a parsed mutant must also fail cleanly; only every 50th to keep the test short.
                 if i % 50 == 0, (try? Model(onnx: m, sha256: "", path: "mutant", inputShape: nil)) != nil { prepared += 1 }
+            } catch {
+                rejected += 1
+                XCTAssertFalse("\(error)".isEmpty, "mutant \(i) was rejected without a message")
             }
         }
-        print("mutations: 3000, parsed \(parsed), prepared \(prepared)")
+        print("mutations: 3000, parsed \(parsed), rejected \(rejected), prepared \(prepared)")
+        // Both outcomes happen: a reader that accepted every mutant (or none) would not be checking anything.
+        XCTAssertEqual(parsed + rejected, 3000)
+        XCTAssertGreaterThan(rejected, 100, "corrupt models were accepted")
+        XCTAssertGreaterThan(parsed, 0, "no mutant parsed: the mutations never left a readable model")
+        XCTAssertNoThrow(try OnnxModel.parse(original), "the unmutated model reads")
     }
 }
 

@@ -33,7 +33,8 @@ public final class ReplaySource: FrameSource, @unchecked Sendable {
     public let paths: [String]
     private let config: Configuration
     private let clock: CaptureClock
-    private let pool: PixelBufferPool
+    /// The buffers this source fills (read-only use: free count, leak checks).
+    public let pool: PixelBufferPool
     // Invariant: the state below is touched only under `lock`.
     private let lock = NSLock()
     private let reader = ImageFileReader()
@@ -42,7 +43,7 @@ public final class ReplaySource: FrameSource, @unchecked Sendable {
     private var finished = false
     private var index = 0
     private var delivered: UInt64 = 0
-    private var startedAt: UInt64 = 0
+    private var pacer: FramePacer
     private var errors: UInt64 = 0
     private var handler: (@Sendable (SourceEvent) -> Void)?
 
@@ -52,6 +53,7 @@ public final class ReplaySource: FrameSource, @unchecked Sendable {
             throw CaptureConfigurationError.invalid("replay \(configuration.cameraID): fps must be > 0")
         }
         config = configuration; cameraID = configuration.cameraID; self.clock = clock
+        pacer = FramePacer(fps: configuration.fps, clock: clock)
         paths = try Self.imagePaths(configuration.input)
         pool = PixelBufferPool(count: max(1, configuration.poolSize), capacity: 1 << 20)
         decoder = try JPEGDecoder()
@@ -103,14 +105,12 @@ public final class ReplaySource: FrameSource, @unchecked Sendable {
 
     public func start() throws {
         lock.withLock {
-            running = true; finished = false; index = 0; delivered = 0; startedAt = clock.nowNanos()
+            running = true; finished = false; index = 0; delivered = 0; pacer.start()
         }
         onEvent?(.up)
     }
 
     public func stop() { lock.withLock { running = false } }
-
-    public func recycle(_ pixels: PixelBuffer) { pool.recycle(pixels) }
 
     public func nextFrame(timeout: Duration) throws -> Frame? {
         var events: [SourceEvent] = []
@@ -122,37 +122,26 @@ public final class ReplaySource: FrameSource, @unchecked Sendable {
                         finished = true; events.append(.finished); return nil
                     }
                 }
-                if let fps = config.fps {
-                    let due = startedAt + UInt64(Double(delivered) * 1e9 / fps)
-                    let now = clock.nowNanos()
-                    if due > now {
-                        if due > deadline { clock.sleep(nanos: deadline - min(now, deadline)); return nil }
-                        clock.sleep(nanos: due - now)
-                    }
-                }
-                guard let target = pool.take() else {
-                    // The pipeline holds every buffer: wait a little for one to come back.
-                    let now = clock.nowNanos()
-                    if now >= deadline { return nil }
-                    clock.sleep(nanos: min(1_000_000, deadline - now))
-                    continue
-                }
+                guard pacer.waitUntilDue(delivered, deadline: deadline),
+                      let target = pacer.takeBuffer(from: pool, deadline: deadline) else { return nil }
                 let path = paths[index]
                 index += 1
                 do {
-                    let pixels = try reader.read(path: path, reusing: target)
-                    if pixels !== target { pool.recycle(target) }
+                    let pixels = try reader.read(path: path, reusing: target.buffer)
+                    // A file too big for the pooled buffer was read into a new one: that frame owns it alone
+                    // (the pooled buffer goes back when `target` ends), and the pool grows to fit the next.
+                    let lease = pixels === target.buffer ? target : PixelBufferLease(unpooled: pixels)
+                    if pixels !== target.buffer { pool.resize(capacity: pixels.capacity); target.release() }
                     if pixels.format == .jpeg {
                         let size = try decoder.header(pixels.contents)
                         pixels.width = size.width; pixels.height = size.height
                     }
                     let now = clock.nowNanos()
                     let frame = Frame(cameraID: cameraID, sequence: delivered, monotonicNanos: now, wallClock: Date(),
-                                      pixels: pixels, origin: path)
+                                      lease: lease, origin: path)
                     delivered += 1
                     return frame
                 } catch {
-                    pool.recycle(target)
                     errors += 1
                     events.append(.decodeError(reason: "\(path): \(error)"))
                 }

@@ -83,7 +83,8 @@ public final class SyntheticSource: FrameSource, @unchecked Sendable {
     public let cameraID: String
     private let config: Configuration
     private let clock: CaptureClock
-    private let pool: PixelBufferPool
+    /// The buffers this source fills (read-only use: free count, leak checks).
+    public let pool: PixelBufferPool
     // Invariant: the state below is touched only under `lock`.
     private let lock = NSLock()
     private let canvas: PixelBuffer
@@ -95,13 +96,14 @@ public final class SyntheticSource: FrameSource, @unchecked Sendable {
     private var running = false
     private var finished = false
     private var sequence: UInt64 = 0
-    private var startedAt: UInt64 = 0
+    private var pacer: FramePacer
     private var handler: (@Sendable (SourceEvent) -> Void)?
 
     /// Makes the source; throws `CaptureConfigurationError` for bad values.
     public init(configuration: Configuration, clock: CaptureClock = SystemCaptureClock.shared) throws {
         try configuration.validate()
         config = configuration; cameraID = configuration.cameraID; self.clock = clock
+        pacer = FramePacer(fps: configuration.fps, clock: clock)
         let pixels = configuration.width * configuration.height
         canvas = PixelBuffer(capacity: pixels)
         if configuration.goldenBoard {
@@ -128,13 +130,12 @@ public final class SyntheticSource: FrameSource, @unchecked Sendable {
     }
 
     public func start() throws {
-        lock.withLock { running = true; finished = false; sequence = 0; startedAt = clock.nowNanos() }
+        lock.withLock { running = true; finished = false; sequence = 0; pacer.start() }
         onEvent?(.up)
     }
 
     public func stop() { lock.withLock { running = false } }
 
-    public func recycle(_ pixels: PixelBuffer) { pool.recycle(pixels) }
 
     /// The golden board (gray8, the frame size) of a golden-board camera; nil otherwise. Read-only.
     public var reference: PixelBuffer? { golden?.board }
@@ -196,22 +197,9 @@ public final class SyntheticSource: FrameSource, @unchecked Sendable {
             if let count = config.frameCount, sequence >= UInt64(count) {
                 finished = true; events.append(.finished); return nil
             }
-            if let fps = config.fps {
-                let due = startedAt + UInt64(Double(sequence) * 1e9 / fps)
-                let now = clock.nowNanos()
-                if due > now {
-                    if due > deadline { clock.sleep(nanos: deadline - min(now, deadline)); return nil }
-                    clock.sleep(nanos: due - now)
-                }
-            }
-            var target = pool.take()
-            while target == nil {
-                let now = clock.nowNanos()
-                if now >= deadline { return nil }
-                clock.sleep(nanos: min(1_000_000, deadline - now))
-                target = pool.take()
-            }
-            guard let pixels = target else { return nil }
+            guard pacer.waitUntilDue(sequence, deadline: deadline),
+                  let lease = pacer.takeBuffer(from: pool, deadline: deadline) else { return nil }
+            let pixels = lease.buffer
             let w = config.width, h = config.height
             let truth = renderFrame(sequence)
             canvas.width = w; canvas.height = h; canvas.format = .gray8; canvas.byteCount = w * h
@@ -228,7 +216,6 @@ public final class SyntheticSource: FrameSource, @unchecked Sendable {
                     }
                     pixels.format = .jpeg
                 } catch {
-                    pool.recycle(pixels)
                     events.append(.decodeError(reason: "synthetic frame \(sequence): \(error)"))
                     sequence += 1
                     return nil
@@ -236,7 +223,7 @@ public final class SyntheticSource: FrameSource, @unchecked Sendable {
             }
             pixels.width = w; pixels.height = h
             let frame = Frame(cameraID: cameraID, sequence: sequence, monotonicNanos: clock.nowNanos(), wallClock: Date(),
-                              pixels: pixels, origin: "synthetic:\(config.seed):\(sequence)", groundTruth: truth)
+                              lease: lease, origin: "synthetic:\(config.seed):\(sequence)", groundTruth: truth)
             sequence += 1
             return frame
         }

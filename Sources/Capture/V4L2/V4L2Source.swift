@@ -65,6 +65,12 @@ public final class V4L2Source: FrameSource, @unchecked Sendable {
         public var fps: Double
         /// Driver buffers.
         public var bufferCount: Int
+
+        /// For the log: "MJPEG 1280×720 at 30 fps, 4 driver buffers".
+        public var summary: String {
+            let rate = fps > 0 ? "at \(String(format: "%g", (fps * 100).rounded() / 100)) fps" : "at the driver's rate"
+            return "\(format.rawValue) \(width)×\(height) \(rate), \(bufferCount) driver buffers"
+        }
     }
 
     /// Counters for metrics.
@@ -86,7 +92,8 @@ public final class V4L2Source: FrameSource, @unchecked Sendable {
     private let config: Configuration
     private let device: V4L2Device
     private let clock: CaptureClock
-    private let pool: PixelBufferPool
+    /// The buffers this source fills (read-only use: free count, leak checks).
+    public let pool: PixelBufferPool
     // Invariant: everything below is touched only under `lock` (capture thread and `stop` callers).
     private let lock = NSLock()
     private var state = State.stopped
@@ -125,7 +132,8 @@ public final class V4L2Source: FrameSource, @unchecked Sendable {
     public var negotiated: Negotiated? { lock.withLock { current } }
     /// Counters so far.
     public var counts: Counters { lock.withLock { counters } }
-    /// Controls the camera lacks or refused (logged by the daemon; not fatal).
+    /// Controls the camera lacks or refused on the last open (not fatal; also in `.configured`, which the
+    /// daemon logs).
     public var controlProblems: [String] { lock.withLock { controlNotes } }
 
     public func start() throws {
@@ -144,7 +152,6 @@ public final class V4L2Source: FrameSource, @unchecked Sendable {
         lock.withLock { teardown(); state = .stopped }
     }
 
-    public func recycle(_ pixels: PixelBuffer) { pool.recycle(pixels) }
 
     public func nextFrame(timeout: Duration) throws -> Frame? {
         var events: [SourceEvent] = []
@@ -221,11 +228,11 @@ public final class V4L2Source: FrameSource, @unchecked Sendable {
             counters.decodeErrors += 1; events.append(.decodeError(reason: "frame \(buf.sequence): \(problem)"))
             return nil
         }
-        guard let pixels = pool.take() else {
+        guard let lease = pool.take() else {
             counters.dropped += 1; events.append(.dropped(count: 1)); return nil
         }
+        let pixels = lease.buffer
         guard used <= pixels.capacity else {
-            pool.recycle(pixels)
             counters.decodeErrors += 1; events.append(.decodeError(reason: "frame of \(used) bytes exceeds the buffer"))
             return nil
         }
@@ -239,7 +246,7 @@ public final class V4L2Source: FrameSource, @unchecked Sendable {
         let age = Double(now > mono ? now - mono : 0) / 1e9
         counters.frames += 1
         return Frame(cameraID: cameraID, sequence: UInt64(buf.sequence), monotonicNanos: mono,
-                     wallClock: Date(timeIntervalSinceNow: -age), pixels: pixels)
+                     wallClock: Date(timeIntervalSinceNow: -age), lease: lease)
     }
 
     /// Why a payload cannot be a whole frame, or nil.
@@ -268,6 +275,7 @@ public final class V4L2Source: FrameSource, @unchecked Sendable {
             if opens > 1 { counters.reconnects += 1 }
             wasUp = true
             backoff = Self.nanos(config.initialBackoff)
+            if let neg = current { events.append(.configured(summary: neg.summary, controlProblems: controlNotes)) }
             events.append(.up)
         } catch {
             teardown()

@@ -1,3 +1,4 @@
+import Detection
 import Foundation
 import Yams
 
@@ -12,12 +13,13 @@ public struct CameraConfig: Sendable, Equatable {
     public var queueSize: Int
     /// What capture does when the queue is full (`overload`).
     public var overload: OverloadPolicy
-    /// Where on the frame detections count (`roi`).
-    public var roi: ROI
+    /// Where on the frame detections count (`roi`): a detection counts when its box centre is inside `polygon`
+    /// (nil = whole frame) and outside every mask; points in source-frame pixels.
+    public var roi: RegionSettings
     /// Confidence overrides for this camera (`thresholds`).
     public var thresholds: ThresholdOverrides
     /// Line rules for this camera; nil = `detection.line_rules` (`line_rules`).
-    public var lineRules: [LineRuleConfig]?
+    public var lineRules: [NamedValue<LineRule>]?
     /// Golden-board inspection (`reference`): the known-good image each frame is aligned to and composed with,
     /// for models that declare a composed input. nil = none.
     public var reference: Reference?
@@ -114,22 +116,6 @@ public struct CameraConfig: Sendable, Equatable {
         public var shift: Double, rotation: Double
     }
 
-    /// Inspection area: a detection counts when its box centre is inside `polygon` (nil = whole frame) and
-    /// outside every mask. Points are source-frame pixels.
-    public struct ROI: Sendable, Equatable {
-        /// Inspection polygon; nil = the whole frame.
-        public var polygon: [Point]?
-        /// Exclusion polygons.
-        public var masks: [[Point]]
-        /// No ROI.
-        public static let wholeFrame = ROI(polygon: nil, masks: [])
-    }
-
-    /// A point in source-frame pixels.
-    public struct Point: Sendable, Equatable {
-        public var x: Double, y: Double
-    }
-
     /// Per-camera confidence overrides.
     public struct ThresholdOverrides: Sendable, Equatable {
         /// Default confidence for this camera; nil = `detection.confidence`.
@@ -166,8 +152,7 @@ extension CameraConfig {
                 ThresholdOverrides(confidence: t.double("confidence", in: 0...1),
                                    classes: readClassValues(t, "classes", in: 0...1))
             }
-            let rules: [LineRuleConfig]? = m.has("line_rules")
-                ? LineRuleConfig.readList(m) : nil
+            let rules: [NamedValue<LineRule>]? = m.has("line_rules") ? DetectionConfig.readLineRules(m) : nil
             let reference: Reference? = m.has("reference") ? m.section("reference") { r in
                 let image: String? = r.has("image") ? r.path("image", .readableFile) : nil
                 if !r.has("image"), let source, source.type != "synthetic" {
@@ -260,35 +245,32 @@ extension CameraConfig {
         }
     }
 
-    private static func readROI(_ m: ConfigMapping) -> ROI {
-        var polygon: [Point]?
+    private static func readROI(_ m: ConfigMapping) -> RegionSettings {
+        var polygon: [[Float]]?
         if let v = m.value("polygon") { polygon = readPolygon(v.node, at: v.path, reader: m.reader) }
         let masks = m.list("masks") { readPolygon($0, at: $1, reader: m.reader) }
-        return ROI(polygon: polygon, masks: masks)
+        return RegionSettings(polygon: polygon, masks: masks)
     }
 
-    /// Reads `[[x, y], ...]`: at least 3 points, non-negative coordinates, no crossing edges.
-    static func readPolygon(_ node: Node, at path: ConfigPath, reader: ConfigReader) -> [Point]? {
+    /// Reads `[[x, y], ...]`: non-negative coordinates, then Detection's polygon check (at least 3 points, no
+    /// crossing edges, some area), reported at the key.
+    static func readPolygon(_ node: Node, at path: ConfigPath, reader: ConfigReader) -> [[Float]]? {
         let items = reader.sequence(node, at: path)
-        var points: [Point] = []
+        var points: [[Float]] = []
         var bad = false
         for (n, p) in items {
             guard case .sequence(let xy) = n, xy.count == 2, let x = xy[0].number, let y = xy[1].number else {
                 reader.report(p, "expected a point [x, y], got \(n.kindDescription)", node: n); bad = true; continue
             }
             if x < 0 || y < 0 { reader.report(p, "coordinates must not be negative", node: n); bad = true }
-            points.append(Point(x: x, y: y))
+            points.append([Float(x), Float(y)])
         }
         if bad { return nil }
-        if case .sequence = node, points.count < 3 {
-            reader.report(path, "a polygon needs at least 3 points, got \(points.count)", node: node); return nil
+        guard case .sequence = node else { return nil }
+        if let problem = Polygon.problems(points: points, key: path.description).first {
+            reader.report(path, problem.message, node: node); return nil
         }
-        if let (i, j) = Polygon.firstCrossing(points) {
-            reader.report(path, "polygon edges \(i) and \(j) cross (the polygon must not intersect itself)",
-                          node: node)
-            return nil
-        }
-        return points.count >= 3 ? points : nil
+        return points
     }
 }
 
@@ -301,4 +283,12 @@ func readClassValues(_ m: ConfigMapping, _ key: String, in range: ClosedRange<Do
                                                               line: line) }
         }
     }
+}
+
+/// Paths matching a glob pattern, sorted by name (the replay order).
+func globMatches(_ pattern: String) -> [String] {
+    var g = glob_t()
+    defer { globfree(&g) }
+    guard glob(pattern, 0, nil, &g) == 0 else { return [] }
+    return (0..<Int(g.gl_pathc)).compactMap { g.gl_pathv[$0].map { String(cString: $0) } }.sorted()
 }

@@ -56,7 +56,7 @@ public enum ConfigCheck {
             throw modelProblem("the model has no outputs; a detector has a YOLO output [1, 4+classes, boxes]")
         }
         let names = info.classNames
-        let choice = OutputLayoutChoice(rawValue: config.detection.outputLayout.rawValue) ?? .auto
+        let choice = config.detection.settings.outputLayout
         do { _ = try OutputLayout.resolve(shape: output.shape, classCount: names.isEmpty ? nil : names.count, choice: choice) }
         catch { throw modelProblem("output '\(output.name)': \(error)") }
         let composition: InputComposition

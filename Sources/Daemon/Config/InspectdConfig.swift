@@ -1,3 +1,4 @@
+import Detection
 import Engine
 import Foundation
 import Logging
@@ -39,7 +40,7 @@ public struct InspectdConfig: Sendable, Equatable {
             throw ConfigError(file: path, problems: [ConfigProblem(path: "", message: "the file is not UTF-8 text")])
         }
         return try parse(yaml: text, file: path, baseDirectory: (absolute as NSString).deletingLastPathComponent,
-                         revision: SHA256.hex([UInt8](data)))
+                         revision: ContentHash.sha256Hex(data))
     }
 
     /// Reads and validates YAML text; relative paths are resolved against `baseDirectory`.
@@ -120,11 +121,10 @@ public struct InspectdConfig: Sendable, Equatable {
             problems.append(ConfigProblem(path: path, message: "'\(name)' is not a class of the model\(close); "
                                           + "its classes are \(classNames.joined(separator: ", "))", line: line))
         }
-        for c in detection.classes { check(c.name, c.path, c.line) }
-        for c in detection.adaptive.classes ?? [] { check(c.name, c.path, c.line) }
+        for c in detection.classKeys { check(c.name, c.path, c.line) }
         for camera in cameras { for c in camera.thresholds.classes { check(c.name, c.path, c.line) } }
         for rule in detection.lineRules + cameras.flatMap({ $0.lineRules ?? [] }) {
-            if case .consecutiveClass(let name?, _) = rule.kind { check(name, rule.path + ".class", rule.line) }
+            if let name = rule.value.className { check(name, rule.path + ".class", rule.line) }
         }
         return problems
     }

@@ -103,7 +103,7 @@ final class CameraLane: Sendable {
     }
 
     /// Gives the camera its queue (a new incarnation, replacing any queue left under its id, whose frames are
-    /// returned to be recycled by their own source). Until then the lane is only built: a reload can throw it
+    /// returned, to count as dropped). Until then the lane is only built: a reload can throw it
     /// away without touching the running pipeline.
     func attach() -> [Frame] {
         queues.setCamera(config.id, capacity: config.queueSize, policy: config.overload, generation: queueGeneration)

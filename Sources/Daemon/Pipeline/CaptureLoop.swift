@@ -1,7 +1,6 @@
 import Capture
 import Foundation
 import Logging
-import Synchronization
 
 /// One camera's capture thread: pulls frames from its source and pushes them into the camera's queue,
 /// counting every drop. A source that fails to start is retried with backoff (1 s doubling to 30 s); a camera
@@ -13,8 +12,7 @@ final class CaptureLoop: Sendable {
     private let metrics: PipelineMetrics.Camera
     private let health: PipelineHealth
     private let logger: Logger
-    private let stopping = Atomic<Bool>(false)
-    private let exited = DispatchSemaphore(value: 0)
+    private let thread: LoopThread
     private let onEvent: @Sendable (SourceEvent) -> Void
 
     /// `onEvent` also receives every source event (after metrics and health are updated), e.g. for the camera
@@ -24,34 +22,33 @@ final class CaptureLoop: Sendable {
          logger: Logger, onEvent: @escaping @Sendable (SourceEvent) -> Void) {
         self.source = source; self.queues = queues; self.health = health; self.onEvent = onEvent
         self.metrics = metrics.camera(source.cameraID)
+        thread = LoopThread(name: "capture-\(source.cameraID)")
         var logger = logger
         logger[metadataKey: "camera"] = "\(source.cameraID)"
         self.logger = logger
     }
 
     /// Starts the capture thread.
-    func start() {
-        let thread = Thread { [self] in run() }
-        thread.name = "capture-\(source.cameraID)"
-        thread.start()
-    }
+    func start() { thread.start { [self] in run() } }
 
     /// Stops the source and waits for the thread to exit (waking it if it waits for room in a full queue).
     func stop() {
-        stopping.store(true, ordering: .sequentiallyConsistent)
+        thread.requestStop()
         source.stop()
         queues.interrupt()
-        exited.wait()
+        thread.join()
     }
 
-    private var isStopping: Bool { stopping.load(ordering: .sequentiallyConsistent) }
+    private var isStopping: Bool { thread.isStopping }
 
     private func run() {
-        defer { exited.signal() }
         let id = source.cameraID
         let (metrics, health, logger, onEvent) = (self.metrics, self.health, self.logger, self.onEvent)
         source.onEvent = { event in
             switch event {
+            case .configured(let summary, let problems):
+                logger.info("camera opened: \(summary)")
+                for p in problems { logger.warning("camera control not set: \(p)") }
             case .up:
                 metrics.up.record(1); health.camera(id, .up); logger.info("camera up")
             case .down(let reason):
@@ -91,10 +88,9 @@ final class CaptureLoop: Sendable {
                 health.frameAccepted(); health.frameDropped()
                 metrics.dropped.increment()
                 logger.debug("queue full, dropped frame", metadata: ["frame": "\(old.sequence)"])
-                source.recycle(old.pixels)
                 onEvent(.dropped(count: 1))
-            case .rejected(let f):
-                source.recycle(f.pixels)
+            case .rejected:
+                break  // its buffer goes back to the pool with the frame
             }
             metrics.queueDepth.record(queues.depth(id))
         }

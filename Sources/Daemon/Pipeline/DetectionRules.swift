@@ -15,40 +15,14 @@ struct DetectionRules: Sendable {
 
     /// Builds the rules for `camera` under `config`; throws `DaemonError` naming the camera's keys.
     init(config: InspectdConfig, camera: CameraConfig, index: Int, outputShape: [Int], classNames: [String]) throws {
-        let d = config.detection
-        var perClass: [String: Float] = [:]
-        for c in d.classes { if let v = c.value.confidence { perClass[c.name] = Float(v) } }
-        for c in camera.thresholds.classes { perClass[c.name] = Float(c.value) }
-        let base = Float(camera.thresholds.confidence ?? d.confidence)
-        let adaptive = AdaptiveSettings(enabled: d.adaptive.enabled, classes: d.adaptive.classes?.map(\.name),
-                                        window: d.adaptive.window, minSamples: d.adaptive.minSamples,
-                                        percentile: d.adaptive.percentile, margin: Float(d.adaptive.margin),
-                                        floor: d.adaptive.floor.map(Float.init), ceiling: Float(d.adaptive.ceiling),
-                                        driftAfterSeconds: d.adaptive.driftAfter.seconds)
-        let nms = NMSSettings(iou: d.nms.iou, classAgnostic: d.nms.classAgnostic, maxDetections: d.nms.maxDetections,
-                              containment: d.nms.containment.map(Float.init))
-        settings = DetectionSettings(outputLayout: OutputLayoutChoice(rawValue: d.outputLayout.rawValue) ?? .auto,
-                                     labels: LabelMode(rawValue: d.labels.rawValue) ?? .best,
-                                     thresholds: ThresholdSettings(base: base, perClass: perClass),
-                                     adaptive: adaptive, nms: nms)
-        var filters: [String: BoxFilter] = [:]
-        for c in d.classes where c.value.minArea != nil || c.value.maxArea != nil || c.value.minAspect != nil
-            || c.value.maxAspect != nil {
-            filters[c.name] = BoxFilter(minArea: c.value.minArea.map(Float.init), maxArea: c.value.maxArea.map(Float.init),
-                                        minAspect: c.value.minAspect.map(Float.init),
-                                        maxAspect: c.value.maxAspect.map(Float.init))
-        }
-        let lineRules = (camera.lineRules ?? d.lineRules).map { r -> LineRule in
-            switch r.kind {
-            case .consecutiveClass(let name, let frames):
-                return LineRule(id: r.id, kind: .consecutiveClass, className: name, frames: frames)
-            case .ngRate(let percent, let frames):
-                return LineRule(id: r.id, kind: .ngRate, frames: frames, ngPercent: percent)
-            }
-        }
-        let roi = RegionSettings(polygon: camera.roi.polygon.map { $0.map { [Float($0.x), Float($0.y)] } },
-                                 masks: camera.roi.masks.map { $0.map { [Float($0.x), Float($0.y)] } })
-        cameraRules = CameraRules(roi: roi, boxFilters: filters, lineRules: lineRules)
+        // The config holds Detection's own settings; a camera only overrides confidences and brings its ROI and
+        // line rules.
+        var settings = config.detection.settings
+        for c in camera.thresholds.classes { settings.thresholds.perClass[c.name] = Float(c.value) }
+        if let confidence = camera.thresholds.confidence { settings.thresholds.base = Float(confidence) }
+        self.settings = settings
+        cameraRules = CameraRules(roi: camera.roi, boxFilters: config.detection.boxFilters,
+                                  lineRules: (camera.lineRules ?? config.detection.lineRules).map(\.value))
         self.classNames = classNames
         do {
             detector = try FrameDetector(outputShape: outputShape, classNames: classNames, settings: settings,

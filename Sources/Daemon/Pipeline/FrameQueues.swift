@@ -23,9 +23,9 @@ final class FrameQueues: @unchecked Sendable {
     enum PushResult {
         /// Queued.
         case queued
-        /// Queued, and this older frame was dropped to make room; recycle its pixels.
+        /// Queued, and this older frame was dropped to make room (its buffer goes back to its pool with it).
         case droppedOldest(Frame)
-        /// Not queued: the queues are closed (shutting down) or the camera was removed; recycle its pixels.
+        /// Not queued: the queues are closed (shutting down) or the camera was removed.
         case rejected(Frame)
     }
 
@@ -56,7 +56,7 @@ final class FrameQueues: @unchecked Sendable {
 
     /// Adds a camera's queue (or changes its capacity and policy, keeping the newest frames that fit).
     /// With `generation`, the queue is a new incarnation numbered so (see `newGeneration`): a queue left
-    /// under the same id is replaced and its frames returned. Returns frames that no longer fit, to recycle.
+    /// under the same id is replaced and its frames returned. Returns frames that no longer fit, to count as dropped.
     @discardableResult
     func setCamera(_ id: String, capacity: Int, policy: CameraConfig.OverloadPolicy, generation: UInt64? = nil) -> [Frame] {
         condition.lock(); defer { condition.broadcast(); condition.unlock() }
@@ -92,7 +92,7 @@ final class FrameQueues: @unchecked Sendable {
         return rings.first { $0.id == id }?.generation
     }
 
-    /// Removes a camera's queue; returns its waiting frames, to recycle.
+    /// Removes a camera's queue; returns its waiting frames, to count as dropped.
     func removeCamera(_ id: String) -> [Frame] {
         condition.lock(); defer { condition.broadcast(); condition.unlock() }
         guard let i = rings.firstIndex(where: { $0.id == id }) else { return [] }

@@ -6,18 +6,19 @@ import Foundation
 import Logging
 import Synchronization
 
-/// The end of the frame path: turns each judged frame into an audit record with its outgoing messages
-/// (defects, alarms) and hands them to the single audit writer, which commits them in one transaction and
-/// then lets the outbox publisher deliver them over MQTT. Also records service events (camera up/down,
-/// threshold changes, reloads, errors) and the periodic stats.
+/// The end of the frame path: hands each judged frame's audit record and outgoing messages to the single audit
+/// writer, which commits them in one transaction and then lets the outbox publisher deliver them over MQTT.
+/// Also records service events (camera up/down, reloads, errors) and the periodic stats, and owns the MQTT
+/// publisher across reloads. The parts that decide are their own types, each testable alone:
+/// `InspectionRecordMaker` (record and messages of a judged or failed frame), `LineRuleEvents` (alarms and
+/// threshold changes as events and messages) and `EvidenceSnapshots` (NG evidence on disk).
 final class InspectionRecorder: Sendable {
     /// The audit store (opened once for the process).
     let store: AuditStore
     /// Its single writer.
     let writer: AuditWriter
-    private let snapshots: SnapshotStore?
-    /// Draws the defects on NG evidence when `snapshots.annotated` is on.
-    private let annotator: SnapshotAnnotator?
+    /// NG evidence; nil with snapshots off.
+    private let snapshots: EvidenceSnapshots?
     private let state: Mutex<Settings>
     private let publisher: Mutex<OutboxPublisher?>
     private let metrics: PipelineMetrics
@@ -29,12 +30,9 @@ final class InspectionRecorder: Sendable {
 
     /// What can change on reload.
     struct Settings: Sendable {
-        var messages: MessageFactory
-        var publishOK: Bool
+        var maker: InspectionRecordMaker
         var mqtt: MQTTConfig
-        var modelName: String
-        var modelSHA256: String
-        var configRevision: String
+        var messages: MessageFactory { maker.messages }
     }
 
     /// Opens the audit store (creating its directory) and the snapshot directory; starts the writer and, when
@@ -56,17 +54,19 @@ final class InspectionRecorder: Sendable {
                                                            retention: retention),
                              logger: logger)
         if config.snapshots.enabled {
+            let store: SnapshotStore
             do {
-                snapshots = try SnapshotStore(directory: config.snapshots.directory,
-                                              maxBytes: Int64(config.snapshots.capMB) << 20)
+                store = try SnapshotStore(directory: config.snapshots.directory,
+                                          maxBytes: Int64(config.snapshots.capMB) << 20)
             } catch {
                 throw DaemonError("snapshots.dir: cannot use \(config.snapshots.directory): \(error)")
             }
+            snapshots = EvidenceSnapshots(store: store, annotator: config.snapshots.annotated
+                                            ? try SnapshotAnnotator(expectedPixels: expectedPixels) : nil,
+                                          logger: logger)
         } else {
             snapshots = nil
         }
-        annotator = config.snapshots.enabled && config.snapshots.annotated
-            ? try SnapshotAnnotator(expectedPixels: expectedPixels) : nil
         state = Mutex(Self.settings(config, model))
         publisher = Mutex(nil)
         writer.onFailureChange { [health, metrics] problem in
@@ -79,11 +79,13 @@ final class InspectionRecorder: Sendable {
     }
 
     private static func settings(_ config: InspectdConfig, _ model: ModelInfo) -> Settings {
-        Settings(messages: MessageFactory(line: config.site.line, station: config.site.station,
-                                          prefix: config.mqtt.topicPrefix),
-                 publishOK: config.mqtt.publishOK, mqtt: config.mqtt,
-                 modelName: ((model.path as NSString).lastPathComponent as NSString).deletingPathExtension,
-                 modelSHA256: model.sha256, configRevision: config.revision)
+        Settings(maker: InspectionRecordMaker(
+                    messages: MessageFactory(line: config.site.line, station: config.site.station,
+                                             prefix: config.mqtt.topicPrefix),
+                    publishOK: config.mqtt.publishOK, mqttEnabled: config.mqtt.enabled,
+                    modelName: ((model.path as NSString).lastPathComponent as NSString).deletingPathExtension,
+                    modelSHA256: model.sha256, configRevision: config.revision),
+                 mqtt: config.mqtt)
     }
 
     private func startPublisher(_ mqtt: MQTTConfig) throws {
@@ -154,48 +156,19 @@ final class InspectionRecorder: Sendable {
     func record(_ inspection: Inspection, jpeg: Data?, latencyNanos: UInt64) {
         let s = state.withLock { $0 }
         let camera = inspection.cameraID
-        var paths: (String, String?)?
-        if inspection.verdict == .ng, let snapshots, let jpeg {
-            var annotated: Data?
-            if let annotator {
-                do { annotated = try annotator.annotate(jpeg: jpeg, defects: inspection.defects) } catch {
-                    logger.warning("annotated snapshot not made: \(error)",
-                                   metadata: ["camera": "\(camera)", "frame": "\(inspection.sequence)"])
-                }
-            }
-            do {
-                paths = try snapshots.save(jpeg: jpeg, annotated: annotated, camera: camera,
-                                           sequence: inspection.sequence, captureTime: inspection.captureTime)
-            } catch {
-                logger.warning("snapshot not saved: \(error)", metadata: ["camera": "\(camera)", "frame": "\(inspection.sequence)"])
-            }
-        }
-        let record = InspectionRecord(
-            camera: camera, sequence: inspection.sequence, captureTime: inspection.captureTime,
-            isNG: inspection.verdict == .ng, latencyMillis: Double(latencyNanos) / 1e6, modelName: s.modelName,
-            modelSHA256: s.modelSHA256, configRevision: s.configRevision,
-            defects: inspection.defects.map {
-                DefectRecord(classID: $0.classID, className: $0.className, confidence: Double($0.confidence),
-                             threshold: Double($0.threshold), x1: Double($0.box.x1), y1: Double($0.box.y1),
-                             x2: Double($0.box.x2), y2: Double($0.box.y2))
-            },
-            snapshotPath: paths?.0, annotatedPath: paths?.1)
-        let mqttOn = s.mqtt.enabled
-        var messages: [OutgoingMessage] = []
-        if mqttOn && (inspection.verdict == .ng || s.publishOK) { messages.append(s.messages.defects(for: record)) }
-        writer.submit(record, messages: messages)
+        let judged = s.maker.judged(inspection, latencyNanos: latencyNanos,
+                                    snapshot: snapshots?.save(inspection, jpeg: jpeg))
+        writer.submit(judged.record, messages: judged.messages)
         onRecorded.notify(captureNanos: inspection.monotonicNanos)
         for alarm in inspection.alarms {
             logger.warning("alarm \(alarm.ruleID): \(alarm.message)",
                            metadata: ["camera": "\(camera)", "frame": "\(inspection.sequence)"])
-            let message = s.messages.alarm(camera: camera, ruleID: alarm.ruleID, kind: alarm.kind,
-                                           message: alarm.message, evidence: alarm.evidence)
-            writer.submit(event: ServiceEvent(.alarm, camera: camera, detail: Self.json(alarm)),
-                          messages: mqttOn ? [message] : [])
         }
         for change in inspection.thresholdChanges {
             metrics.setThreshold(camera: camera, className: change.className, Double(change.to))
-            writer.submit(event: ServiceEvent(.thresholdChange, camera: camera, detail: Self.json(change)))
+        }
+        for e in LineRuleEvents.events(for: inspection, messages: s.messages, mqttEnabled: s.mqtt.enabled) {
+            writer.submit(event: e.event, messages: e.messages)
         }
     }
 
@@ -204,12 +177,9 @@ final class InspectionRecorder: Sendable {
     /// not inspected must not pass as OK by silence.
     func recordError(camera: String, sequence: UInt64, captureTime: Date, captureNanos: UInt64, reason: String,
                      latencyNanos: UInt64) {
-        let s = state.withLock { $0 }
-        let record = InspectionRecord(camera: camera, sequence: sequence, captureTime: captureTime, isNG: false,
-                                      latencyMillis: Double(latencyNanos) / 1e6, modelName: s.modelName,
-                                      modelSHA256: s.modelSHA256, configRevision: s.configRevision, defects: [],
-                                      error: reason)
-        writer.submit(record, messages: s.mqtt.enabled ? [s.messages.defects(for: record)] : [])
+        let failed = state.withLock { $0 }.maker.failed(camera: camera, sequence: sequence, captureTime: captureTime,
+                                                         reason: reason, latencyNanos: latencyNanos)
+        writer.submit(failed.record, messages: failed.messages)
         onRecorded.notify(captureNanos: captureNanos)
     }
 
@@ -271,11 +241,5 @@ final class InspectionRecorder: Sendable {
         }
         stopPublisher(timeout: max(0.5, min(5, deadline.timeIntervalSinceNow)))
         return writer.stop(timeout: max(0.5, deadline.timeIntervalSinceNow))
-    }
-
-    private static func json<T: Encodable>(_ value: T) -> String {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        return (try? e.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 }

@@ -24,6 +24,9 @@ public final class Pipeline: @unchecked Sendable {
     private var loaded: LoadedModel
     private let queues = FrameQueues()
     private let lanesByID = Mutex<[String: CameraLane]>([:])
+
+    /// Camera `id`'s lane (tests look at its source).
+    func lane(_ id: String) -> CameraLane? { lanesByID.withLock { $0[id] } }
     private var workers: [InferenceWorker] = []
     private let recorder: InspectionRecorder
     private let metrics: PipelineMetrics
@@ -141,8 +144,8 @@ public final class Pipeline: @unchecked Sendable {
             guard let lane = old[camera.id], lane.config.source == camera.source, lane.config.reference == camera.reference,
                   let r = rules[camera.id] else { continue }
             if lane.config.queueSize != camera.queueSize || lane.config.overload != camera.overload {
-                for f in queues.setCamera(camera.id, capacity: camera.queueSize, policy: camera.overload) {
-                    lane.source.recycle(f.pixels); health.frameDropped()
+                for _ in queues.setCamera(camera.id, capacity: camera.queueSize, policy: camera.overload) {
+                    health.frameDropped()
                 }
             }
             lane.setRules(r)
@@ -213,7 +216,6 @@ public final class Pipeline: @unchecked Sendable {
         for lane in lanes.values { lane.stopCapture() }
         let waiting = queues.closeAndTakeWaiting()
         for f in waiting {
-            lanes[f.cameraID]?.source.recycle(f.pixels)
             health.frameDropped()
             metrics.camera(f.cameraID).dropped.increment()
         }
@@ -275,14 +277,14 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     private func attachAndStart(_ lane: CameraLane) {
-        for f in lane.attach() { lane.source.recycle(f.pixels); health.frameDropped() }
+        for _ in lane.attach() { health.frameDropped() }
         lanesByID.withLock { $0[lane.config.id] = lane }
         lane.start()
     }
 
     private func removeLane(_ lane: CameraLane) {
         lane.stopCapture()
-        for f in queues.removeCamera(lane.config.id) { lane.source.recycle(f.pixels); health.frameDropped() }
+        for _ in queues.removeCamera(lane.config.id) { health.frameDropped() }
         lanesByID.withLock { $0[lane.config.id] = nil }
     }
 

@@ -27,8 +27,9 @@ public struct Polygon: Sendable, Equatable {
         return inside
     }
 
-    /// Problems with `points` as a polygon, named under `key`.
-    static func problems(points: [[Float]], key: String) -> [SettingsProblem] {
+    /// Problems with `points` as a polygon, named under `key` (the one polygon check: the config reader
+    /// uses it too).
+    public static func problems(points: [[Float]], key: String) -> [SettingsProblem] {
         var list = ProblemList()
         for (i, p) in points.enumerated() where p.count != 2 || !p.allSatisfy({ $0.isFinite }) {
             list.add("\(key)[\(i)]", "a point is [x, y] with finite numbers, got \(p)")

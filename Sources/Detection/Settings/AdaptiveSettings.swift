@@ -2,7 +2,7 @@
 ///
 /// Per class, a sliding window of the class's highest score on frames judged OK for it; the threshold is
 /// `clamp(percentile(window) + margin, floor, ceiling)`, the base threshold until `min_samples` exist.
-public struct AdaptiveSettings: Sendable, Codable, Equatable {
+public struct AdaptiveSettings: Sendable, Equatable {
     /// Adaptive thresholds on or off (`enabled`, default off: static thresholds only).
     public var enabled: Bool
     /// Classes that adapt, by name (`classes`); nil means every class.
@@ -22,10 +22,11 @@ public struct AdaptiveSettings: Sendable, Codable, Equatable {
     /// Highest threshold (`ceiling`, default 0.9).
     public var ceiling: Float
     /// The threshold in force moves only by at least this much (or onto the floor or ceiling), so a window
-    /// sliding by one sample does not make a threshold-change event on every frame (`min_change`, default 0.01).
+    /// sliding by one sample does not make a threshold-change event on every frame (default 0.01; not in the
+    /// config file).
     public var minChange: Float
     /// A class held at its ceiling this long (by frame capture times) raises a drift alarm
-    /// (`drift_after_seconds`, default 600).
+    /// (`drift_after`, default 600 s).
     public var driftAfterSeconds: Double
 
     /// Creates adaptive settings; defaults from the product brief.
@@ -35,27 +36,6 @@ public struct AdaptiveSettings: Sendable, Codable, Equatable {
         self.enabled = enabled; self.classes = classes; self.window = window; self.minSamples = minSamples
         self.percentile = percentile; self.margin = margin; self.floor = floor; self.ceiling = ceiling
         self.minChange = minChange; self.driftAfterSeconds = driftAfterSeconds
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case enabled, classes, window, minSamples = "min_samples", percentile, margin, floor, ceiling
-        case minChange = "min_change", driftAfterSeconds = "drift_after_seconds"
-    }
-
-    /// Missing keys take their defaults.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = AdaptiveSettings()
-        enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled) ?? d.enabled
-        classes = try c.decodeIfPresent([String].self, forKey: .classes)
-        window = try c.decodeIfPresent(Int.self, forKey: .window) ?? d.window
-        minSamples = try c.decodeIfPresent(Int.self, forKey: .minSamples) ?? d.minSamples
-        percentile = try c.decodeIfPresent(Double.self, forKey: .percentile) ?? d.percentile
-        margin = try c.decodeIfPresent(Float.self, forKey: .margin) ?? d.margin
-        floor = try c.decodeIfPresent(Float.self, forKey: .floor)
-        ceiling = try c.decodeIfPresent(Float.self, forKey: .ceiling) ?? d.ceiling
-        minChange = try c.decodeIfPresent(Float.self, forKey: .minChange) ?? d.minChange
-        driftAfterSeconds = try c.decodeIfPresent(Double.self, forKey: .driftAfterSeconds) ?? d.driftAfterSeconds
     }
 
     /// True when the class named `className` has an adaptive threshold.
@@ -79,7 +59,7 @@ public struct AdaptiveSettings: Sendable, Codable, Equatable {
         list.probability(minChange, "\(prefix).min_change")
         if let floor, floor > ceiling { list.add("\(prefix).floor", "must not exceed ceiling (\(ceiling)), got \(floor)") }
         if !(driftAfterSeconds > 0) {
-            list.add("\(prefix).drift_after_seconds", "must be above 0, got \(driftAfterSeconds)")
+            list.add("\(prefix).drift_after", "must be above 0 s, got \(driftAfterSeconds) s")
         }
         return list.problems
     }

@@ -1,10 +1,10 @@
 /// Per-camera detection rules: the ROI, exclusion masks, box filters and line rules of `cameras[i]`.
 ///
 /// Coordinates are source-frame pixels of that camera.
-public struct CameraRules: Sendable, Codable, Equatable {
+public struct CameraRules: Sendable, Equatable {
     /// Where defects count (`roi`).
     public var roi: RegionSettings
-    /// Per-class box geometry limits by class name (`box_filters.<class>`).
+    /// Per-class box geometry limits by class name (`detection.classes.<class>.min_area` …).
     public var boxFilters: [String: BoxFilter]
     /// Alarms for MES (`line_rules`).
     public var lineRules: [LineRule]
@@ -14,24 +14,14 @@ public struct CameraRules: Sendable, Codable, Equatable {
         self.roi = roi; self.boxFilters = boxFilters; self.lineRules = lineRules
     }
 
-    enum CodingKeys: String, CodingKey { case roi, boxFilters = "box_filters", lineRules = "line_rules" }
-
-    /// Missing keys take their defaults.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        roi = try c.decodeIfPresent(RegionSettings.self, forKey: .roi) ?? .init()
-        boxFilters = try c.decodeIfPresent([String: BoxFilter].self, forKey: .boxFilters) ?? [:]
-        lineRules = try c.decodeIfPresent([LineRule].self, forKey: .lineRules) ?? []
-    }
-
     /// Every problem in these rules, keys prefixed with `prefix` (e.g. `cameras[0]`).
     public func validate(classNames: [String], prefix: String = "cameras[0]") -> [SettingsProblem] {
         var problems = roi.validate(prefix: "\(prefix).roi")
         for name in boxFilters.keys.sorted() {
             var list = ProblemList()
-            list.knownClass(name, classNames, "\(prefix).box_filters.\(name)")
+            list.knownClass(name, classNames, "detection.classes.\(name)")
             problems += list.problems
-            problems += boxFilters[name]?.validate(prefix: "\(prefix).box_filters.\(name)") ?? []
+            problems += boxFilters[name]?.validate(prefix: "detection.classes.\(name)") ?? []
         }
         var seen = Set<String>()
         for (i, rule) in lineRules.enumerated() {
@@ -46,7 +36,7 @@ public struct CameraRules: Sendable, Codable, Equatable {
 }
 
 /// Inspection polygon and exclusion masks: `cameras[i].roi`. Points are `[x, y]` pairs in source pixels.
-public struct RegionSettings: Sendable, Codable, Equatable {
+public struct RegionSettings: Sendable, Equatable {
     /// The inspected area (`polygon`); nil means the whole frame.
     public var polygon: [[Float]]?
     /// Areas never inspected (`masks`), e.g. fixtures, labels, the conveyor edge.
@@ -54,15 +44,6 @@ public struct RegionSettings: Sendable, Codable, Equatable {
 
     /// Creates region settings; the default inspects the whole frame.
     public init(polygon: [[Float]]? = nil, masks: [[[Float]]] = []) { self.polygon = polygon; self.masks = masks }
-
-    enum CodingKeys: String, CodingKey { case polygon, masks }
-
-    /// Missing keys take their defaults.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        polygon = try c.decodeIfPresent([[Float]].self, forKey: .polygon)
-        masks = try c.decodeIfPresent([[[Float]]].self, forKey: .masks) ?? []
-    }
 
     func validate(prefix: String) -> [SettingsProblem] {
         var problems: [SettingsProblem] = []
@@ -72,10 +53,10 @@ public struct RegionSettings: Sendable, Codable, Equatable {
     }
 }
 
-/// Geometry limits for one class's boxes (source pixels): `cameras[i].box_filters.<class>`.
+/// Geometry limits for one class's boxes (source pixels): `detection.classes.<class>`.
 ///
 /// Aspect ratio is long side / short side (≥ 1), so a scratch counts the same whichever way it runs.
-public struct BoxFilter: Sendable, Codable, Equatable {
+public struct BoxFilter: Sendable, Equatable {
     /// Smallest box area in px² (`min_area`).
     public var minArea: Float?
     /// Largest box area in px² (`max_area`).
@@ -88,10 +69,6 @@ public struct BoxFilter: Sendable, Codable, Equatable {
     /// Creates a filter; nil limits do not apply.
     public init(minArea: Float? = nil, maxArea: Float? = nil, minAspect: Float? = nil, maxAspect: Float? = nil) {
         self.minArea = minArea; self.maxArea = maxArea; self.minAspect = minAspect; self.maxAspect = maxAspect
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case minArea = "min_area", maxArea = "max_area", minAspect = "min_aspect", maxAspect = "max_aspect"
     }
 
     /// True when `box` passes every limit.

@@ -1,14 +1,15 @@
 /// Model-wide post-processing settings: the `detection:` section of the daemon's YAML config.
 ///
 /// The same values drive the daemon, `inspectd detect` and `inspectd eval` (which pass their own
-/// confidence and IoU). Coding keys are the YAML keys.
-public struct DetectionSettings: Sendable, Codable, Equatable {
+/// confidence and IoU). The daemon's config reader (Daemon's `DetectionConfig`) fills it from the YAML;
+/// problem keys below are spelled as there.
+public struct DetectionSettings: Sendable, Equatable {
     /// How the model's output tensor is laid out (`detection.output_layout`); `auto` decides from shape.
     public var outputLayout: OutputLayoutChoice
     /// Whether a candidate box takes only its best class (`best`, the daemon's default) or every class
     /// above the pre-filter (`all`, Ultralytics' validation setting; raises mAP slightly).
     public var labels: LabelMode
-    /// Static confidence thresholds (`detection.thresholds`).
+    /// Static confidence thresholds (`detection.confidence`, `detection.classes.<name>.confidence`).
     public var thresholds: ThresholdSettings
     /// Adaptive thresholds (`detection.adaptive`).
     public var adaptive: AdaptiveSettings
@@ -23,27 +24,12 @@ public struct DetectionSettings: Sendable, Codable, Equatable {
         self.adaptive = adaptive; self.nms = nms
     }
 
-    enum CodingKeys: String, CodingKey {
-        case outputLayout = "output_layout", labels, thresholds, adaptive, nms
-    }
-
-    /// Missing keys take their defaults.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = DetectionSettings()
-        outputLayout = try c.decodeIfPresent(OutputLayoutChoice.self, forKey: .outputLayout) ?? d.outputLayout
-        labels = try c.decodeIfPresent(LabelMode.self, forKey: .labels) ?? d.labels
-        thresholds = try c.decodeIfPresent(ThresholdSettings.self, forKey: .thresholds) ?? d.thresholds
-        adaptive = try c.decodeIfPresent(AdaptiveSettings.self, forKey: .adaptive) ?? d.adaptive
-        nms = try c.decodeIfPresent(NMSSettings.self, forKey: .nms) ?? d.nms
-    }
-
     /// Every problem in these settings, keys prefixed with `prefix` (default `detection`).
     public func validate(classNames: [String], prefix: String = "detection") -> [SettingsProblem] {
         var list = ProblemList()
-        list.probability(thresholds.base, "\(prefix).thresholds.base")
+        list.probability(thresholds.base, "\(prefix).confidence")
         for name in thresholds.perClass.keys.sorted() {
-            let key = "\(prefix).thresholds.per_class.\(name)"
+            let key = "\(prefix).classes.\(name).confidence"
             list.knownClass(name, classNames, key)
             list.probability(thresholds.perClass[name] ?? 0, key)
         }
@@ -53,7 +39,7 @@ public struct DetectionSettings: Sendable, Codable, Equatable {
             for (c, name) in classNames.enumerated() where adaptive.applies(to: name) {
                 let threshold = baseThresholds(classNames: classNames)[c]
                 if threshold > adaptive.ceiling {
-                    let key = thresholds.perClass[name] != nil ? "thresholds.per_class.\(name)" : "thresholds.base"
+                    let key = thresholds.perClass[name] != nil ? "classes.\(name).confidence" : "confidence"
                     list.add("\(prefix).\(key)", "is the floor of adaptive class '\(name)' and must not exceed "
                         + "adaptive.ceiling (\(adaptive.ceiling)), got \(threshold)")
                 }
@@ -82,7 +68,7 @@ public struct DetectionSettings: Sendable, Codable, Equatable {
 }
 
 /// How the model's output is laid out, as configured; `auto` picks from shape and class count.
-public enum OutputLayoutChoice: String, Sendable, Codable, Equatable {
+public enum OutputLayoutChoice: String, Sendable, Equatable, CaseIterable {
     case auto
     /// Ultralytics YOLOv8/YOLO11/YOLOv5u: [1, 4+nc, N].
     case ultralytics
@@ -91,35 +77,27 @@ public enum OutputLayoutChoice: String, Sendable, Codable, Equatable {
 }
 
 /// Which classes a candidate box may stand for.
-public enum LabelMode: String, Sendable, Codable, Equatable {
+public enum LabelMode: String, Sendable, Equatable, CaseIterable {
     /// The box's best class only.
     case best
     /// Every class whose score passes the pre-filter (one candidate per box and class).
     case all
 }
 
-/// Static confidence thresholds: `detection.thresholds`.
-public struct ThresholdSettings: Sendable, Codable, Equatable {
-    /// Threshold for every class not listed in `perClass` (`base`, default 0.25).
+/// Static confidence thresholds: `detection.confidence` and `detection.classes.<name>.confidence`.
+public struct ThresholdSettings: Sendable, Equatable {
+    /// Threshold for every class not listed in `perClass` (`confidence`, default 0.25).
     public var base: Float
-    /// Per-class overrides by class name (`per_class`).
+    /// Per-class overrides by class name (`classes.<name>.confidence`).
     public var perClass: [String: Float]
 
     /// Creates thresholds; defaults to 0.25 for every class.
     public init(base: Float = 0.25, perClass: [String: Float] = [:]) { self.base = base; self.perClass = perClass }
 
-    enum CodingKeys: String, CodingKey { case base, perClass = "per_class" }
-
-    /// Missing keys take their defaults.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        base = try c.decodeIfPresent(Float.self, forKey: .base) ?? 0.25
-        perClass = try c.decodeIfPresent([String: Float].self, forKey: .perClass) ?? [:]
-    }
 }
 
 /// Non-maximum suppression: `detection.nms`.
-public struct NMSSettings: Sendable, Codable, Equatable {
+public struct NMSSettings: Sendable, Equatable {
     /// Default IoU threshold for the daemon: the product brief recommends 0.3 for small dense defects.
     /// (`detect` and `eval` pass their own, e.g. 0.7 as Ultralytics validates.)
     public static let defaultIoU: Double = 0.3
@@ -140,19 +118,6 @@ public struct NMSSettings: Sendable, Codable, Equatable {
                 containment: Float? = nil) {
         self.iou = iou; self.classAgnostic = classAgnostic; self.maxDetections = maxDetections
         self.containment = containment
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case iou, classAgnostic = "class_agnostic", maxDetections = "max_detections", containment
-    }
-
-    /// Missing keys take their defaults.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        iou = try c.decodeIfPresent(Double.self, forKey: .iou) ?? NMSSettings.defaultIoU
-        classAgnostic = try c.decodeIfPresent(Bool.self, forKey: .classAgnostic) ?? false
-        maxDetections = try c.decodeIfPresent(Int.self, forKey: .maxDetections) ?? 300
-        containment = try c.decodeIfPresent(Float.self, forKey: .containment)
     }
 
     func validate(prefix: String) -> [SettingsProblem] {

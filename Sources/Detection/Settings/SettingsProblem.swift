@@ -1,6 +1,6 @@
 /// One problem found when validating settings: the config key it concerns and what is wrong with it.
 ///
-/// `key` is spelled as in the YAML config (`detection.thresholds.per_class.short`, `cameras[0].roi.polygon`)
+/// `key` is spelled as in the YAML config (`detection.classes.short.confidence`, `cameras[0].roi.polygon`)
 /// so the daemon can print it unchanged.
 public struct SettingsProblem: Sendable, Equatable, CustomStringConvertible {
     /// YAML key path of the offending value.

@@ -1,8 +1,10 @@
 import CV4L2
+import Capture
 import Foundation
 import Imaging
 
-/// A V4L2 capture device in memory with the kernel's buffer-queue semantics, for tests and demo configs:
+/// A V4L2 capture device in memory with the kernel's buffer-queue semantics, for tests (a test double: it lives
+/// in the CaptureTesting target, not in the daemon):
 /// buffers are filled in the order they were queued, DQBUF gives EAGAIN when nothing is ready, S_FMT gives
 /// EINVAL for a format the camera lacks and adjusts the size to the nearest mode, REQBUFS clamps the count,
 /// and scripted faults reproduce what plant cameras do: unplug (ENODEV, POLLERR|POLLHUP), stalls, sequence
