@@ -1,4 +1,5 @@
 import Foundation
+import Delivery
 
 /// `audit`: the SQLite audit store.
 public struct AuditConfig: Sendable, Equatable {
@@ -14,6 +15,8 @@ public struct AuditConfig: Sendable, Equatable {
     public var spillPath: String?
     /// The spill file's size limit.
     public var spillCapMB: Int
+    /// SQLite `synchronous`: `full` (commits survive a power cut) or `normal`.
+    public var synchronous: AuditStore.Synchronous
 
     static func read(_ m: ConfigMapping) -> AuditConfig {
         AuditConfig(path: m.path("path", .creatable) ?? "/var/lib/inspectd/audit.db",
@@ -22,7 +25,17 @@ public struct AuditConfig: Sendable, Equatable {
                     batchInterval: m.duration("batch_interval", default: .milliseconds(100),
                                               in: .milliseconds(1)...(.seconds(10))),
                     spillPath: m.path("spill_path", .creatable),
-                    spillCapMB: m.int("spill_cap_mb", default: 256, in: 1...1_000_000))
+                    spillCapMB: m.int("spill_cap_mb", default: 256, in: 1...1_000_000),
+                    synchronous: synchronous(m))
+    }
+
+    private static func synchronous(_ m: ConfigMapping) -> AuditStore.Synchronous {
+        guard let raw = m.string("synchronous") else { return .full }
+        guard let value = AuditStore.Synchronous(rawValue: raw.uppercased()) else {
+            m.report("synchronous", "'\(raw)' is not full or normal")
+            return .full
+        }
+        return value
     }
 }
 

@@ -46,7 +46,7 @@ final class InspectionRecorder: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: (config.audit.path as NSString).deletingLastPathComponent,
                                                     withIntermediateDirectories: true)
-            store = try AuditStore(path: config.audit.path)
+            store = try AuditStore(path: config.audit.path, synchronous: config.audit.synchronous)
         } catch {
             throw DaemonError("audit.path: cannot open \(config.audit.path): \(error)")
         }

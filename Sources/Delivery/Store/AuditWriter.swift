@@ -95,6 +95,9 @@ public final class AuditWriter: @unchecked Sendable {
     private var lastError: String?
     /// Items dropped or given up (a failing database with a full queue, or at the stop deadline).
     private var lostCount: UInt64 = 0
+    /// Successful commits and the wall time spent in them (benchmarks).
+    private var commits = 0
+    private var commitTime: TimeInterval = 0
     /// After this, a failing commit is given up instead of retried (set by `stop`).
     private var giveUpAt: Date?
 
@@ -201,6 +204,12 @@ public final class AuditWriter: @unchecked Sendable {
     public var lost: Int {
         condition.lock(); defer { condition.unlock() }
         return Int(lostCount)
+    }
+
+    /// Successful transactions so far and the wall time spent in them (`inspectd bench audit`).
+    public var commitStats: (commits: Int, seconds: TimeInterval) {
+        condition.lock(); defer { condition.unlock() }
+        return (commits, commitTime)
     }
 
     /// Items in the spill file, waiting to be written back.
@@ -396,6 +405,7 @@ public final class AuditWriter: @unchecked Sendable {
                     : Set(batch.flatMap { Self.messages(of: $0).map(\.eventID) }).intersection(directIDs)
                 let route = self.route
                 condition.unlock()
+                let started = Date()
                 let added: Bool
                 if !direct.isEmpty, let route {
                     added = try route.settleDirect(direct) { acked in
@@ -405,6 +415,7 @@ public final class AuditWriter: @unchecked Sendable {
                     added = try store.pool.write { db in try Self.write(batch, batchUpdates, db, delivered: []).0 }
                 }
                 condition.lock()
+                commits += 1; commitTime += Date().timeIntervalSince(started)
                 directIDs.subtract(direct)
                 let hadError = lastError != nil
                 lastError = nil
