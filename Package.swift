@@ -93,3 +93,17 @@ let package = Package(
                 swiftSettings: strict),
     ]
 )
+
+// MARK: fuzz harnesses (Scripts/fuzz), only with INSPECTD_FUZZ=1: built in their own build directory with
+// -sanitize=fuzzer,address; each harness's main runs libFuzzer's driver (Fuzz/CFuzz). The MQTT and HTTP command parsers get theirs here
+// when they exist (FuzzMQTTCommand, FuzzHTTPCommand).
+if Context.environment["INSPECTD_FUZZ"] == "1" {
+    let fuzz: [SwiftSetting] = strict + [.unsafeFlags(["-parse-as-library"])]
+    package.targets += [
+        .target(name: "CFuzz", path: "Fuzz/CFuzz"),
+        .executableTarget(name: "FuzzConfig", dependencies: ["CFuzz", "Daemon"], path: "Fuzz/FuzzConfig", swiftSettings: fuzz),
+        .executableTarget(name: "FuzzONNX", dependencies: ["CFuzz", "Engine"], path: "Fuzz/FuzzONNX", swiftSettings: fuzz),
+        .executableTarget(name: "FuzzJPEG", dependencies: ["CFuzz", "Imaging"], path: "Fuzz/FuzzJPEG", swiftSettings: fuzz),
+        .executableTarget(name: "FuzzPNG", dependencies: ["CFuzz", "Imaging"], path: "Fuzz/FuzzPNG", swiftSettings: fuzz),
+    ]
+}

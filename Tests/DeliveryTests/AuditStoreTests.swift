@@ -11,12 +11,17 @@ final class AuditStoreTests: XCTestCase {
 
     private func openStore() throws -> AuditStore { try AuditStore(path: dir.appendingPathComponent("audit.sqlite").path) }
 
+    func testSynchronousNormalIsApplied() throws {
+        let store = try AuditStore(path: dir.appendingPathComponent("normal.sqlite").path, synchronous: .normal)
+        try store.pool.write { db in XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA synchronous"), 1) }
+    }
+
     func testNewFileHasIncrementalVacuumWALAndSchema() throws {
         let store = try openStore()
         try store.pool.read { db in
             XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA auto_vacuum"), 2, "auto_vacuum must be INCREMENTAL")
             XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA journal_mode"), "wal")
-            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA synchronous"), 1, "synchronous must be NORMAL")
+            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA synchronous"), 2, "synchronous must be FULL by default")
             for table in ["inspections", "defects", "outbox", "service_events", "adaptive_state"] {
                 XCTAssertTrue(try db.tableExists(table), table)
             }

@@ -104,6 +104,25 @@ final class ModelLoadingTests: XCTestCase {
         }
     }
 
+    /// Inputs that crashed the loader under Scripts/fuzz (FuzzONNX), kept as regressions: each must fail with an
+    /// error naming the node, not crash.
+    func testFuzzFoundModelsFailCleanly() throws {
+        let cases: [(String, String)] = [
+            // Split (num_outputs 4) of a scalar input: indexed the shape at axis 0 (array out of range, SIGILL).
+            ("CAgSDGJhY2tlbmQtdGVzdDrlAQpKCgVpbnB1dBIIb3V0cHV0XzESCG91dHB1dF8yEghvdXRwdXRfMxIIb3V0cHV0XzQiBVNwbGl0KhIKC251bV9vdXRwdXRzGASgAQISInRlc3Rfc3BsaXRfMWRfdW5ldmVuX3NwbGl0X29wc2V0MThaEwoFaW5wdXQSCgoICAESBBoCCAdiFgoIb3V0cHV0XzESCgoICAESBAoCCAJiFgoIb3R0cHV0XzMSCgoICAESBAoCCAJiFgoIb3V0cHV0XzMSCgoICAESBAoCCAJiFgoIb3V0cHV0XzQSCgoICAESBAoCCAFCBAoAEBI=",
+             "scalar"),
+            // MaxPool without inputs: read inputs[0] (array out of range, SIGILL).
+            ("CAoSDGJhY2tlbmQtdGVzdDp7CiYaAXgSAXkiB01heFBvb2wqFQoMa2Vscm5lX3NoYXBlQAJAAqABBxIXdGVzdF9tYXhwb29sXzJkX2RlZmF1bHRaGwoBeBIWChQIARIQCgIIAQoCCAMKAgggCgIIIGIbCgF5EhYKFAgBEhAKAggBCgIIAwoCCB8KAggfQgQKABAW",
+             "no first input"),
+        ]
+        for (base64, expected) in cases {
+            let bytes = [UInt8](try XCTUnwrap(Data(base64Encoded: base64)))
+            XCTAssertThrowsError(try Model(bytes: bytes, path: "fuzz.onnx")) { error in
+                XCTAssertTrue("\(error)".contains(expected), "\(error)")
+            }
+        }
+    }
+
     /// Thousands of seeded mutations of a real model (byte flips, truncations, inserted garbage): the reader
     /// must throw or succeed, never crash.
     func testMutatedModelsNeverCrash() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Delivery
 
 /// `audit`: the SQLite audit store.
 public struct AuditConfig: Sendable, Equatable {
@@ -10,13 +11,31 @@ public struct AuditConfig: Sendable, Equatable {
     public var sizeCapMB: Int
     /// The writer commits at least this often (one transaction per batch).
     public var batchInterval: Duration
+    /// Where records go when the database cannot be written and memory is full (nil: memory only).
+    public var spillPath: String?
+    /// The spill file's size limit.
+    public var spillCapMB: Int
+    /// SQLite `synchronous`: `full` (commits survive a power cut) or `normal`.
+    public var synchronous: AuditStore.Synchronous
 
     static func read(_ m: ConfigMapping) -> AuditConfig {
         AuditConfig(path: m.path("path", .creatable) ?? "/var/lib/inspectd/audit.db",
                     retentionDays: m.int("retention_days", default: 90, in: 1...36500),
                     sizeCapMB: m.int("size_cap_mb", default: 2048, in: 1...10_000_000),
                     batchInterval: m.duration("batch_interval", default: .milliseconds(100),
-                                              in: .milliseconds(1)...(.seconds(10))))
+                                              in: .milliseconds(1)...(.seconds(10))),
+                    spillPath: m.path("spill_path", .creatable),
+                    spillCapMB: m.int("spill_cap_mb", default: 256, in: 1...1_000_000),
+                    synchronous: synchronous(m))
+    }
+
+    private static func synchronous(_ m: ConfigMapping) -> AuditStore.Synchronous {
+        guard let raw = m.string("synchronous") else { return .full }
+        guard let value = AuditStore.Synchronous(rawValue: raw.uppercased()) else {
+            m.report("synchronous", "'\(raw)' is not full or normal")
+            return .full
+        }
+        return value
     }
 }
 

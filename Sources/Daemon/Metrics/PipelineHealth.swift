@@ -148,7 +148,7 @@ public final class PipelineHealth: Sendable {
                 }
             }
             if let storage = s.storageProblem {
-                problems.append("audit database not writable (records held in memory): \(storage)")
+                problems.append("audit database not writable (records held in the spill): \(storage)")
             }
             let inFlight = s.accepted &- s.finished &- s.dropped
             let sinceLast = Double(now &- s.lastFinish) / 1e9

@@ -44,14 +44,23 @@ final class InspectionRecorder: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: (config.audit.path as NSString).deletingLastPathComponent,
                                                     withIntermediateDirectories: true)
-            store = try AuditStore(path: config.audit.path)
+            store = try AuditStore(path: config.audit.path, synchronous: config.audit.synchronous)
         } catch {
             throw DaemonError("audit.path: cannot open \(config.audit.path): \(error)")
         }
         let retention = RetentionPolicy(maxAge: Double(config.audit.retentionDays) * 86400,
                                         maxBytes: Int64(config.audit.sizeCapMB) << 20)
+        if let spill = config.audit.spillPath {
+            do {
+                try FileManager.default.createDirectory(atPath: (spill as NSString).deletingLastPathComponent,
+                                                        withIntermediateDirectories: true)
+            } catch {
+                throw DaemonError("audit.spill_path: cannot create the directory of \(spill): \(error)")
+            }
+        }
         writer = AuditWriter(store: store, settings: .init(maxDelay: config.audit.batchInterval.seconds,
-                                                           retention: retention),
+                                                           retention: retention, spillPath: config.audit.spillPath,
+                                                           spillMaxBytes: Int64(config.audit.spillCapMB) << 20),
                              logger: logger)
         if config.snapshots.enabled {
             let store: SnapshotStore
@@ -69,9 +78,10 @@ final class InspectionRecorder: Sendable {
         }
         state = Mutex(Self.settings(config, model))
         publisher = Mutex(nil)
-        writer.onFailureChange { [health, metrics] problem in
+        writer.onFailureChange { [weak self, health, metrics] problem in
             health.storage(problem: problem)
             metrics.auditWritable.record(problem == nil ? 1 : 0)
+            self?.storageAlarm(problem)
         }
         metrics.auditWritable.record(1)
         writer.start()
@@ -188,6 +198,19 @@ final class InspectionRecorder: Sendable {
         let s = state.withLock { $0 }
         let message = s.messages.cameraStatus(camera: camera, up: up, reason: reason)
         writer.submit(event: ServiceEvent(up ? .cameraUp : .cameraDown, camera: camera, detail: reason),
+                      messages: s.mqtt.enabled ? [message] : [])
+    }
+
+    /// The `storage` alarm on `{prefix}/alarms` (camera `*`: the station) when the audit database stops
+    /// taking writes, and `storage_recovered` when it takes them again. While it fails, the message is
+    /// published from memory (the outbox is in that database) and enters the outbox on write-back.
+    private func storageAlarm(_ problem: String?) {
+        let s = state.withLock { $0 }
+        let text = problem.map { "audit database not writable, records held in the spill: \($0)" }
+            ?? "audit database writable again; held records are written back"
+        let kind = problem == nil ? "storage_recovered" : "storage"
+        let message = s.messages.alarm(camera: "*", ruleID: "storage", kind: kind, message: text, evidence: [])
+        writer.submit(event: ServiceEvent(.alarm, detail: Self.json(["kind": kind, "message": text])),
                       messages: s.mqtt.enabled ? [message] : [])
     }
 

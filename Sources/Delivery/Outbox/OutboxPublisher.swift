@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 
 /// Delivers the outbox to the broker, at least once and without loss:
 /// - a message is published only after its outbox row is committed, and only while connected;
@@ -11,13 +12,16 @@ import Logging
 /// - a row is published once per process: messages in flight when a connection drops are re-sent by libmosquitto
 ///   itself (same message id, DUP flag) after the reconnect, so the pump keeps their ids and does not re-publish
 ///   them, and a row acknowledged but not yet marked delivered in the database is never taken for pending;
-/// - rows a broker rejected are picked up again by a periodic rescan.
+/// - rows a broker rejected are picked up again by a periodic rescan;
+/// - while the audit database cannot be written, the writer hands the messages of the records it holds to
+///   ``publishDirect(_:)``: they are published from memory (after any pending rows, in the same window) and
+///   settled into the outbox when their records are written back (see ``DirectRoute``).
 ///
 /// The daemon creates one per process, after the ``AuditWriter``; subscribers de-duplicate by `event_id`.
 ///
 /// Thread-safety invariant: mutable fields are touched only with `condition` locked. One pump thread publishes;
 /// acks arrive on the MQTT loop thread; attempts and deliveries are written by the ``AuditWriter`` (single writer).
-public final class OutboxPublisher: @unchecked Sendable {
+public final class OutboxPublisher: @unchecked Sendable, DirectRoute {
     /// Counters for health and stats.
     public struct Status: Sendable, Equatable {
         /// Broker connection up.
@@ -54,6 +58,21 @@ public final class OutboxPublisher: @unchecked Sendable {
     /// them for pending (that race re-sent hundreds of messages after an outage). Dropped once a read of
     /// the outbox no longer lists them.
     private var acknowledgedRows: Set<Int64> = []
+    /// Messages from memory (the database failing). A leaf lock: the writer takes it under its own lock, the
+    /// pump and the ack handler under `condition`; nothing is locked inside it.
+    private let direct = Mutex(DirectState())
+    private static let directLimit = 10_000
+
+    struct DirectState {
+        /// Not yet published, oldest first.
+        var queue: [OutgoingMessage] = []
+        /// Published, not yet acknowledged: message id → event id.
+        var inFlight: [Int32: UUID] = [:]
+        /// Acknowledged, not yet in the outbox.
+        var acked: Set<UUID> = []
+        /// Dropped from `queue` at its limit (they are published from the outbox after the write-back).
+        var overflow = 0
+    }
 
     /// Creates the publisher and its MQTT client. Throws ``MQTTError`` (one line per bad setting) when the
     /// settings cannot work; a broker that is down or refuses the login is not an error (it is retried).
@@ -77,6 +96,7 @@ public final class OutboxPublisher: @unchecked Sendable {
             })
         box.publisher = self
         writer.onOutboxCommitted { [weak self] in self?.outboxChanged() }
+        writer.attach(route: self)
     }
 
     /// Starts the broker connection and the delivery pump.
@@ -109,6 +129,38 @@ public final class OutboxPublisher: @unchecked Sendable {
                       lastProblem: client?.lastProblem ?? "")
     }
 
+    // MARK: DirectRoute (called by the writer)
+
+    func publishDirect(_ messages: [OutgoingMessage]) {
+        direct.withLock { d in
+            d.queue.append(contentsOf: messages)
+            if d.queue.count > Self.directLimit {
+                let excess = d.queue.count - Self.directLimit
+                d.queue.removeFirst(excess)
+                d.overflow += excess
+            }
+        }
+        // Wake the pump without taking `condition` here (the writer holds its own lock).
+        DispatchQueue.global().async { [weak self] in self?.outboxChanged() }
+    }
+
+    func settleDirect<T>(_ ids: Set<UUID>, commit: (Set<UUID>) throws -> (T, [UUID: Int64])) rethrows -> T {
+        condition.lock(); defer { condition.unlock() }
+        while publishing { condition.wait() }   // a message being handed to libmosquitto has no id yet
+        let acked = direct.withLock { $0.acked.intersection(ids) }
+        let (result, rows) = try commit(acked)
+        direct.withLock { d in
+            d.acked.subtract(ids)
+            d.queue.removeAll { ids.contains($0.eventID) }
+            for (mid, eventID) in d.inFlight where ids.contains(eventID) {
+                d.inFlight[mid] = nil
+                // Still in flight: its PUBACK (or libmosquitto's own re-send) now settles the outbox row.
+                if let row = rows[eventID] { inFlight[mid] = row }
+            }
+        }
+        return result
+    }
+
     /// New rows were committed to the outbox.
     func outboxChanged() {
         condition.lock(); moreInDatabase = true; condition.broadcast(); condition.unlock()
@@ -130,10 +182,22 @@ public final class OutboxPublisher: @unchecked Sendable {
         condition.lock(); defer { condition.unlock() }
         if let id = inFlight.removeValue(forKey: mid) {
             settle(id: id, reason: reason)
+        } else if settleDirectAck(mid: mid, reason: reason) {
         } else if publishing {
             earlyAcks[mid] = reason
         }
         condition.broadcast()
+    }
+
+    /// A PUBACK for a message sent from memory; false when `mid` is not one. Called with `condition` locked.
+    private func settleDirectAck(mid: Int32, reason: Int32) -> Bool {
+        let known = direct.withLock { d -> Bool in
+            guard let eventID = d.inFlight.removeValue(forKey: mid) else { return false }
+            if reason < 0x80 { d.acked.insert(eventID) }  // else: it goes out from the outbox after the write-back
+            return true
+        }
+        if known && reason < 0x80 { acknowledged += 1 }
+        return known
     }
 
     /// Called with `condition` locked.
@@ -152,7 +216,13 @@ public final class OutboxPublisher: @unchecked Sendable {
     private func pump() {
         condition.lock()
         while !stopping {
-            let ready = connected && moreInDatabase && inFlight.count < window
+            let directInFlight = direct.withLock { $0.inFlight.count }
+            if connected && !moreInDatabase && inFlight.count + directInFlight < window,
+               let m = direct.withLock({ $0.queue.first }) {
+                publishFromMemory(m)
+                continue
+            }
+            let ready = connected && moreInDatabase && inFlight.count + directInFlight < window
             if !ready {
                 if connected && inFlight.isEmpty && Date().timeIntervalSince(lastRescan) >= rescanInterval {
                     cursor = 0; moreInDatabase = true; lastRescan = Date()
@@ -161,7 +231,7 @@ public final class OutboxPublisher: @unchecked Sendable {
                 _ = condition.wait(until: Date(timeIntervalSinceNow: 1))
                 continue
             }
-            let room = window - inFlight.count
+            let room = window - inFlight.count - directInFlight
             let after = cursor
             condition.unlock()
             let rows: [PendingRow]
@@ -215,6 +285,35 @@ public final class OutboxPublisher: @unchecked Sendable {
         pumpRunning = false
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// Publishes one message held in memory (the database failing). Called with `condition` locked.
+    private func publishFromMemory(_ m: OutgoingMessage) {
+        publishing = true
+        earlyAcks.removeAll()
+        condition.unlock()
+        let result = client?.publish(m.topic, m.payload, qos: m.qos, retained: m.retained) ?? .notConnected
+        condition.lock()
+        publishing = false
+        condition.broadcast()  // settleDirect may be waiting
+        switch result {
+        case .queued(let mid):
+            published += 1
+            let early = earlyAcks.removeValue(forKey: mid)
+            direct.withLock { d in
+                guard d.queue.first?.eventID == m.eventID else { return }
+                d.queue.removeFirst()
+                if let early { if early < 0x80 { d.acked.insert(m.eventID) } } else { d.inFlight[mid] = m.eventID }
+            }
+            if let early, early < 0x80 { acknowledged += 1 }
+        case .notConnected:
+            _ = condition.wait(until: Date(timeIntervalSinceNow: 0.1))
+        case .failed(let code, let message):
+            // It stays in its record; the outbox publishes it after the write-back.
+            direct.withLock { d in if d.queue.first?.eventID == m.eventID { d.queue.removeFirst() } }
+            logger.error("mqtt: cannot publish held message to \(m.topic): \(message) (\(code))")
+        }
+        earlyAcks.removeAll()
     }
 }
 

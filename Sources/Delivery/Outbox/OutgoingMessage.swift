@@ -2,7 +2,7 @@ import Foundation
 
 /// A message for the broker. It goes into the outbox (in the same transaction as what caused it) before it is
 /// ever published, and leaves the `pending` state only on the broker's PUBACK.
-public struct OutgoingMessage: Sendable, Equatable {
+public struct OutgoingMessage: Sendable, Equatable, Codable {
     /// The payload's `event_id`; subscribers de-duplicate by it (delivery is at-least-once).
     public var eventID: UUID
     /// Full MQTT topic.

@@ -10,11 +10,11 @@ public struct AlarmPayload: Codable, Sendable, Equatable {
     public var line: String
     /// Station id.
     public var station: String
-    /// Camera id.
+    /// Camera id, or `*` for a station-wide alarm (storage).
     public var camera: String
     /// Rule id from the config, or `drift:<class>`.
     public var ruleId: String
-    /// `consecutive_class`, `ng_rate` or `threshold_drift`.
+    /// `consecutive_class`, `ng_rate`, `threshold_drift`, `storage` or `storage_recovered`.
     public var kind: String
     /// One line for people.
     public var message: String

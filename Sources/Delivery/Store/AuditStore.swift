@@ -23,16 +23,25 @@ import GRDB
 /// `defects(class_name)`, `outbox(id) WHERE state='pending'`, `outbox(created_at)`, `service_events(at)`,
 /// `service_events(kind, at)`.
 ///
-/// Pragmas: `auto_vacuum=INCREMENTAL` (set on a new file before WAL), `journal_mode=WAL`, `synchronous=NORMAL`
-/// (a power cut can roll back the last commits, never corrupt), `busy_timeout` 5 s, `foreign_keys=ON`.
+/// Pragmas: `auto_vacuum=INCREMENTAL` (set on a new file before WAL), `journal_mode=WAL`, `synchronous=FULL` by
+/// default (a commit is on disk when it returns: a power cut loses nothing committed; `NORMAL` skips that fsync,
+/// so a power cut can roll back the last commits, never corrupt), `busy_timeout` 5 s, `foreign_keys=ON`.
 public final class AuditStore: Sendable {
     /// The pool: one writer connection (used by ``AuditWriter``) and concurrent WAL readers.
     public let pool: DatabasePool
     /// The database file.
     public let path: String
 
+    /// SQLite's `synchronous` for the writer connection (WAL mode).
+    public enum Synchronous: String, Sendable, CaseIterable {
+        /// fsync of the WAL at every commit: committed records survive a power cut.
+        case full = "FULL"
+        /// fsync only at checkpoints: a power cut can roll back the last commits (never corrupts).
+        case normal = "NORMAL"
+    }
+
     /// Opens (creating if needed) the audit database at `path` and migrates it to the current schema.
-    public init(path: String) throws {
+    public init(path: String, synchronous: Synchronous = .full) throws {
         self.path = path
         let url = URL(fileURLWithPath: path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -49,7 +58,7 @@ public final class AuditStore: Sendable {
         config.busyMode = .timeout(5)
         config.label = "inspectd.audit"
         config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
         }
         pool = try DatabasePool(path: path, configuration: config)
         try Self.migrator.migrate(pool)

@@ -1,7 +1,7 @@
 import Foundation
 
 /// One judged frame as the audit store records it. The daemon fills it from Detection's `Inspection`.
-public struct InspectionRecord: Sendable, Equatable {
+public struct InspectionRecord: Sendable, Equatable, Codable {
     /// Camera id from the config.
     public var camera: String
     /// The capture's frame sequence number.

@@ -1,9 +1,9 @@
 import Foundation
 
 /// A lifecycle event recorded in `service_events`.
-public struct ServiceEvent: Sendable, Equatable {
+public struct ServiceEvent: Sendable, Equatable, Codable {
     /// What happened.
-    public enum Kind: String, Sendable, CaseIterable {
+    public enum Kind: String, Sendable, CaseIterable, Codable {
         case start, stop
         case configReload = "config_reload"
         case cameraDown = "camera_down", cameraUp = "camera_up"

@@ -128,7 +128,7 @@ enum ConstantFolder {
             return [try req(0).cast(to: to)]
         case "Gather":
             let data = try req(0), idx = try req(1)
-            let axis = try normalizeAxis(node.int("axis", 0), rank: data.shape.count, node)
+            let axis = try normalizeAxis(node.int("axis", 0), rank: data.shape.count, node, scalarAllowed: false)
             let outer = data.shape[..<axis].reduce(1, *), dim = data.shape[axis], inner = data.shape[(axis + 1)...].reduce(1, *)
             var flat: [Int] = []
             for o in 0..<outer { for j in idx.asInts {
@@ -140,7 +140,7 @@ enum ConstantFolder {
         case "Concat":
             let ts = try (0..<inputs.count).map { try req($0) }
             guard let first = ts.first else { throw EngineError("\(node.label): no inputs") }
-            let axis = try normalizeAxis(node.int("axis", 0), rank: first.shape.count, node)
+            let axis = try normalizeAxis(node.int("axis", 0), rank: first.shape.count, node, scalarAllowed: false)
             var shape = first.shape; shape[axis] = 0
             for t in ts {
                 guard t.shape.count == first.shape.count else { throw EngineError("\(node.label): rank mismatch") }

@@ -140,6 +140,12 @@ final class GraphBuilder {
         guard node.domain == "" || node.domain == "ai.onnx" else {
             throw fail(node, "unsupported domain '\(node.domain)'")
         }
+        // Every op but Constant reads its first input, and every op writes its first output: a node without them
+        // is malformed (Scripts/fuzz found a MaxPool without inputs crashing the loader on `inputs[0]`).
+        guard node.outputs.first.map({ !$0.isEmpty }) ?? false else { throw fail(node, "the node has no output") }
+        guard node.opType == "Constant" || (node.inputs.first.map { !$0.isEmpty } ?? false) else {
+            throw fail(node, "the node has no first input")
+        }
         for name in node.inputs where !name.isEmpty && consts[name] == nil && valueOf[name] == nil {
             throw fail(node, "input '\(name)' is missing: no initializer or node produces it")
         }

@@ -44,7 +44,10 @@ func broadcastStrides(_ shape: [Int], to: [Int]) -> [Int] {
 }
 
 /// Normalizes a possibly negative axis against a rank.
-func normalizeAxis(_ axis: Int, rank: Int, _ node: OnnxNode) throws -> Int {
+func normalizeAxis(_ axis: Int, rank: Int, _ node: OnnxNode, scalarAllowed: Bool = true) throws -> Int {
+    // Ops that index the shape at the axis (Split, Gather, Concat) need rank ≥ 1: a scalar there crashed the
+    // loader (found by Scripts/fuzz, FuzzONNX).
+    guard scalarAllowed || rank >= 1 else { throw EngineError("\(node.label): a scalar input has no axis \(axis)") }
     let a = axis < 0 ? axis + rank : axis
     guard a >= 0, a < max(rank, 1) else { throw EngineError("\(node.label): axis \(axis) out of range for rank \(rank)") }
     return a

@@ -165,7 +165,7 @@ extension GraphBuilder {
             let offset = (0..<p.count).reduce(0) { $0 + (p[$1].count > 0 ? p[$1].start * st[$1] : 0) }
             strided([(node.outputs[0], p.map { $0.count }, offset, (0..<p.count).map { st[$0] * p[$0].step })])
         case "Split":
-            let axis = try normalizeAxis(node.int("axis", 0), rank: v.shape.count, node)
+            let axis = try normalizeAxis(node.int("axis", 0), rank: v.shape.count, node, scalarAllowed: false)
             let n = node.outputs.count
             var sizes = try constInts(1)?.map { Int($0) } ?? node.ints("split") ?? []
             if sizes.isEmpty {
@@ -185,7 +185,7 @@ extension GraphBuilder {
             strided(outs)
         case "Gather":
             guard let idxT = node.input(1).flatMap({ consts[$0] }) else { throw fail(node, "indices must be constant") }
-            let axis = try normalizeAxis(node.int("axis", 0), rank: v.shape.count, node)
+            let axis = try normalizeAxis(node.int("axis", 0), rank: v.shape.count, node, scalarAllowed: false)
             let dim = v.shape[axis], inner = v.shape[(axis + 1)...].reduce(1, *), outer = v.shape[..<axis].reduce(1, *)
             let indices = try idxT.asInts.map { j -> Int in
                 let k = j < 0 ? Int(j) + dim : Int(j)
@@ -203,7 +203,7 @@ extension GraphBuilder {
             }
         case "Concat":
             let ids = try node.inputs.filter { !$0.isEmpty }.map { try runtimeValue($0, node) }
-            let axis = try normalizeAxis(node.int("axis", 0), rank: v.shape.count, node)
+            let axis = try normalizeAxis(node.int("axis", 0), rank: v.shape.count, node, scalarAllowed: false)
             var shape = v.shape; shape[axis] = 0
             for id in ids {
                 let s = values[id].shape
