@@ -1,6 +1,7 @@
 import Capture
 import Foundation
 import Logging
+import Synchronization
 
 /// One camera's capture thread: pulls frames from its source and pushes them into the camera's queue,
 /// counting every drop. A source that fails to start is retried with backoff (1 s doubling to 30 s); a camera
@@ -12,7 +13,8 @@ final class CaptureLoop: Sendable {
     private let metrics: PipelineMetrics.Camera
     private let health: PipelineHealth
     private let logger: Logger
-    private let thread: LoopThread
+    private let stopping = Atomic<Bool>(false)
+    private let exited = DispatchSemaphore(value: 0)
     private let onEvent: @Sendable (SourceEvent) -> Void
 
     /// `onEvent` also receives every source event (after metrics and health are updated), e.g. for the camera
@@ -22,26 +24,30 @@ final class CaptureLoop: Sendable {
          logger: Logger, onEvent: @escaping @Sendable (SourceEvent) -> Void) {
         self.source = source; self.queues = queues; self.health = health; self.onEvent = onEvent
         self.metrics = metrics.camera(source.cameraID)
-        thread = LoopThread(name: "capture-\(source.cameraID)")
         var logger = logger
         logger[metadataKey: "camera"] = "\(source.cameraID)"
         self.logger = logger
     }
 
     /// Starts the capture thread.
-    func start() { thread.start { [self] in run() } }
+    func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "capture-\(source.cameraID)"
+        thread.start()
+    }
 
     /// Stops the source and waits for the thread to exit (waking it if it waits for room in a full queue).
     func stop() {
-        thread.requestStop()
+        stopping.store(true, ordering: .sequentiallyConsistent)
         source.stop()
         queues.interrupt()
-        thread.join()
+        exited.wait()
     }
 
-    private var isStopping: Bool { thread.isStopping }
+    private var isStopping: Bool { stopping.load(ordering: .sequentiallyConsistent) }
 
     private func run() {
+        defer { exited.signal() }
         let id = source.cameraID
         let (metrics, health, logger, onEvent) = (self.metrics, self.health, self.logger, self.onEvent)
         source.onEvent = { event in
