@@ -210,7 +210,7 @@ final class InspectionRecorder: Sendable {
             ?? "audit database writable again; held records are written back"
         let kind = problem == nil ? "storage_recovered" : "storage"
         let message = s.messages.alarm(camera: "*", ruleID: "storage", kind: kind, message: text, evidence: [])
-        writer.submit(event: ServiceEvent(.alarm, detail: Self.json(["kind": kind, "message": text])),
+        writer.submit(event: ServiceEvent(.alarm, detail: LineRuleEvents.json(["kind": kind, "message": text])),
                       messages: s.mqtt.enabled ? [message] : [])
     }
 
