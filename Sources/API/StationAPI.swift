@@ -12,4 +12,7 @@ public protocol StationAPI: Sendable {
     func status() -> StatusDocument
     /// `GET /api/v1/cameras`, sorted by id.
     func cameras() -> [CameraDocument]
+    /// `POST /api/v1/detect`: inspects one JPEG or PNG under camera `camera`'s rules (nil: the `detection`
+    /// section's), statelessly. Throws `APIError` (404 unknown camera, 422 unreadable image, 429 busy).
+    func detect(image: Data, camera: String?) async throws -> DetectAnswer
 }

@@ -8,6 +8,8 @@ public struct HTTPConfig: Sendable, Equatable {
     public var listen: ListenAddress
     /// Largest request body accepted (an image for `/api/v1/detect`); larger gets 413.
     public var maxBody: Int
+    /// Images waiting for `POST /api/v1/detect` at most; one more gets 429 with Retry-After.
+    public var detectQueue: Int
 
     /// Default address: loopback only, the port Prometheus exporters of this kind use.
     static let defaultListen = ListenAddress(host: "127.0.0.1", port: 9464)
@@ -26,7 +28,8 @@ public struct HTTPConfig: Sendable, Equatable {
             }
         }
         return HTTPConfig(enabled: m.bool("enabled", default: metrics.enabled), listen: listen ?? defaultListen,
-                          maxBody: m.byteSize("max_body", default: 32 << 20, in: 1024...(1 << 30)))
+                          maxBody: m.byteSize("max_body", default: 32 << 20, in: 1024...(1 << 30)),
+                          detectQueue: m.int("detect_queue", default: 4, in: 1...1000))
     }
 }
 

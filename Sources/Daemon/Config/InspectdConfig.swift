@@ -74,7 +74,7 @@ public struct InspectdConfig: Sendable, Equatable {
                 WorkersConfig(count: w.int("count", default: ProcessInfo.processInfo.activeProcessorCount, in: 1...256),
                               threadsPerWorker: w.int("threads_per_worker", default: 1, in: 1...64))
             }
-            if !m.has("cameras") { m.report("cameras", "is required (at least one camera)") }
+            if !m.has("cameras") { m.report("cameras", "is required (at least one camera, or [] with http on)") }
             let cameras = m.list("cameras") { CameraConfig.read($0, at: $1, reader: reader) }
             if cameras.count > maxCameras {
                 m.report("cameras", "\(cameras.count) cameras; one station takes at most \(maxCameras)")
@@ -97,7 +97,11 @@ public struct InspectdConfig: Sendable, Equatable {
                                              in: .seconds(1)...(.seconds(600)))
             let statsInterval = m.duration("stats_interval", default: .seconds(60), in: .seconds(1)...(.seconds(86400)))
             let level: LogLevel = m.choice("log_level", default: .info)
-            guard let site, let model, !cameras.isEmpty else { return nil }
+            if m.has("cameras") && cameras.isEmpty && !http.enabled {
+                m.report("cameras", "is empty and http is off: nothing would be inspected (cameras: [] is a pure "
+                         + "inspection server, which needs http)")
+            }
+            guard let site, let model, !cameras.isEmpty || http.enabled else { return nil }
             return InspectdConfig(file: file, site: site, model: model, workers: workers, cameras: cameras,
                                   detection: detection, mqtt: mqtt, audit: audit, snapshots: snapshots,
                                   metrics: metrics, http: http, shutdownTimeout: shutdownTimeout,

@@ -54,8 +54,9 @@ public final class InspectionService: @unchecked Sendable {
             errors("\(error)"); return 1
         }
         for warning in config.warnings { logger.warning("\(config.file): \(warning)") }
-        let facade = StationFacade(metrics: metrics, health: health)
-        facade.update(config: config, model: pipeline.modelInfo)
+        let facade = StationFacade(metrics: metrics, health: health, detectQueue: config.http.detectQueue,
+                                   threads: config.workers.threadsPerWorker, logger: logger)
+        facade.update(config: config, model: pipeline.model)
         self.facade = facade
         if config.http.enabled {
             do {
@@ -97,6 +98,7 @@ public final class InspectionService: @unchecked Sendable {
             statsTimer?.cancel()
             let clean = pipeline.stop(timeout: config.shutdownTimeout)
             server?.shutdown()
+            facade.stop()
             self.pipeline = nil
             return clean
         }
@@ -124,7 +126,7 @@ public final class InspectionService: @unchecked Sendable {
                 let new = try InspectdConfig.load(path: configPath)
                 try pipeline.apply(new)
                 for warning in new.warnings { logger.warning("\(new.file): \(warning)") }
-                facade?.update(config: new, model: pipeline.modelInfo)
+                facade?.update(config: new, model: pipeline.model)
                 if new.http != current.http { restartServer(new.http) }
                 if new.statsInterval != current.statsInterval { scheduleStats(new.statsInterval) }
                 if new.logLevel != current.logLevel { logger.notice("log_level changes on restart") }

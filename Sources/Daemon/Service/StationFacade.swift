@@ -1,6 +1,7 @@
 import API
 import Engine
 import Foundation
+import Logging
 import Synchronization
 
 /// The daemon as the HTTP API sees it (`StationAPI`): a thin adapter from what the service already knows (the
@@ -10,16 +11,66 @@ public final class StationFacade: StationAPI {
     private let metrics: PipelineMetrics
     private let health: PipelineHealth
     private let startedAt = Date()
-    private let current = Mutex<(config: InspectdConfig?, model: ModelInfo?)>((nil, nil))
+    private let current = Mutex<(config: InspectdConfig?, model: Model?)>((nil, nil))
+    /// Each camera's detection rules (key "" for the `detection` section's), built on first use per config.
+    private let rules = Mutex<[String: DetectionRules]>([:])
+    private let detector: DetectService
 
-    /// A façade over `metrics` and `health`; `status` and `cameras` fill in once `update` was called.
-    public init(metrics: PipelineMetrics, health: PipelineHealth) {
+    /// A façade over `metrics` and `health`; `status`, `cameras` and `detect` work once `update` was called.
+    /// `detectQueue` bounds the images waiting for `detect`; `threads` is the engine's threads per image.
+    public init(metrics: PipelineMetrics, health: PipelineHealth, detectQueue: Int = 4, threads: Int = 1,
+                logger: Logger = Logger(label: "inspectd.api")) {
         self.metrics = metrics; self.health = health
+        detector = DetectService(capacity: detectQueue, threads: threads, logger: logger)
     }
 
+    deinit { detector.stop() }
+
     /// The config and model in force (start and accepted reloads).
-    public func update(config: InspectdConfig, model: ModelInfo) {
+    public func update(config: InspectdConfig, model: Model) {
         current.withLock { $0 = (config, model) }
+        rules.withLock { $0 = [:] }
+    }
+
+    /// Stops inspecting API images (the daemon is stopping); waiting requests get 503.
+    public func stop() { detector.stop() }
+
+    public func detect(image: Data, camera: String?) async throws -> DetectAnswer {
+        let enqueuedAt = PipelineHealth.monotonicNanos()
+        let (config, model) = current.withLock { $0 }
+        guard let config, let model else {
+            throw APIError(.serviceUnavailable, "starting", "the model is not loaded yet", headers: [.retryAfter: "1"])
+        }
+        let index = camera.map { id in config.cameras.firstIndex { $0.id == id } }
+        if let camera, index == nil || index! == nil {
+            throw APIError(.notFound, "unknown_camera", "no camera '\(camera)'; cameras: "
+                           + (config.cameras.isEmpty ? "none" : config.cameras.map(\.id).joined(separator: ", ")))
+        }
+        let rules: DetectionRules
+        do {
+            rules = try self.rules.withLock { cache in
+                if let r = cache[camera ?? ""] { return r }
+                let shape = model.info.outputs.first?.shape ?? [], names = model.info.classNames
+                let r = try (index ?? nil).map { i in
+                    try DetectionRules(config: config, camera: config.cameras[i], index: i, outputShape: shape, classNames: names)
+                } ?? DetectionRules.detectionSection(config, outputShape: shape, classNames: names)
+                cache[camera ?? ""] = r
+                return r
+            }
+        } catch {
+            throw APIError(.internalServerError, "rules", "the detection rules cannot be built: \(error)")
+        }
+        let service = detector
+        let queue = service.capacity
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<DetectAnswer, any Error>) in
+            let job = DetectService.Job(image: image, model: model, rules: rules, camera: camera, enqueuedAt: enqueuedAt,
+                                        finish: { continuation.resume(with: $0.mapError { $0 as any Error }) })
+            if !service.submit(job) {
+                continuation.resume(throwing: APIError(
+                    .tooManyRequests, "busy", "\(queue) images are already waiting to be inspected (http.detect_queue); retry later",
+                    headers: [.retryAfter: "1"]))
+            }
+        }
     }
 
     public func metricsExposition() -> String { metrics.exposition() }
@@ -32,7 +83,8 @@ public final class StationFacade: StationAPI {
     }
 
     public func status() -> StatusDocument {
-        let (config, model) = current.withLock { $0 }
+        let (config, loaded) = current.withLock { $0 }
+        let model = loaded?.info
         let report = health.report()
         let snapshot = MetricsSnapshot(metrics.exposition())
         let build = BuildInfo.current
