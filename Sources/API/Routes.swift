@@ -28,6 +28,7 @@ struct Routes: Sendable {
             }
         }
         let v1 = router.group("/api/v1")
+        v1.get("/openapi.json") { _, _ in Self.text(OpenAPIDocument.json + "\n", type: "application/json") }
         v1.get("/status") { _, _ in try Self.json(station.status()) }
         v1.get("/cameras") { _, _ in try Self.json(station.cameras()) }
         v1.get("/cameras/{id}") { _, context in
