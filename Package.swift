@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 // The package reads as the architecture (README.md, "Architecture"): role-named Swift modules over small C targets.
 //   Capture ─> Imaging ─> Engine ─> Detection ─> Delivery, wired together by Daemon and the `inspectd` CLI.
 import PackageDescription
@@ -27,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        // The HTTP API (issue 19); no traits: swift-configuration support is not used and costs build time.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // MARK: C libraries the system ships (pkg-config module maps, one shim header each)
@@ -60,15 +63,21 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
+        // The HTTP API: routes and JSON documents, reaching the daemon only through its `StationAPI` façade.
+        .target(name: "API", dependencies: [
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], exclude: ["openapi.json"], swiftSettings: strict),
         .target(name: "Daemon", dependencies: [
-            "Capture", "Imaging", "Engine", "Detection", "Delivery", "CBuildInfo",
+            "API", "Capture", "Imaging", "Engine", "Detection", "Delivery", "CBuildInfo",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
         ], swiftSettings: strict),
         .executableTarget(name: "inspectd", dependencies: [
             "Daemon", "Capture", "Imaging", "Engine", "Detection", "Delivery",
@@ -83,7 +92,11 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CKernels", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strict),
         .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "CaptureTesting", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "API", "CaptureTesting", "TestSupport"],
+                    swiftSettings: strict),
+        // The HTTP API against a running daemon (real HTTP, real broker).
+        .testTarget(name: "APITests", dependencies: ["API", "Daemon", "Detection", "TestSupport"],
+                    swiftSettings: strict),
         // End-to-end tests of the `inspectd` binary (built next to the test bundle).
         .testTarget(name: "InspectdTests", dependencies: ["Detection", "TestSupport"], swiftSettings: strict),
         // Process runner and a real mosquitto broker/subscriber for the tests that start processes.

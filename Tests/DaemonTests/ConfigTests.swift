@@ -72,7 +72,10 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.detection.settings.nms.iou, 0.3)
         XCTAssertEqual(c.mqtt.topicPrefix, "inspect/L1/S1")
         XCTAssertEqual(c.mqtt.clientID, "inspectd-L1-S1")
-        XCTAssertEqual(c.metrics.port, 9464)
+        XCTAssertEqual(c.http.listen, ListenAddress(host: "127.0.0.1", port: 9464))
+        XCTAssertEqual(c.http.maxBody, 32 << 20)
+        XCTAssertTrue(c.http.enabled)
+        XCTAssertEqual(c.warnings, [])
         XCTAssertEqual(c.shutdownTimeout, .seconds(10))
     }
 
@@ -262,6 +265,8 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(r.audit, minimal.audit)
         XCTAssertEqual(r.snapshots, minimal.snapshots)
         XCTAssertEqual(r.metrics, minimal.metrics)
+        XCTAssertEqual(r.http, minimal.http)
+        XCTAssertEqual(r.warnings, [])
         XCTAssertEqual(r.workers, minimal.workers)
         XCTAssertEqual(r.shutdownTimeout, minimal.shutdownTimeout)
         XCTAssertEqual(r.statsInterval, minimal.statsInterval)

@@ -1,14 +1,17 @@
 import Foundation
 import XCTest
+import API
 @testable import Daemon
+import Logging
 
 /// Prometheus conventions on `/metrics` with every metric in use: HELP and TYPE for each family, `_total` on
 /// counters, base units. Scripts/tests/deb-install.test runs `promtool check metrics` on a live daemon's too.
 final class MetricsExpositionTests: XCTestCase {
     func testEveryMetricHasHelpTypeAndConventionalName() throws {
         let metrics = PipelineMetrics()
-        let server = try StatusServer(host: "127.0.0.1", port: 0, metrics: metrics,
-                                      health: PipelineHealth(cameraDownLimit: .seconds(60), stallLimit: .seconds(60)))
+        let health = PipelineHealth(cameraDownLimit: .seconds(60), stallLimit: .seconds(60))
+        let server = try APIServer(settings: .init(host: "127.0.0.1", port: 0),
+                                   station: StationFacade(metrics: metrics, health: health), logger: Logger(label: "test.http"))
         defer { server.shutdown() }
         metrics.camera("cam1").captured.increment()
         var score = GroundTruthScore()

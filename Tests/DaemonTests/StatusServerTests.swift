@@ -1,13 +1,20 @@
 import Foundation
 import XCTest
+import API
 @testable import Daemon
+import Logging
 
-/// `/metrics` and `/healthz` over real HTTP.
+/// `/metrics` and `/healthz` over real HTTP, on the API listener.
 final class StatusServerTests: XCTestCase {
+    private func server(_ metrics: PipelineMetrics, _ health: PipelineHealth, port: Int = 0) throws -> APIServer {
+        try APIServer(settings: .init(host: "127.0.0.1", port: port), station: StationFacade(metrics: metrics, health: health),
+                      logger: Logger(label: "test.http"))
+    }
+
     func testMetricsAndHealthEndpoints() throws {
         let metrics = PipelineMetrics()
         let health = PipelineHealth(cameraDownLimit: .seconds(1), stallLimit: .seconds(60))
-        let server = try StatusServer(host: "127.0.0.1", port: 0, metrics: metrics, health: health)
+        let server = try server(metrics, health)
         defer { server.shutdown() }
         let cam = metrics.camera("cam1")
         cam.captured.increment(by: 3); cam.processed.increment(by: 2); cam.dropped.increment(); cam.up.record(1)
@@ -41,10 +48,10 @@ final class StatusServerTests: XCTestCase {
 
     func testBusyPortIsAClearError() throws {
         let metrics = PipelineMetrics(), health = PipelineHealth(cameraDownLimit: .seconds(1), stallLimit: .seconds(1))
-        let first = try StatusServer(host: "127.0.0.1", port: 0, metrics: metrics, health: health)
+        let first = try server(metrics, health)
         defer { first.shutdown() }
-        XCTAssertThrowsError(try StatusServer(host: "127.0.0.1", port: first.port, metrics: metrics, health: health)) {
-            XCTAssertTrue("\($0)".contains("metrics.listen: cannot listen on 127.0.0.1:\(first.port)"), "\($0)")
+        XCTAssertThrowsError(try server(metrics, health, port: first.port)) {
+            XCTAssertTrue("\($0)".contains("http.listen: cannot listen on 127.0.0.1:\(first.port)"), "\($0)")
         }
     }
 }

@@ -12,6 +12,8 @@ import Yams
 final class ConfigReader {
     /// Problems found so far, in the order found.
     private(set) var problems: [ConfigProblem] = []
+    /// Things accepted but worth changing (deprecated keys), one sentence each; logged at start and reload.
+    private(set) var warnings: [String] = []
     /// Directory that relative paths in the file are resolved against (the config file's directory).
     let baseDirectory: String
 
@@ -21,6 +23,9 @@ final class ConfigReader {
     func report(_ path: ConfigPath, _ message: String, node: Node? = nil) {
         problems.append(ConfigProblem(path: path.description, message: message, line: node?.mark.map { $0.line }))
     }
+
+    /// Records a warning: the config is valid, but should be changed.
+    func warn(_ message: String) { warnings.append(message) }
 
     /// Records a problem made elsewhere.
     func problems(append problem: ConfigProblem) { problems.append(problem) }
@@ -259,6 +264,33 @@ final class ConfigMapping {
             return nil
         }
         return .milliseconds(Int64(ms))
+    }
+
+    /// A size in bytes: an integer, or text with a unit (`512KB`, `32MB`, `1GB`; 1 KB = 1024 bytes), within
+    /// `range`, with a default.
+    func byteSize(_ key: String, default d: Int, in range: ClosedRange<Int>) -> Int {
+        guard let v = value(key) else { return d }
+        var bytes: Double?
+        if let i = v.node.exactInt { bytes = Double(i) }
+        else if case .scalar(let s) = v.node {
+            let text = s.string.trimmingCharacters(in: .whitespaces).uppercased()
+            for (unit, factor) in [("KB", 1024.0), ("MB", 1024.0 * 1024), ("GB", 1024.0 * 1024 * 1024), ("B", 1)]
+            where text.hasSuffix(unit) {
+                bytes = Double(text.dropLast(unit.count).trimmingCharacters(in: .whitespaces)).map { $0 * factor }
+                break
+            }
+        }
+        guard let bytes, bytes.isFinite else {
+            reader.report(v.path, "expected a size such as 512KB, 32MB or a number of bytes, got \(v.node.valueDescription)",
+                          node: v.node)
+            return d
+        }
+        guard bytes >= Double(range.lowerBound), bytes <= Double(range.upperBound) else {
+            reader.report(v.path, "\(v.node.valueDescription) is out of range \(range.lowerBound)…\(range.upperBound) bytes",
+                          node: v.node)
+            return d
+        }
+        return Int(bytes)
     }
 
     /// A duration with a default.

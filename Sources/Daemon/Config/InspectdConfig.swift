@@ -18,6 +18,8 @@ public struct InspectdConfig: Sendable, Equatable {
     public var audit: AuditConfig
     public var snapshots: SnapshotConfig
     public var metrics: MetricsConfig
+    /// The HTTP listener (API, metrics, health).
+    public var http: HTTPConfig
     /// SIGTERM/SIGINT: frames in flight are finished and the database flushed within this time.
     public var shutdownTimeout: Duration
     /// How often stats go to `{prefix}/stats` and the log.
@@ -26,6 +28,8 @@ public struct InspectdConfig: Sendable, Equatable {
     public var logLevel: Logger.Level
     /// SHA-256 of the file's bytes: the config revision recorded with every inspection.
     public var revision: String
+    /// Accepted but to be changed (deprecated keys), one sentence each: logged at start and on reload.
+    public var warnings: [String] = []
 
     /// Reads and validates the file. Throws `ConfigError` listing every problem found.
     /// Class names are checked separately, once the model's names are known (`problems(classNames:)`).
@@ -71,7 +75,7 @@ public struct InspectdConfig: Sendable, Equatable {
                 WorkersConfig(count: w.int("count", default: ProcessInfo.processInfo.activeProcessorCount, in: 1...256),
                               threadsPerWorker: w.int("threads_per_worker", default: 1, in: 1...64))
             }
-            if !m.has("cameras") { m.report("cameras", "is required (at least one camera)") }
+            if !m.has("cameras") { m.report("cameras", "is required (at least one camera, or [] with http on)") }
             let cameras = m.list("cameras") { CameraConfig.read($0, at: $1, reader: reader) }
             if cameras.count > maxCameras {
                 m.report("cameras", "\(cameras.count) cameras; one station takes at most \(maxCameras)")
@@ -89,15 +93,21 @@ public struct InspectdConfig: Sendable, Equatable {
             let audit = m.section("audit") { AuditConfig.read($0) }
             let snapshots = m.section("snapshots") { SnapshotConfig.read($0) }
             let metrics = m.section("metrics") { MetricsConfig.read($0) }
+            let http = m.section("http") { HTTPConfig.read($0, metrics: metrics, reader: reader) }
             let shutdownTimeout = m.duration("shutdown_timeout", default: .seconds(10),
                                              in: .seconds(1)...(.seconds(600)))
             let statsInterval = m.duration("stats_interval", default: .seconds(60), in: .seconds(1)...(.seconds(86400)))
             let level: LogLevel = m.choice("log_level", default: .info)
-            guard let site, let model, !cameras.isEmpty else { return nil }
+            if m.has("cameras") && cameras.isEmpty && !http.enabled {
+                m.report("cameras", "is empty and http is off: nothing would be inspected (cameras: [] is a pure "
+                         + "inspection server, which needs http)")
+            }
+            guard let site, let model, !cameras.isEmpty || http.enabled else { return nil }
             return InspectdConfig(file: file, site: site, model: model, workers: workers, cameras: cameras,
                                   detection: detection, mqtt: mqtt, audit: audit, snapshots: snapshots,
-                                  metrics: metrics, shutdownTimeout: shutdownTimeout, statsInterval: statsInterval,
-                                  logLevel: level.level, revision: revision)
+                                  metrics: metrics, http: http, shutdownTimeout: shutdownTimeout,
+                                  statsInterval: statsInterval, logLevel: level.level, revision: revision,
+                                  warnings: reader.warnings)
         }
         var problems = reader.problems.enumerated().sorted { a, b in
             (a.element.line ?? 0, a.offset) < (b.element.line ?? 0, b.offset)

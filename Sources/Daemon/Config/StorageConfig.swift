@@ -57,33 +57,22 @@ public struct SnapshotConfig: Sendable, Equatable {
     }
 }
 
-/// `metrics`: the Prometheus and health HTTP endpoint.
+/// `metrics`: what `/metrics` and `/healthz` (on the `http` listener) judge by.
 public struct MetricsConfig: Sendable, Equatable {
+    /// Off = no HTTP listener at all, unless `http.enabled` says otherwise (the default of `http.enabled`).
     public var enabled: Bool
-    /// Address to listen on (`127.0.0.1`; `0.0.0.0` exposes it to the network).
-    public var host: String
-    /// Port; 0 = any free port (tests).
-    public var port: Int
+    /// `metrics.listen`, deprecated: the listener's address is `http.listen` now. Read only to migrate it.
+    public var legacyListen: ListenAddress?
     /// `/healthz` fails when a camera has been down longer than this.
     public var cameraDownLimit: Duration
     /// `/healthz` fails when frames were captured but none finished for this long.
     public var stallLimit: Duration
 
     static func read(_ m: ConfigMapping) -> MetricsConfig {
-        var host = "127.0.0.1", port = 9464
-        if let listen = m.string("listen") {
-            if let colon = listen.lastIndex(of: ":"), let p = Int(listen[listen.index(after: colon)...]),
-               (0...65535).contains(p), colon != listen.startIndex {
-                host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-                port = p
-            } else {
-                m.report("listen", "'\(listen)' is not HOST:PORT (e.g. 127.0.0.1:9464)")
-            }
-        }
-        return MetricsConfig(enabled: m.bool("enabled", default: true), host: host, port: port,
-                             cameraDownLimit: m.duration("camera_down_limit", default: .seconds(60),
-                                                         in: .seconds(1)...(.seconds(86400))),
-                             stallLimit: m.duration("stall_limit", default: .seconds(30),
-                                                    in: .seconds(1)...(.seconds(86400))))
+        MetricsConfig(enabled: m.bool("enabled", default: true), legacyListen: ListenAddress.read(m, "listen"),
+                      cameraDownLimit: m.duration("camera_down_limit", default: .seconds(60),
+                                                  in: .seconds(1)...(.seconds(86400))),
+                      stallLimit: m.duration("stall_limit", default: .seconds(30),
+                                             in: .seconds(1)...(.seconds(86400))))
     }
 }

@@ -54,7 +54,9 @@ public final class Pipeline: @unchecked Sendable {
         do {
             try buildLanes(config)
             // Each worker is given the first camera's detector as its default; frames use their own camera's.
-            guard let anyDetector = config.cameras.first.flatMap({ id in lanesByID.withLock { $0[id.id]?.detector } }) else {
+            // No camera (a pure inspection server): the `detection` section's detector.
+            guard let anyDetector = try config.cameras.first.flatMap({ id in lanesByID.withLock { $0[id.id]?.detector } })
+                    ?? (config.cameras.isEmpty ? Self.sectionDetector(config, loaded.model) : nil) else {
                 throw DaemonError("cameras: no camera could be set up")
             }
             workers = try makeWorkers(config, model: loaded.model, detector: anyDetector)
@@ -67,6 +69,9 @@ public final class Pipeline: @unchecked Sendable {
 
     /// The model's structure and identity.
     public var modelInfo: ModelInfo { loaded.model.info }
+
+    /// The model in use (the HTTP API inspects images with it).
+    public var model: Model { loaded.model }
 
     /// Starts the workers, then the cameras.
     public func start() {
@@ -96,7 +101,8 @@ public final class Pipeline: @unchecked Sendable {
             || Self.fileStamp(new.model.path) != loaded.fileStamp
         let candidate = modelChanged ? try Self.loadModel(new, logger: logger) : loaded
         let rules = try ConfigCheck.detectionRules(new, model: candidate.model)
-        guard let firstCamera = new.cameras.first, let defaultDetector = rules[firstCamera.id]?.detector else {
+        guard let defaultDetector = try new.cameras.first.flatMap({ rules[$0.id]?.detector })
+                ?? (new.cameras.isEmpty ? Self.sectionDetector(new, candidate.model) : nil) else {
             throw DaemonError("cameras: the new config has no camera")
         }
         if new.audit != config.audit || new.snapshots != config.snapshots {
@@ -244,6 +250,11 @@ public final class Pipeline: @unchecked Sendable {
     public var storageProblem: String? { health.storageProblem }
 
     // MARK: building
+
+    private static func sectionDetector(_ config: InspectdConfig, _ model: Model) throws -> FrameDetector {
+        try DetectionRules.detectionSection(config, outputShape: model.info.outputs.first?.shape ?? [],
+                                            classNames: model.info.classNames).detector
+    }
 
     private static func loadModel(_ config: InspectdConfig, logger: Logger) throws -> LoadedModel {
         let started = Date()

@@ -1,11 +1,13 @@
+import API
 import Foundation
 import Logging
 
-/// The daemon as a long-running service: reads the config, builds and starts the pipeline, serves metrics and
-/// health, tells systemd (READY, STATUS, WATCHDOG, RELOADING, STOPPING), reloads on SIGHUP and drains on
+/// The daemon as a long-running service: reads the config, builds and starts the pipeline, serves the HTTP API
+/// (with metrics and health), tells systemd (READY, STATUS, WATCHDOG, RELOADING, STOPPING), reloads on SIGHUP and drains on
 /// SIGTERM/SIGINT.
 public final class InspectionService: @unchecked Sendable {
-    // @unchecked: `pipeline`, `config`, `server` and `statsTimer` change only under `lifecycle`.
+    // @unchecked: `pipeline`, `config`, `server` and `statsTimer` change only under `lifecycle`; `facade` is set once
+    // in `run`, before signals can call `reload`.
     private let configPath: String
     private let notifier: SystemdNotifier
     private let logger: Logger
@@ -13,7 +15,9 @@ public final class InspectionService: @unchecked Sendable {
     private let stopRequested = DispatchSemaphore(value: 0)
     private var config: InspectdConfig?
     private var pipeline: Pipeline?
-    private var server: StatusServer?
+    private var server: APIServer?
+    /// What the HTTP API sees of the station.
+    private var facade: StationFacade?
     private var statsTimer: DispatchSourceTimer?
     /// The metrics registry (one per service).
     public let metrics = PipelineMetrics()
@@ -28,7 +32,7 @@ public final class InspectionService: @unchecked Sendable {
         self.logger = logger
     }
 
-    /// The port the metrics server listens on (after `run` started it), for tests using port 0.
+    /// The port the HTTP listener (API, metrics, health) is on (after `run` started it), for tests using port 0.
     public var metricsPort: Int? { lifecycle.withLock { server?.port } }
 
     /// Runs until SIGTERM/SIGINT. Returns the process exit code: 0 after a clean drain, 2 for a config
@@ -49,11 +53,14 @@ public final class InspectionService: @unchecked Sendable {
         } catch {
             errors("\(error)"); return 1
         }
-        if config.metrics.enabled {
+        for warning in config.warnings { logger.warning("\(config.file): \(warning)") }
+        let facade = StationFacade(metrics: metrics, health: health, detectQueue: config.http.detectQueue,
+                                   threads: config.workers.threadsPerWorker, logger: logger)
+        facade.update(config: config, model: pipeline.model)
+        self.facade = facade
+        if config.http.enabled {
             do {
-                server = try StatusServer(host: config.metrics.host, port: config.metrics.port, metrics: metrics,
-                                          health: health)
-                logger.info("metrics on http://\(config.metrics.host):\(server?.port ?? 0)/metrics and /healthz")
+                server = try startServer(config.http, facade: facade)
             } catch {
                 errors("\(error)"); pipeline.stop(timeout: .seconds(2)); return 1
             }
@@ -91,6 +98,7 @@ public final class InspectionService: @unchecked Sendable {
             statsTimer?.cancel()
             let clean = pipeline.stop(timeout: config.shutdownTimeout)
             server?.shutdown()
+            facade.stop()
             self.pipeline = nil
             return clean
         }
@@ -117,7 +125,9 @@ public final class InspectionService: @unchecked Sendable {
             do {
                 let new = try InspectdConfig.load(path: configPath)
                 try pipeline.apply(new)
-                if new.metrics != current.metrics { restartServer(new.metrics) }
+                for warning in new.warnings { logger.warning("\(new.file): \(warning)") }
+                facade?.update(config: new, model: pipeline.model)
+                if new.http != current.http { restartServer(new.http) }
                 if new.statsInterval != current.statsInterval { scheduleStats(new.statsInterval) }
                 if new.logLevel != current.logLevel { logger.notice("log_level changes on restart") }
                 config = new
@@ -131,21 +141,28 @@ public final class InspectionService: @unchecked Sendable {
         }
     }
 
-    /// Applies reloaded metrics settings: a new listener when the address changed or metrics were turned on,
-    /// none when turned off.
-    private func restartServer(_ m: MetricsConfig) {
-        let running = config?.metrics
-        if server != nil, m.enabled, m.host == running?.host, m.port == running?.port { return }
-        if server == nil && !m.enabled { return }
+    /// Applies reloaded `http` settings: a new listener when they changed or it was turned on, none when turned
+    /// off.
+    private func restartServer(_ h: HTTPConfig) {
+        if server == nil && !h.enabled { return }
         server?.shutdown()
         server = nil
-        guard m.enabled else { return }
+        guard h.enabled, let facade else { return }
         do {
-            server = try StatusServer(host: m.host, port: m.port, metrics: metrics, health: health)
-            logger.info("metrics on http://\(m.host):\(server?.port ?? 0)/metrics and /healthz")
+            server = try startServer(h, facade: facade)
         } catch {
             logger.error("\(error)")
         }
+    }
+
+    /// Starts the HTTP listener and logs where (the port too when 0 was asked for).
+    private func startServer(_ h: HTTPConfig, facade: StationFacade) throws -> APIServer {
+        let server = try APIServer(settings: APIServer.Settings(host: h.listen.host, port: h.listen.port,
+                                                                maxBody: h.maxBody),
+                                   station: facade, logger: logger)
+        let base = "http://\(ListenAddress(host: h.listen.host, port: server.port))"
+        logger.info("metrics on \(base)/metrics and /healthz, API on \(base)/api/v1")
+        return server
     }
 
     private func scheduleStats(_ interval: Duration) {

@@ -21,7 +21,8 @@ struct CheckConfig: ParsableCommand {
                   + config.cameras.map { "\($0.id) (\($0.source.type))" }.joined(separator: ", "))
             print("  audit \(config.audit.path); mqtt " + (config.mqtt.enabled
                 ? "\(config.mqtt.host):\(config.mqtt.port) under \(config.mqtt.topicPrefix)" : "off")
-                + "; metrics " + (config.metrics.enabled ? "\(config.metrics.host):\(config.metrics.port)" : "off"))
+                + "; http " + (config.http.enabled ? "\(config.http.listen)" : "off"))
+            for warning in config.warnings { print("  warning: \(warning)") }
         } catch let e as ConfigError {
             failWithInputError(e.lines)
         }

@@ -1,0 +1,18 @@
+import Foundation
+
+/// What the HTTP API needs from the station, and all it may reach: the daemon implements it with a thin adapter
+/// (Daemon's `StationFacade`), so the API never sees the pipeline's own types and can be tested apart from it.
+/// Every method is called on a server thread and must not block on a camera.
+public protocol StationAPI: Sendable {
+    /// The Prometheus text exposition served on `/metrics`.
+    func metricsExposition() -> String
+    /// The `/healthz` document, encoded, and whether it says the station is healthy (200) or failing (503).
+    func healthz() -> (healthy: Bool, json: Data)
+    /// `GET /api/v1/status`.
+    func status() -> StatusDocument
+    /// `GET /api/v1/cameras`, sorted by id.
+    func cameras() -> [CameraDocument]
+    /// `POST /api/v1/detect`: inspects one JPEG or PNG under camera `camera`'s rules (nil: the `detection`
+    /// section's), statelessly. Throws `APIError` (404 unknown camera, 422 unreadable image, 429 busy).
+    func detect(image: Data, camera: String?) async throws -> DetectAnswer
+}

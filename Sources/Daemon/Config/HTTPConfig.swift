@@ -1,0 +1,58 @@
+import Foundation
+
+/// `http`: the station's one HTTP listener: the v1 API, `/metrics` and `/healthz`.
+public struct HTTPConfig: Sendable, Equatable {
+    /// Listen at all (default: `metrics.enabled`, which used to switch the metrics listener).
+    public var enabled: Bool
+    /// Where to listen; `127.0.0.1:9464` by default, port 0 = any free port (logged).
+    public var listen: ListenAddress
+    /// Largest request body accepted (an image for `/api/v1/detect`); larger gets 413.
+    public var maxBody: Int
+    /// Images waiting for `POST /api/v1/detect` at most; one more gets 429 with Retry-After.
+    public var detectQueue: Int
+
+    /// Default address: loopback only, the port Prometheus exporters of this kind use.
+    static let defaultListen = ListenAddress(host: "127.0.0.1", port: 9464)
+
+    /// Reads `http`; `metrics` is the already read `metrics` section, whose deprecated `listen` is migrated
+    /// here (with a warning) when `http.listen` is not given.
+    static func read(_ m: ConfigMapping, metrics: MetricsConfig, reader: ConfigReader) -> HTTPConfig {
+        var listen = ListenAddress.read(m, "listen")
+        if let legacy = metrics.legacyListen {
+            if listen != nil {
+                reader.report(ConfigPath.root.key("metrics").key("listen"),
+                              "is replaced by http.listen, and both are set; remove metrics.listen")
+            } else {
+                listen = legacy
+                reader.warn("metrics.listen is deprecated: write it as http.listen (\(legacy))")
+            }
+        }
+        return HTTPConfig(enabled: m.bool("enabled", default: metrics.enabled), listen: listen ?? defaultListen,
+                          maxBody: m.byteSize("max_body", default: 32 << 20, in: 1024...(1 << 30)),
+                          detectQueue: m.int("detect_queue", default: 4, in: 1...1000))
+    }
+}
+
+/// A `HOST:PORT` to listen on (`[::1]:9464` for IPv6).
+public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    /// 0 = any free port.
+    public var port: Int
+
+    /// Whether only this machine can connect (127.0.0.0/8, ::1, localhost).
+    public var isLoopback: Bool { host == "localhost" || host == "::1" || host.hasPrefix("127.") }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// Reads `key` of `m` as `HOST:PORT`; nil when absent or malformed (reported).
+    static func read(_ m: ConfigMapping, _ key: String) -> ListenAddress? {
+        guard let listen = m.string(key) else { return nil }
+        if let colon = listen.lastIndex(of: ":"), let p = Int(listen[listen.index(after: colon)...]),
+           (0...65535).contains(p), colon != listen.startIndex {
+            return ListenAddress(host: String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")),
+                                 port: p)
+        }
+        m.report(key, "'\(listen)' is not HOST:PORT (e.g. 127.0.0.1:9464)")
+        return nil
+    }
+}
