@@ -69,6 +69,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ], exclude: ["openapi.json"], swiftSettings: strict),
         .target(name: "Daemon", dependencies: [
             "API", "Capture", "Imaging", "Engine", "Detection", "Delivery", "CBuildInfo",

@@ -20,9 +20,11 @@ public final class APIServer: Sendable {
         public var port: Int
         /// Largest request body accepted; larger ones get 413.
         public var maxBody: Int
+        /// Bearer tokens (`http.auth`); empty: no authentication (loopback only, the config enforces it).
+        public var tokens: [APIToken]
         /// Plain memberwise initializer.
-        public init(host: String, port: Int, maxBody: Int = 32 << 20) {
-            self.host = host; self.port = port; self.maxBody = maxBody
+        public init(host: String, port: Int, maxBody: Int = 32 << 20, tokens: [APIToken] = []) {
+            self.host = host; self.port = port; self.maxBody = maxBody; self.tokens = tokens
         }
     }
 
@@ -37,6 +39,11 @@ public final class APIServer: Sendable {
         let router = Router(context: BasicRequestContext.self)
         // Middleware first: Hummingbird wraps each route with the middleware present when it is added.
         router.add(middleware: JSONErrorMiddleware(logger: logger))
+        if !settings.tokens.isEmpty {
+            router.add(middleware: BearerAuthMiddleware(tokens: settings.tokens) { reason in
+                station.authenticationFailed(reason: reason)
+            })
+        }
         Routes(station: station, settings: settings).add(to: router)
 
         let outcome = Outcome()

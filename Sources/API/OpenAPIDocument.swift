@@ -8,8 +8,14 @@ enum OpenAPIDocument {
   "info": {
     "title": "inspectd station API",
     "version": "1.0.0",
-    "description": "One inspection station: inspect an image on request, its cameras and status, Prometheus metrics and health. Every error answer is JSON {error, detail}. Field names are snake_case, as in the MQTT payloads."
+    "description": "One inspection station: inspect an image on request, its cameras and status, Prometheus metrics and health. Every error answer is JSON {error, detail}. Field names are snake_case, as in the MQTT payloads. With http.auth on, every request but /healthz needs 'Authorization: Bearer TOKEN': a viewer token may GET, an operator token may also POST; otherwise 401 (with WWW-Authenticate: Bearer) or 403, with the JSON error body."
   },
+  "security": [
+    {
+      "bearer": []
+    },
+    {}
+  ],
   "paths": {
     "/metrics": {
       "get": {
@@ -697,6 +703,13 @@ enum OpenAPIDocument {
           "latency_ms"
         ],
         "additionalProperties": false
+      }
+    },
+    "securitySchemes": {
+      "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A token of http.auth.tokens_file (one 'TOKEN ROLE' per line; ROLE viewer or operator). Required when http.auth is configured, which a listener reachable from other machines must have."
       }
     }
   }

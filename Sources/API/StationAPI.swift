@@ -15,4 +15,6 @@ public protocol StationAPI: Sendable {
     /// `POST /api/v1/detect`: inspects one JPEG or PNG under camera `camera`'s rules (nil: the `detection`
     /// section's), statelessly. Throws `APIError` (404 unknown camera, 422 unreadable image, 429 busy).
     func detect(image: Data, camera: String?) async throws -> DetectAnswer
+    /// A request was refused by `http.auth` (`reason`: missing, unknown or forbidden): counted.
+    func authenticationFailed(reason: String)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import API
 import XCTest
 @testable import Daemon
 
@@ -26,7 +27,8 @@ final class HTTPConfigTests: XCTestCase {
     }
 
     func testListenAndMaxBody() throws {
-        let c = try parse("http: {listen: \"0.0.0.0:0\", max_body: 8MB}\n")
+        try "0123456789abcdef0123 viewer\n".write(toFile: dir + "/tokens", atomically: true, encoding: .utf8)
+        let c = try parse("http: {listen: \"0.0.0.0:0\", max_body: 8MB, auth: {tokens_file: tokens}}\n")
         XCTAssertEqual(c.http.listen, ListenAddress(host: "0.0.0.0", port: 0))
         XCTAssertFalse(c.http.listen.isLoopback)
         XCTAssertEqual(c.http.maxBody, 8 << 20)
@@ -62,5 +64,33 @@ final class HTTPConfigTests: XCTestCase {
         XCTAssertFalse(try parse("metrics: {enabled: false}\n").http.enabled)
         XCTAssertTrue(try parse("metrics: {enabled: false}\nhttp: {enabled: true}\n").http.enabled)
         XCTAssertFalse(try parse("http: {enabled: false}\n").http.enabled)
+    }
+
+    /// A listener other machines can reach needs tokens; the tokens file is checked when the config is read.
+    func testAuthIsRequiredOffLoopbackAndTheTokensFileIsChecked() throws {
+        let open = problems("http: {listen: \"0.0.0.0:9464\"}\n")
+        XCTAssertEqual(open.map(\.path), ["http.listen"])
+        XCTAssertTrue(open.first?.message.contains("http.auth.tokens_file is required") ?? false, "\(open)")
+        let legacy = problems("metrics: {listen: \"192.168.1.5:9464\"}\n")
+        XCTAssertEqual(legacy.map(\.path), ["metrics.listen"], "\(legacy)")
+        XCTAssertEqual(problems("http: {listen: \"0.0.0.0:9464\", enabled: false}\n").map(\.path), [])
+
+        let missing = problems("http: {auth: {tokens_file: nope}}\n")
+        XCTAssertEqual(missing.map(\.path), ["http.auth.tokens_file"]); XCTAssertTrue(missing[0].message.contains("does not exist"))
+        for (text, says) in [("short viewer\n", "at least 16"), ("0123456789abcdef0123 admin\n", "not viewer or operator"),
+                             ("0123456789abcdef0123\n", "TOKEN ROLE"), ("# nothing\n\n", "no token"),
+                             ("0123456789abcdef0123 viewer\n0123456789abcdef0123 operator\n", "line 2")] {
+            try text.write(toFile: dir + "/tokens", atomically: true, encoding: .utf8)
+            let p = problems("http: {auth: {tokens_file: tokens}}\n")
+            XCTAssertEqual(p.map(\.path), ["http.auth.tokens_file"], text)
+            XCTAssertTrue(p.first?.message.contains(says) ?? false, "\(text): \(p)")
+        }
+        try "# station tokens\n0123456789abcdef0123 viewer\n\tfedcba9876543210fedc\toperator \n".write(
+            toFile: dir + "/tokens", atomically: true, encoding: .utf8)
+        let c = try parse("http: {listen: \"0.0.0.0:9464\", auth: {tokens_file: tokens}}\n")
+        XCTAssertEqual(c.http.tokens.map(\.role), [.viewer, .operator])
+        XCTAssertEqual(c.http.tokensFile, dir + "/tokens")
+        let tls = problems("http: {tls: {cert: a.pem, key: b.pem}}\n")
+        XCTAssertEqual(tls.map(\.path), ["http.tls"]); XCTAssertTrue(tls.first?.message.contains("not built yet") ?? false)
     }
 }

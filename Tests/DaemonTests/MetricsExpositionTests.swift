@@ -21,6 +21,7 @@ final class MetricsExpositionTests: XCTestCase {
         metrics.setThreshold(camera: "cam1", className: "short", 0.4)
         metrics.record(.total, nanoseconds: 30_000_000)
         metrics.countFrameError(camera: "cam1", reason: .truncatedJPEG)
+        metrics.countAuthFailure(reason: "missing")
         let body = try httpGet(port: server.port, path: "/metrics").body
 
         var help: Set<String> = [], types: [String: String] = [:]

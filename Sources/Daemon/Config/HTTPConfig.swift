@@ -1,3 +1,4 @@
+import API
 import Foundation
 
 /// `http`: the station's one HTTP listener: the v1 API, `/metrics` and `/healthz`.
@@ -10,6 +11,10 @@ public struct HTTPConfig: Sendable, Equatable {
     public var maxBody: Int
     /// Images waiting for `POST /api/v1/detect` at most; one more gets 429 with Retry-After.
     public var detectQueue: Int
+    /// `auth.tokens_file`: the file the bearer tokens were read from; nil = no authentication.
+    public var tokensFile: String?
+    /// The tokens of `tokensFile` (read when the config is read, and again on every reload).
+    public var tokens: [APIToken]
 
     /// Default address: loopback only, the port Prometheus exporters of this kind use.
     static let defaultListen = ListenAddress(host: "127.0.0.1", port: 9464)
@@ -27,9 +32,31 @@ public struct HTTPConfig: Sendable, Equatable {
                 reader.warn("metrics.listen is deprecated: write it as http.listen (\(legacy))")
             }
         }
-        return HTTPConfig(enabled: m.bool("enabled", default: metrics.enabled), listen: listen ?? defaultListen,
+        let enabled = m.bool("enabled", default: metrics.enabled)
+        let (tokensFile, tokens) = m.section("auth") { a -> (String?, [APIToken]) in
+            guard let file = a.path("tokens_file", .readableFile) else { return (nil, []) }
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return (file, []) }
+            do { return (file, try APIToken.parse(text)) } catch {
+                a.report("tokens_file", "\(file): \(error)")
+                return (file, [])
+            }
+        }
+        if m.has("tls") {
+            m.report("tls", "HTTPS is not built yet: serve plain HTTP on loopback and put a TLS proxy in front, "
+                     + "or remove http.tls")
+        }
+        let address = listen ?? defaultListen
+        // The API inspects images and (with triggers) acts on the line: reachable from other machines only with
+        // tokens. A listen key that failed to read was reported already.
+        if enabled && !address.isLoopback && tokensFile == nil && (listen != nil || metrics.legacyListen != nil) {
+            reader.report(ConfigPath.root.key(metrics.legacyListen != nil && !m.has("listen") ? "metrics" : "http").key("listen"),
+                          "\(address) is reachable from other machines, so http.auth.tokens_file is required "
+                          + "(bearer tokens with roles); or listen on 127.0.0.1")
+        }
+        return HTTPConfig(enabled: enabled, listen: address,
                           maxBody: m.byteSize("max_body", default: 32 << 20, in: 1024...(1 << 30)),
-                          detectQueue: m.int("detect_queue", default: 4, in: 1...1000))
+                          detectQueue: m.int("detect_queue", default: 4, in: 1...1000),
+                          tokensFile: tokensFile, tokens: tokens)
     }
 }
 

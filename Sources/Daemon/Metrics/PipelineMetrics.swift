@@ -53,6 +53,7 @@ public final class PipelineMetrics: Sendable {
     private let groundTruths = Mutex<[String: GroundTruth]>([:])
     private let classCounters = Mutex<[String: CoreMetrics.Counter]>([:])
     private let frameErrors = Mutex<[String: CoreMetrics.Counter]>([:])
+    private let authFailures = Mutex<[String: CoreMetrics.Counter]>([:])
     private let thresholdGauges = Mutex<[String: CoreMetrics.Gauge]>([:])
     private let stages: [Stage: CoreMetrics.Timer]
     /// Outgoing messages not yet acknowledged by the broker.
@@ -111,6 +112,7 @@ public final class PipelineMetrics: Sendable {
         "inspectd_threshold": "Confidence threshold in force for a class on a camera (adaptive thresholds move it).",
         "inspectd_audit_writable": "1 while the audit database accepts writes, 0 while records are held in the spill.",
         "inspectd_frame_errors_total": "Frames not judged (recorded with verdict ERROR), by camera and reason.",
+        "inspectd_http_auth_failures_total": "HTTP requests refused by http.auth (reason: missing, unknown or forbidden).",
     ]
 
     /// The full name (unit suffix included) with its HELP text.
@@ -192,6 +194,16 @@ public final class PipelineMetrics: Sendable {
     /// Counts a frame of camera `camera` that was not judged (recorded with verdict ERROR), under `reason`:
     /// a `FrameFailure` or an `AlignmentRefusal` code (`inspectd_frame_errors_total`).
     func countFrameError(camera: String, reason: FrameFailure) { countFrameError(camera: camera, reason: reason.rawValue) }
+
+    /// Counts a request refused by `http.auth` (`reason`: missing, unknown or forbidden).
+    func countAuthFailure(reason: String) {
+        authFailures.withLock { all in
+            if let c = all[reason] { return c }
+            let c = Self.counter("inspectd_http_auth_failures_total", [("reason", reason)], registry, factory)
+            all[reason] = c
+            return c
+        }.increment()
+    }
 
     /// Counts an unjudged frame under a reason code (see the overload above).
     func countFrameError(camera: String, reason: String) {

@@ -158,7 +158,7 @@ public final class InspectionService: @unchecked Sendable {
     /// Starts the HTTP listener and logs where (the port too when 0 was asked for).
     private func startServer(_ h: HTTPConfig, facade: StationFacade) throws -> APIServer {
         let server = try APIServer(settings: APIServer.Settings(host: h.listen.host, port: h.listen.port,
-                                                                maxBody: h.maxBody),
+                                                                maxBody: h.maxBody, tokens: h.tokens),
                                    station: facade, logger: logger)
         let base = "http://\(ListenAddress(host: h.listen.host, port: server.port))"
         logger.info("metrics on \(base)/metrics and /healthz, API on \(base)/api/v1")

@@ -35,6 +35,8 @@ public final class StationFacade: StationAPI {
     /// Stops inspecting API images (the daemon is stopping); waiting requests get 503.
     public func stop() { detector.stop() }
 
+    public func authenticationFailed(reason: String) { metrics.countAuthFailure(reason: reason) }
+
     public func detect(image: Data, camera: String?) async throws -> DetectAnswer {
         let enqueuedAt = PipelineHealth.monotonicNanos()
         let (config, model) = current.withLock { $0 }
