@@ -52,9 +52,11 @@ final class RunningDaemon {
         return try condition()
     }
 
-    /// Stops the service; returns its exit code.
+    /// Stops the service; returns its exit code. Again after it stopped (a test's own stop, then its `defer`):
+    /// returns the same code at once, without waiting for a second exit that never comes.
     @discardableResult
     func stop() -> Int32? {
+        if let c = code.value.withLock({ $0 }) { return c }
         service.requestStop()
         _ = exited.wait(timeout: .now() + 120)
         return code.value.withLock { $0 }
