@@ -85,6 +85,9 @@ final class HTTPConfigTests: XCTestCase {
             XCTAssertEqual(p.map(\.path), ["http.auth.tokens_file"], text)
             XCTAssertTrue(p.first?.message.contains(says) ?? false, "\(text): \(p)")
         }
+        try Data([0x30, 0xFF, 0xFE, 0x20, 0x76, 0x0A]).write(to: URL(fileURLWithPath: dir + "/tokens"))
+        let binary = problems("http: {auth: {tokens_file: tokens}}\n")
+        XCTAssertEqual(binary.map(\.path), ["http.auth.tokens_file"]); XCTAssertTrue(binary.first?.message.contains("UTF-8") ?? false, "\(binary)")
         try "# station tokens\n0123456789abcdef0123 viewer\n\tfedcba9876543210fedc\toperator \n".write(
             toFile: dir + "/tokens", atomically: true, encoding: .utf8)
         let c = try parse("http: {listen: \"0.0.0.0:9464\", auth: {tokens_file: tokens}}\n")

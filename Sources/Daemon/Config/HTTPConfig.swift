@@ -35,7 +35,13 @@ public struct HTTPConfig: Sendable, Equatable {
         let enabled = m.bool("enabled", default: metrics.enabled)
         let (tokensFile, tokens) = m.section("auth") { a -> (String?, [APIToken]) in
             guard let file = a.path("tokens_file", .readableFile) else { return (nil, []) }
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return (file, []) }
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                // Never an empty token list for a named file: that would serve without authentication.
+                if FileManager.default.isReadableFile(atPath: file) {  // else the path check reported it
+                    a.report("tokens_file", "\(file) cannot be read as UTF-8 text")
+                }
+                return (file, [])
+            }
             do { return (file, try APIToken.parse(text)) } catch {
                 a.report("tokens_file", "\(file): \(error)")
                 return (file, [])
