@@ -70,7 +70,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
-        ], exclude: ["openapi.json"], swiftSettings: strict),
+        ], resources: [.embedInCode("openapi.json")], swiftSettings: strict),
         .target(name: "Daemon", dependencies: [
             "API", "Capture", "Imaging", "Engine", "Detection", "Delivery", "CBuildInfo",
             .product(name: "Yams", package: "Yams"),

@@ -21,7 +21,7 @@ final class OpenAPIDocumentTests: XCTestCase {
         let committed = try Data(contentsOf: TestProcess.repositoryRoot.appendingPathComponent("Sources/API/openapi.json"))
         let a = try JSONSerialization.jsonObject(with: served.body) as? NSDictionary
         let b = try JSONSerialization.jsonObject(with: committed) as? NSDictionary
-        XCTAssertEqual(a, b, "Sources/API/OpenAPIDocument.swift differs from Sources/API/openapi.json")
+        XCTAssertEqual(a, b, "the served document differs from Sources/API/openapi.json")
         XCTAssertEqual(a?["openapi"] as? String, "3.1.0")
         let paths = Set(((a?["paths"] as? [String: Any]) ?? [:]).keys)
         XCTAssertEqual(paths, ["/metrics", "/healthz", "/api/v1/openapi.json", "/api/v1/status", "/api/v1/cameras",
