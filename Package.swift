@@ -50,6 +50,9 @@ let package = Package(
         // MARK: version, commit and build date (see buildInfoDefines)
         .target(name: "CBuildInfo", path: "Sources/CBuildInfo", cSettings: buildInfoDefines),
 
+        // MARK: the one thread runner of the pipeline's and delivery's loops
+        .target(name: "Threading", swiftSettings: strict),
+
         // MARK: the data flow
         .target(name: "Imaging", dependencies: ["CJPEG", "CPNG"], swiftSettings: strict),
         .target(name: "Capture", dependencies: ["CV4L2", "Imaging"], swiftSettings: strict),
@@ -59,7 +62,7 @@ let package = Package(
         ], swiftSettings: strict),
         .target(name: "Detection", swiftSettings: strict),
         .target(name: "Delivery", dependencies: [
-            "CMosquitto",
+            "CMosquitto", "Threading",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
@@ -72,7 +75,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ], resources: [.embedInCode("openapi.json")], swiftSettings: strict),
         .target(name: "Daemon", dependencies: [
-            "API", "Capture", "Imaging", "Engine", "Detection", "Delivery", "CBuildInfo",
+            "API", "Capture", "Imaging", "Engine", "Detection", "Delivery", "CBuildInfo", "Threading",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -92,6 +95,7 @@ let package = Package(
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "CaptureTesting", "Imaging"], swiftSettings: strict),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CKernels", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strict),
+        .testTarget(name: "ThreadingTests", dependencies: ["Threading"], swiftSettings: strict),
         .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "API", "CaptureTesting", "TestSupport"],
                     swiftSettings: strict),

@@ -49,7 +49,7 @@ final class CameraDownTests: XCTestCase {
         let db = dir.appendingPathComponent("state/audit.db").path
         func inspections(_ camera: String) -> Int {
             pipeline.flushAudit(timeout: 10)
-            let out = try? TestProcess.run("sqlite3", ["-readonly", db, "SELECT count(*) FROM inspections WHERE camera = '\(camera)'"]).output
+            let out = try? TestProcess.run("sqlite3", ["-readonly", "-cmd", ".timeout 10000", db, "SELECT count(*) FROM inspections WHERE camera = '\(camera)'"]).output
             return Int(out?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? -1
         }
         /// Polls `condition` for up to `seconds` (a generous limit, not a timing assertion).

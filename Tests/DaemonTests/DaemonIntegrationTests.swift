@@ -107,7 +107,7 @@ final class DaemonIntegrationTests: XCTestCase {
 
         let db = dir.appendingPathComponent("state/audit.db").path
         func query(_ sql: String) throws -> String {
-            try TestProcess.run("sqlite3", ["-readonly", db, sql]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+            try TestProcess.run("sqlite3", ["-readonly", "-cmd", ".timeout 10000", db, sql]).output.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         let range = try query("SELECT count(*) || ' ' || min(sequence) || ' ' || max(sequence) FROM inspections WHERE camera = 'cam1'")
             .split(separator: " ").compactMap { Int($0) }

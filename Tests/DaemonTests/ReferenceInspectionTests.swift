@@ -100,7 +100,7 @@ final class ReferenceInspectionTests: XCTestCase {
 
         let db = dir.appendingPathComponent("state/audit.db").path
         func query(_ sql: String) throws -> String {
-            try TestProcess.run("sqlite3", ["-readonly", db, sql]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+            try TestProcess.run("sqlite3", ["-readonly", "-cmd", ".timeout 10000", db, sql]).output.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         var counts: [String: Int] = [:]
         for line in try query("SELECT camera || '/' || verdict, count(*) FROM inspections GROUP BY camera, verdict")

@@ -64,7 +64,7 @@ final class ReloadTransactionTests: XCTestCase {
     }
 
     private func query(_ sql: String) throws -> String {
-        try TestProcess.run("sqlite3", ["-readonly", db, sql]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        try TestProcess.run("sqlite3", ["-readonly", "-cmd", ".timeout 10000", db, sql]).output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Inspections recorded for `camera` under config `revision`.

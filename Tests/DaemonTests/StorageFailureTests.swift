@@ -41,7 +41,7 @@ final class StorageFailureTests: XCTestCase {
     }
 
     private func sqlite(_ db: String, _ sql: String) -> String {
-        ((try? TestProcess.run("sqlite3", ["-readonly", db, sql]).output) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        ((try? TestProcess.run("sqlite3", ["-readonly", "-cmd", ".timeout 10000", db, sql]).output) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     private static func eventID(_ payload: String) -> String? {
@@ -264,7 +264,7 @@ final class StorageFailureTests: XCTestCase {
         pipeline.start()
         let db = state.appendingPathComponent("audit.db").path
         func rows() -> Int {
-            let out = try? TestProcess.run("sqlite3", ["-readonly", db, "SELECT count(*) FROM inspections"]).output
+            let out = try? TestProcess.run("sqlite3", ["-readonly", "-cmd", ".timeout 10000", db, "SELECT count(*) FROM inspections"]).output
             return Int(out?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? -1
         }
         /// Polls for up to `seconds` (a generous limit, not a timing assertion).

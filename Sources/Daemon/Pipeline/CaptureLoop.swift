@@ -1,7 +1,7 @@
 import Capture
 import Foundation
 import Logging
-import Synchronization
+import Threading
 
 /// One camera's capture thread: pulls frames from its source and pushes them into the camera's queue,
 /// counting every drop. A source that fails to start is retried with backoff (1 s doubling to 30 s); a camera
@@ -13,8 +13,7 @@ final class CaptureLoop: Sendable {
     private let metrics: PipelineMetrics.Camera
     private let health: PipelineHealth
     private let logger: Logger
-    private let stopping = Atomic<Bool>(false)
-    private let exited = DispatchSemaphore(value: 0)
+    private let thread: LoopThread
     private let onEvent: @Sendable (SourceEvent) -> Void
 
     /// `onEvent` also receives every source event (after metrics and health are updated), e.g. for the camera
@@ -24,30 +23,26 @@ final class CaptureLoop: Sendable {
          logger: Logger, onEvent: @escaping @Sendable (SourceEvent) -> Void) {
         self.source = source; self.queues = queues; self.health = health; self.onEvent = onEvent
         self.metrics = metrics.camera(source.cameraID)
+        thread = LoopThread(name: "capture-\(source.cameraID)")
         var logger = logger
         logger[metadataKey: "camera"] = "\(source.cameraID)"
         self.logger = logger
     }
 
     /// Starts the capture thread.
-    func start() {
-        let thread = Thread { [self] in run() }
-        thread.name = "capture-\(source.cameraID)"
-        thread.start()
-    }
+    func start() { thread.start { [self] in run() } }
 
     /// Stops the source and waits for the thread to exit (waking it if it waits for room in a full queue).
     func stop() {
-        stopping.store(true, ordering: .sequentiallyConsistent)
+        thread.requestStop()
         source.stop()
         queues.interrupt()
-        exited.wait()
+        thread.join()
     }
 
-    private var isStopping: Bool { stopping.load(ordering: .sequentiallyConsistent) }
+    private var isStopping: Bool { thread.isStopping }
 
     private func run() {
-        defer { exited.signal() }
         let id = source.cameraID
         let (metrics, health, logger, onEvent) = (self.metrics, self.health, self.logger, self.onEvent)
         source.onEvent = { event in

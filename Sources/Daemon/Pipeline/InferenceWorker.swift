@@ -4,7 +4,7 @@ import Engine
 import Foundation
 import Imaging
 import Logging
-import Synchronization
+import Threading
 
 /// One inference worker: a thread owning a `FrameInspector` (engine session, preprocessor, detection scratch)
 /// and a JPEG encoder, all allocated when the worker is made. It takes frames from any camera's queue, runs
@@ -21,14 +21,14 @@ final class InferenceWorker: @unchecked Sendable {
     private let metrics: PipelineMetrics
     private let health: PipelineHealth
     private let logger: Logger
-    private let stopping = Atomic<Bool>(false)
-    private let exited = DispatchSemaphore(value: 0)
+    private let thread: LoopThread
 
     init(index: Int, model: Model, detector: FrameDetector, threads: Int, queues: FrameQueues,
          lanes: @escaping @Sendable (String) -> CameraLane?, snapshots: Bool, expectedPixels: Int,
          metrics: PipelineMetrics, health: PipelineHealth, logger: Logger) throws {
         self.index = index; self.queues = queues; self.lanes = lanes; self.snapshots = snapshots
         self.metrics = metrics; self.health = health; self.logger = logger
+        thread = LoopThread(name: "worker-\(index)")
         do {
             inspector = try FrameInspector(model: model, detector: detector, threads: threads,
                                            expectedPixels: expectedPixels)
@@ -55,25 +55,21 @@ final class InferenceWorker: @unchecked Sendable {
     }
 
     /// Starts the worker thread.
-    func start() {
-        let thread = Thread { [self] in run() }
-        thread.name = "worker-\(index)"
-        thread.start()
-    }
+    func start() { thread.start { [self] in run() } }
 
     /// Asks the worker to leave after its current frame (the pool is being rebuilt), and waits.
     func stop() {
-        stopping.store(true, ordering: .sequentiallyConsistent)
+        thread.requestStop()
         queues.interrupt()
-        exited.wait()
+        thread.join()
     }
 
-    /// Waits for the worker to finish once the queues are closed.
-    func join() { exited.wait() }
+    /// Waits until `deadline` for the worker to finish once the queues are closed; false when it has not.
+    func join(until deadline: Date) -> Bool { thread.join(until: deadline) }
 
     private func run() {
-        defer { exited.signal() }
-        while let job = queues.pop(shouldStop: { stopping.load(ordering: .sequentiallyConsistent) }) {
+        let thread = self.thread
+        while let job = queues.pop(shouldStop: { thread.isStopping }) {
             process(job)
         }
     }

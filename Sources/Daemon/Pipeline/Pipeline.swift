@@ -226,10 +226,8 @@ public final class Pipeline: @unchecked Sendable {
             metrics.camera(f.cameraID).dropped.increment()
         }
         if !waiting.isEmpty { logger.notice("shutdown: \(waiting.count) queued frames not inspected") }
-        let drained = DispatchSemaphore(value: 0)
-        let workers = self.workers
-        Thread.detachNewThread { () in for w in workers { w.join() }; drained.signal() }
-        let inTime = drained.wait(timeout: .now() + max(0, deadline.timeIntervalSinceNow - 1)) == .success
+        let drainBy = deadline.addingTimeInterval(-1)
+        let inTime = workers.allSatisfy { $0.join(until: drainBy) }
         if !inTime { logger.error("shutdown timeout: \(health.framesInFlight) frames still in flight were not recorded") }
         if inTime { for (id, lane) in lanes { recorder.saveAdaptiveState(camera: id, lane.thresholdState) } }
         for (id, lane) in lanes.sorted(by: { $0.key < $1.key }) {

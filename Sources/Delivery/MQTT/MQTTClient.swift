@@ -1,6 +1,7 @@
 import CMosquitto
 import Foundation
 import Logging
+import Threading
 
 /// The broker connection over libmosquitto: connects, keeps reconnecting with back-off (a refused password or a
 /// TLS failure is logged and retried, never fatal), keeps the retained `online`/`offline` station status and the
@@ -38,7 +39,7 @@ public final class MQTTClient: @unchecked Sendable {
     private let condition = NSCondition()
     private var connected = false
     private var stopping = false
-    private var loopRunning = false
+    private let thread = LoopThread(name: "mqtt-loop")
     private var lastReason = ""
     /// The broker's CONNACK refusal during the current attempt (wrong password...): it explains the loop's exit
     /// better than libmosquitto's return code, which is then a generic protocol error.
@@ -124,12 +125,8 @@ public final class MQTTClient: @unchecked Sendable {
 
     /// Starts the connection thread. The first connection failing is not an error: it is retried.
     func start() {
-        condition.lock(); defer { condition.unlock() }
-        guard !loopRunning, let handle else { return }
-        loopRunning = true; stopping = false
-        let thread = Thread { [self] in self.runLoop(handle) }
-        thread.name = "mqtt-loop"
-        thread.start()
+        guard let handle else { return }
+        thread.start { [self] in self.runLoop(handle) }
     }
 
     /// Publishes the retained `offline` status (waiting up to 2 s for its PUBACK), disconnects and joins the
@@ -157,12 +154,9 @@ public final class MQTTClient: @unchecked Sendable {
             }
         }
         mosquitto_disconnect(handle.raw)
-        condition.lock()
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        while loopRunning { if !condition.wait(until: deadline) { break } }
-        let stuck = loopRunning
-        condition.unlock()
-        if stuck { logger.warning("mqtt: connection thread did not stop within \(timeout) s (blocked in connect?)") }
+        if !thread.join(until: Date(timeIntervalSinceNow: timeout)) {
+            logger.warning("mqtt: connection thread did not stop within \(timeout) s (blocked in connect?)")
+        }
     }
 
     /// True while the broker has accepted the connection.
@@ -222,7 +216,7 @@ public final class MQTTClient: @unchecked Sendable {
             sleep(delay)
             delay = min(delay * 2, settings.retryDelayMax)
         }
-        condition.lock(); connected = false; loopRunning = false; condition.broadcast(); condition.unlock()
+        condition.lock(); connected = false; condition.broadcast(); condition.unlock()
         report(.disconnected(reason: "stopped"))
     }
 

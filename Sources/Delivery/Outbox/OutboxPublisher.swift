@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Logging
 import Synchronization
+import Threading
 
 /// Delivers the outbox to the broker, at least once and without loss:
 /// - a message is published only after its outbox row is committed, and only while connected;
@@ -50,7 +51,7 @@ public final class OutboxPublisher: @unchecked Sendable, DirectRoute {
     private var publishing = false
     private var earlyAcks: [Int32: Int32] = [:]
     private var stopping = false
-    private var pumpRunning = false
+    private let thread = LoopThread(name: "outbox-publisher")
     private var published = 0
     private var acknowledged = 0
     private var lastRescan = Date()
@@ -101,13 +102,7 @@ public final class OutboxPublisher: @unchecked Sendable, DirectRoute {
 
     /// Starts the broker connection and the delivery pump.
     public func start() {
-        condition.lock()
-        guard !pumpRunning else { condition.unlock(); return }
-        pumpRunning = true; stopping = false
-        condition.unlock()
-        let thread = Thread { [self] in self.pump() }
-        thread.name = "outbox-publisher"
-        thread.start()
+        guard thread.start({ [self] in self.pump() }) else { return }
         client?.start()
     }
 
@@ -116,10 +111,7 @@ public final class OutboxPublisher: @unchecked Sendable, DirectRoute {
     public func stop(timeout: TimeInterval = 5) {
         condition.lock(); stopping = true; condition.broadcast(); condition.unlock()
         client?.stop(timeout: timeout)
-        condition.lock()
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        while pumpRunning { if !condition.wait(until: deadline) { break } }
-        condition.unlock()
+        thread.join(until: Date(timeIntervalSinceNow: timeout))
     }
 
     /// Connection and delivery counters.
@@ -282,7 +274,6 @@ public final class OutboxPublisher: @unchecked Sendable, DirectRoute {
                 if case .notConnected = result { break }
             }
         }
-        pumpRunning = false
         condition.broadcast()
         condition.unlock()
     }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import Threading
 
 /// The only writer of the audit database. The pipeline submits inspections (with their outgoing messages),
 /// service events, outbox-only messages and adaptive-threshold snapshots; one thread commits them in batches
@@ -89,7 +90,7 @@ public final class AuditWriter: @unchecked Sendable {
     private var committed: UInt64 = 0
     private var flushWanted = false
     private var stopping = false
-    private var running = false
+    private let thread = LoopThread(name: "audit-writer")
     private var observers: [@Sendable () -> Void] = []
     private var failureObservers: [@Sendable (String?) -> Void] = []
     private var lastError: String?
@@ -126,15 +127,8 @@ public final class AuditWriter: @unchecked Sendable {
         condition.lock(); failureObservers.append(observer); condition.unlock()
     }
 
-    /// Starts the writer thread.
-    public func start() {
-        condition.lock(); defer { condition.unlock() }
-        guard !running else { return }
-        running = true; stopping = false
-        let thread = Thread { [self] in self.run() }
-        thread.name = "audit-writer"
-        thread.start()
-    }
+    /// Starts the writer thread (once; a second call does nothing).
+    public func start() { thread.start { [self] in self.run() } }
 
     /// Records an inspection, its defects and its outgoing messages (all in one transaction).
     /// Blocks only while the queue is full.
@@ -189,7 +183,9 @@ public final class AuditWriter: @unchecked Sendable {
         condition.broadcast()
         // With a spill file, what is left after the deadline is moved there: a few more seconds for that.
         let grace: TimeInterval = spill == nil ? 0.5 : 5
-        while running { if !condition.wait(until: max(deadline, Date(timeIntervalSinceNow: grace))) { break } }
+        condition.unlock()
+        thread.join(until: max(deadline, Date(timeIntervalSinceNow: grace)))
+        condition.lock()
         let unwritten = lostCount + (submitted - committed)
         let kept = spill?.count ?? 0
         condition.unlock()
@@ -247,7 +243,9 @@ public final class AuditWriter: @unchecked Sendable {
         condition.lock()
         var bounded = true
         if case .event = item { bounded = false }
-        while bounded && queue.count >= settings.capacity && running && !stopping && lastError == nil { condition.wait() }
+        while bounded && queue.count >= settings.capacity && thread.isRunning && !stopping && lastError == nil {
+            condition.wait()
+        }
         if lastError != nil { handDirect([item]) }
         if queue.count >= settings.capacity && lastError != nil { makeRoom() }
         queue.append(Queued(seq: nextSeq, item: item))
@@ -359,7 +357,6 @@ public final class AuditWriter: @unchecked Sendable {
             if committed >= submitted { flushWanted = false }
             condition.broadcast()
         }
-        running = false
         condition.broadcast()
         condition.unlock()
     }
