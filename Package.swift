@@ -73,7 +73,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
-        ], resources: [.embedInCode("openapi.json")], swiftSettings: strict),
+        ], resources: [
+            .embedInCode("openapi.json"),
+            // The station page (issue 21), embedded: the binary serves it with nothing installed beside it.
+            .embedInCode("Web/index.html"), .embedInCode("Web/station.js"), .embedInCode("Web/station.css"),
+        ], swiftSettings: strict),
         .target(name: "Daemon", dependencies: [
             "API", "Capture", "Imaging", "Engine", "Detection", "Delivery", "CBuildInfo", "Threading",
             .product(name: "Yams", package: "Yams"),

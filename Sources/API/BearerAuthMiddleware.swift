@@ -3,14 +3,15 @@ import Hummingbird
 /// `http.auth`: every request but `/healthz` carries `Authorization: Bearer TOKEN` of a known token; reads
 /// (GET, HEAD) need the `viewer` role or more, everything else `operator`. A missing or unknown token gets 401
 /// with `WWW-Authenticate: Bearer`, a viewer token on a write 403; both are counted through `onFailure`.
-/// `/healthz` stays open: service managers and load balancers probe it, and it tells only ok or why not.
+/// `/healthz` stays open: service managers and load balancers probe it, and it tells only ok or why not. So do the
+/// station page's own files (`/`, `/ui/...`): they hold no data, and the page asks for the token it then sends.
 struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let tokens: [APIToken]
     let onFailure: @Sendable (_ reason: String) -> Void
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response {
-        if request.uri.path == "/healthz" { return try await next(request, context) }
+        if request.uri.path == "/healthz" || StationPage.isPageFile(request.uri.path) { return try await next(request, context) }
         let challenge: HTTPFields = [.wwwAuthenticate: "Bearer realm=\"inspectd\""]
         guard let header = request.headers[.authorization] else {
             onFailure("missing")

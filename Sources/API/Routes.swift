@@ -27,6 +27,7 @@ struct Routes: Sendable {
                                 body: .init(byteBuffer: ByteBuffer(bytes: json + Data("\n".utf8))))
             }
         }
+        StationPage.add(to: router)
         let v1 = router.group("/api/v1")
         v1.get("/openapi.json") { _, _ in Self.text(OpenAPIDocument.json + "\n", type: "application/json") }
         v1.get("/status") { _, _ in try Self.json(station.status()) }

@@ -1,0 +1,234 @@
+// The station page. It uses only the public /api/v1 (what the page can do, an integrator can do) and keeps the
+// bearer token, when the station needs one, in this tab's sessionStorage only.
+"use strict";
+
+const state = { token: sessionStorage.getItem("inspectd.token") || "", view: "overview", camera: null,
+                cameras: [], status: null, timers: [], objectURLs: new Map() };
+
+// --- API ----------------------------------------------------------------------------------------------------
+
+class APIError extends Error {
+  constructor(status, body) {
+    super(body && body.detail ? `${body.error}: ${body.detail}` : `HTTP ${status}`);
+    this.status = status;
+  }
+}
+
+async function api(path, options = {}) {
+  const headers = Object.assign({}, options.headers || {});
+  if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  const response = await fetch(path, Object.assign({}, options, { headers, cache: "no-store" }));
+  if (response.status === 401) showTokenForm(true);
+  if (!response.ok) {
+    let body = null;
+    try { body = await response.json(); } catch (_) { /* not JSON */ }
+    throw new APIError(response.status, body);
+  }
+  return response;
+}
+
+const getJSON = async (path) => (await api(path)).json();
+
+// An <img> cannot send an Authorization header: images are fetched and shown from object URLs, one per slot,
+// the previous one revoked so an open page does not grow.
+async function showImage(img, path) {
+  const blob = await (await api(path)).blob();
+  const url = URL.createObjectURL(blob);
+  const old = state.objectURLs.get(img);
+  img.src = url;
+  state.objectURLs.set(img, url);
+  if (old) URL.revokeObjectURL(old);
+}
+
+// --- helpers ------------------------------------------------------------------------------------------------
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attributes)) {
+    if (k === "class") node.className = v; else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v);
+  }
+  for (const child of children) if (child !== null && child !== undefined) node.append(child);
+  return node;
+}
+
+function definitionList(pairs) {
+  const dl = el("dl");
+  for (const [term, value] of pairs) dl.append(el("dt", {}, term), el("dd", {}, value === undefined || value === null ? "–" : String(value)));
+  return dl;
+}
+
+const bytes = (n) => n === undefined || n === null ? "–" : n < 1 << 20 ? `${(n / 1024).toFixed(0)} KiB` : `${(n / (1 << 20)).toFixed(1)} MiB`;
+const percent = (part, whole) => whole > 0 ? `${(100 * part / whole).toFixed(1)}%` : "–";
+
+function showError(error) {
+  const p = document.getElementById("error");
+  if (!error) { p.hidden = true; return; }
+  p.textContent = error.message || String(error);
+  p.hidden = false;
+}
+
+function showTokenForm(show) { document.getElementById("token-form").hidden = !show; }
+
+// --- views --------------------------------------------------------------------------------------------------
+
+function every(ms, fn) {
+  let busy = false;
+  const tick = async () => {
+    if (busy) return;  // never more than one request of a kind in flight: a slow station is not piled on
+    busy = true;
+    try { await fn(); showError(null); } catch (e) { showError(e); } finally { busy = false; }
+  };
+  tick();
+  state.timers.push(setInterval(tick, ms));
+}
+
+function clearTimers() { for (const t of state.timers) clearInterval(t); state.timers = []; }
+
+async function refreshStatus() {
+  const s = await getJSON("/api/v1/status");
+  state.status = s;
+  document.getElementById("title").textContent = `inspectd · ${s.line} / ${s.station}`;
+  const health = document.getElementById("health");
+  health.textContent = s.health;
+  health.className = `badge ${s.health === "ok" ? "ok" : "failing"}`;
+  const alarm = document.getElementById("alarm");
+  alarm.hidden = s.health === "ok";
+  alarm.textContent = s.health === "ok" ? "" : `Station ${s.health}${s.problems && s.problems.length ? ": " + s.problems.join("; ") : ""}`;
+  if (state.view !== "overview") return;
+  const mqtt = s.mqtt || {}, audit = s.audit || {}, model = s.model || {};
+  const panel = document.getElementById("station");
+  panel.replaceChildren(definitionList([
+    ["model", `${model.name} (${(model.sha256 || "").slice(0, 12)}…, ${model.quantized ? "INT8" : "FP32"}, input ${(model.input_size || []).join("×")})`],
+    ["classes", (model.classes || []).join(", ")],
+    ["broker", mqtt.enabled ? (mqtt.connected ? "connected" : "not connected") : "MQTT off"],
+    ["outbox backlog", mqtt.outbox_backlog],
+    ["audit database", `${audit.path} (${bytes(audit.bytes)})`],
+    ["version", `${s.version} (${s.commit})`],
+    ["uptime", `${Math.round(s.uptime_seconds || 0)} s`],
+  ]));
+}
+
+function cameraTile(camera) {
+  const img = el("img", { class: "frame", alt: `latest frame of ${camera.id}` });
+  const tile = el("article", { class: "tile", "data-camera": camera.id, onclick: () => { location.hash = `#camera/${encodeURIComponent(camera.id)}`; } },
+    el("h3", {}, camera.id, el("span", { class: "state" })), img, el("div", { class: "figures" }));
+  return tile;
+}
+
+function updateTile(tile, camera) {
+  const state_ = tile.querySelector(".state");
+  state_.textContent = camera.state;
+  state_.className = `state state-${camera.state}`;
+  tile.querySelector(".figures").textContent =
+    `${camera.frames_processed} frames · NG ${percent(camera.ng_frames, camera.frames_processed)} · ` +
+    `${camera.frames_dropped} dropped · queue ${camera.queue_depth}/${camera.queue_size}` +
+    (camera.reason ? ` · ${camera.reason}` : "");
+}
+
+async function refreshCameras() {
+  const cameras = await getJSON("/api/v1/cameras");
+  state.cameras = cameras;
+  const box = document.getElementById("cameras");
+  const known = new Map([...box.children].map((t) => [t.dataset.camera, t]));
+  for (const camera of cameras) {
+    let tile = known.get(camera.id);
+    if (!tile) { tile = cameraTile(camera); box.append(tile); }
+    known.delete(camera.id);
+    updateTile(tile, camera);
+  }
+  for (const tile of known.values()) tile.remove();
+  const select = document.getElementById("detect-camera");
+  const have = new Set([...select.options].map((o) => o.value));
+  for (const camera of cameras) if (!have.has(camera.id)) select.append(el("option", { value: camera.id }, camera.id));
+}
+
+async function refreshTileImages() {
+  for (const tile of document.querySelectorAll("#cameras .tile")) {
+    try { await showImage(tile.querySelector("img"), `/api/v1/cameras/${encodeURIComponent(tile.dataset.camera)}/frame.jpg?annotated=1`); }
+    catch (e) { if (e.status !== 404 && e.status !== 503) throw e; }  // no frame yet, or a station without live frames
+  }
+}
+
+async function refreshCamera() {
+  const camera = await getJSON(`/api/v1/cameras/${encodeURIComponent(state.camera)}`);
+  document.getElementById("camera-title").textContent = `${camera.id} (${camera.state})`;
+  const source = camera.source || {};
+  const rows = el("tbody");
+  for (const t of camera.thresholds || []) rows.append(el("tr", {}, el("td", {}, t.class), el("td", {}, t.threshold.toFixed(3))));
+  document.getElementById("camera-details").replaceChildren(
+    definitionList([
+      ["source", `${source.type}${source.location ? " " + source.location : ""}`],
+      ["size", source.width && source.height ? `${source.width}×${source.height}` : "the files' own"],
+      ["fps", source.fps],
+      ["frames", camera.frames_processed],
+      ["NG", `${camera.ng_frames} (${percent(camera.ng_frames, camera.frames_processed)})`],
+      ["dropped", camera.frames_dropped],
+      ["state", camera.reason ? `${camera.state}: ${camera.reason}` : camera.state],
+    ]),
+    el("h3", {}, "Thresholds in force"),
+    el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "class"), el("th", {}, "confidence ≥"))), rows));
+  try { await showImage(document.getElementById("camera-frame"), `/api/v1/cameras/${encodeURIComponent(state.camera)}/frame.jpg?annotated=1`); }
+  catch (e) { if (e.status !== 404 && e.status !== 503) throw e; }
+}
+
+// --- inspect an image (POST /api/v1/detect) ------------------------------------------------------------------
+
+async function inspectImage(event) {
+  event.preventDefault();
+  const file = document.getElementById("detect-file").files[0];
+  if (!file) { showError(new Error("choose a JPEG or PNG image first")); return; }
+  const camera = document.getElementById("detect-camera").value;
+  const type = file.type === "image/png" ? "image/png" : "image/jpeg";
+  try {
+    const answer = await (await api(`/api/v1/detect${camera ? "?camera=" + encodeURIComponent(camera) : ""}`,
+      { method: "POST", headers: { "Content-Type": type }, body: file })).json();
+    const bitmap = await createImageBitmap(file);
+    const canvas = document.getElementById("detect-canvas");
+    canvas.width = bitmap.width; canvas.height = bitmap.height;
+    const g = canvas.getContext("2d");
+    g.drawImage(bitmap, 0, 0);
+    g.lineWidth = Math.max(2, bitmap.width / 400);
+    g.font = `${Math.max(12, bitmap.width / 60)}px system-ui, sans-serif`;
+    for (const d of answer.defects) {
+      const [x1, y1, x2, y2] = d.box;
+      g.strokeStyle = "#ff3b30"; g.strokeRect(x1, y1, x2 - x1, y2 - y1);
+      g.fillStyle = "#ff3b30"; g.fillText(`${d.class_name} ${d.confidence.toFixed(2)}`, x1, Math.max(12, y1 - 4));
+    }
+    const summary = document.getElementById("detect-summary");
+    summary.replaceChildren(el("span", { class: answer.verdict === "OK" ? "ok" : "ng" }, answer.verdict),
+      ` · ${answer.defects.length} defects · ${answer.width}×${answer.height} · ${answer.latency_ms.total.toFixed(1)} ms`);
+    showError(null);
+  } catch (e) {
+    showError(e.status === 403 ? new Error("inspecting an image needs an operator token; this one is a viewer token") : e);
+  }
+}
+
+// --- routing ------------------------------------------------------------------------------------------------
+
+function route() {
+  clearTimers();
+  const [view, ...rest] = (location.hash.slice(1) || "overview").split("/");
+  state.view = ["overview", "camera", "detect"].includes(view) ? view : "overview";
+  state.camera = state.view === "camera" ? decodeURIComponent(rest.join("/")) : null;
+  for (const section of document.querySelectorAll(".view")) section.hidden = section.id !== state.view;
+  for (const a of document.querySelectorAll("header nav a")) a.classList.toggle("active", a.dataset.view === state.view);
+  every(2000, refreshStatus);
+  if (state.view === "overview") { every(1000, refreshCameras); every(500, refreshTileImages); }
+  if (state.view === "camera") every(500, refreshCamera);
+  if (state.view === "detect") every(5000, refreshCameras);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.getElementById("token-button").addEventListener("click", () => showTokenForm(document.getElementById("token-form").hidden));
+  document.getElementById("token-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    state.token = document.getElementById("token-input").value.trim();
+    sessionStorage.setItem("inspectd.token", state.token);
+    showTokenForm(false);
+    route();
+  });
+  document.getElementById("detect-form").addEventListener("submit", inspectImage);
+  window.addEventListener("hashchange", route);
+  route();
+});

@@ -1,0 +1,78 @@
+"""Drives the station page in headless Chromium (selenium + Debian's chromium-driver) against a running daemon.
+Usage: station_page.py BASE_URL TOKEN CAMERA IMAGE
+Checks what a person would: the page asks for the token, then shows the station and a tile per camera with a
+live image that changes, frame counts that grow, the camera view with its thresholds, and an image inspected on
+request with its boxes drawn. Prints the first-view time (no timed assertion: the machine is shared).
+Exit 0 when every check passed; otherwise the first failed check on stderr."""
+import sys
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+base, token, camera, image = sys.argv[1:5]
+options = Options()
+for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900"):
+    options.add_argument(arg)
+options.binary_location = "/usr/bin/chromium"
+driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+driver.set_page_load_timeout(60)
+
+
+def wait(what, predicate, timeout=60):
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.2).until(lambda d: predicate())
+    except Exception:
+        errors = driver.find_element(By.ID, "error").text
+        sys.exit(f"FAILED: {what} (page error: {errors!r})")
+
+
+def loaded_image(element):
+    return driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0 ? arguments[0].src : null", element)
+
+
+try:
+    started = time.monotonic()
+    driver.get(base + "/")
+    # Without a token the API answers 401 and the page asks for one.
+    wait("the token form shows after a 401", lambda: driver.find_element(By.ID, "token-form").is_displayed())
+    driver.find_element(By.ID, "token-input").send_keys(token)
+    driver.find_element(By.CSS_SELECTOR, "#token-form button").click()
+    tile = f'#cameras .tile[data-camera="{camera}"]'
+    wait("a tile for the camera", lambda: driver.find_elements(By.CSS_SELECTOR, tile))
+    wait("the station panel names the model", lambda: "model" in driver.find_element(By.ID, "station").text)
+    print(f"first view (token entered, station and camera tile shown): {1000 * (time.monotonic() - started):.0f} ms")
+    health = driver.find_element(By.ID, "health").text
+    if health not in ("ok", "failing"):
+        sys.exit(f"FAILED: health badge shows {health!r}")
+
+    figures = lambda: driver.find_element(By.CSS_SELECTOR, tile + " .figures").text
+    frames = lambda: int(figures().split(" frames")[0]) if " frames" in figures() else -1
+    first = frames()
+    wait("the tile's frame count grows", lambda: frames() > max(first, 0))
+    img = driver.find_element(By.CSS_SELECTOR, tile + " img")
+    shown = wait("the tile shows a live image", lambda: loaded_image(img))
+    wait("the tile's image is refreshed", lambda: loaded_image(img) not in (None, shown))
+    print(f"tile: {figures()}")
+
+    driver.find_element(By.CSS_SELECTOR, tile).click()
+    wait("the camera view lists its thresholds", lambda: driver.find_elements(By.CSS_SELECTOR, "#camera-details tbody tr"))
+    wait("the camera view shows the frame", lambda: loaded_image(driver.find_element(By.ID, "camera-frame")))
+
+    driver.get(base + "/#detect")
+    driver.find_element(By.ID, "detect-file").send_keys(image)
+    driver.find_element(By.CSS_SELECTOR, "#detect-form button").click()
+    wait("the inspected image's verdict", lambda: driver.find_element(By.ID, "detect-summary").text.startswith(("OK", "NG")))
+    size = driver.execute_script("const c = document.getElementById('detect-canvas'); return [c.width, c.height]")
+    if size[0] <= 0 or size[1] <= 0:
+        sys.exit(f"FAILED: the inspected image was not drawn ({size})")
+    print(f"detect: {driver.find_element(By.ID, 'detect-summary').text}; drawn {size[0]}x{size[1]}")
+    logs = [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and "401" not in e["message"]]
+    if logs:
+        sys.exit(f"FAILED: browser console errors: {logs}")
+    print("station page: all checks passed")
+finally:
+    driver.quit()
