@@ -1,7 +1,10 @@
 import Dispatch
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
+import NIOSSL
 import ServiceLifecycle
 import Synchronization
 
@@ -22,9 +25,50 @@ public final class APIServer: Sendable {
         public var maxBody: Int
         /// Bearer tokens (`http.auth`); empty: no authentication (loopback only, the config enforces it).
         public var tokens: [APIToken]
+        /// `http.tls`: serve HTTPS with this certificate chain and key (PEM files); nil: plain HTTP.
+        public var tls: TLSFiles?
         /// Plain memberwise initializer.
-        public init(host: String, port: Int, maxBody: Int = 32 << 20, tokens: [APIToken] = []) {
-            self.host = host; self.port = port; self.maxBody = maxBody; self.tokens = tokens
+        public init(host: String, port: Int, maxBody: Int = 32 << 20, tokens: [APIToken] = [], tls: TLSFiles? = nil) {
+            self.host = host; self.port = port; self.maxBody = maxBody; self.tokens = tokens; self.tls = tls
+        }
+    }
+
+    /// The PEM files of `http.tls`.
+    public struct TLSFiles: Sendable, Equatable {
+        /// The server certificate, followed by any intermediate certificates.
+        public var cert: String
+        /// The certificate's private key (unencrypted PEM).
+        public var key: String
+        /// Plain memberwise initializer.
+        public init(cert: String, key: String) { self.cert = cert; self.key = key }
+
+        /// The server TLS configuration, checked: both files parse and the key belongs to the certificate.
+        /// Throws a `Problem` naming the key (`cert` or `key`) and what is wrong with its file.
+        public func configuration() throws -> TLSConfiguration {
+            let chain: [NIOSSLCertificate]
+            do { chain = try NIOSSLCertificate.fromPEMFile(cert) } catch {
+                throw Problem(key: "cert", message: "\(cert) is not a readable PEM certificate (\(error))")
+            }
+            guard !chain.isEmpty else { throw Problem(key: "cert", message: "\(cert) holds no PEM certificate") }
+            let privateKey: NIOSSLPrivateKey
+            do { privateKey = try NIOSSLPrivateKey(file: key, format: .pem) } catch {
+                throw Problem(key: "key", message: "\(key) is not a readable unencrypted PEM private key (\(error))")
+            }
+            let configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
+            do { _ = try NIOSSLContext(configuration: configuration) } catch {
+                throw Problem(key: "key", message: "\(key) does not belong to the certificate in \(cert) (\(error))")
+            }
+            return configuration
+        }
+
+        /// What is wrong with one of the files.
+        public struct Problem: Error, CustomStringConvertible, Sendable {
+            /// `cert` or `key`.
+            public var key: String
+            /// The file and what is wrong with it.
+            public var message: String
+            public var description: String { "\(key): \(message)" }
         }
     }
 
@@ -50,8 +94,15 @@ public final class APIServer: Sendable {
         let started = DispatchSemaphore(value: 0), stopped = DispatchSemaphore(value: 0)
         var serverLogger = logger
         serverLogger.logLevel = max(logger.logLevel, .notice)  // Hummingbird logs every start at info
+        let server: HTTPServerBuilder
+        do {
+            server = try settings.tls.map { try .tls(.http1(), tlsConfiguration: try $0.configuration()) } ?? .http1()
+        } catch {
+            throw APIServerError("http.tls: \(error)")
+        }
         let app = Application(
             router: router,
+            server: server,
             configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port),
                                                     serverName: nil, reuseAddress: true),
             onServerRunning: { channel in

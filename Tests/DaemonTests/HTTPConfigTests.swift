@@ -1,5 +1,6 @@
 import Foundation
 import API
+import TestSupport
 import XCTest
 @testable import Daemon
 
@@ -93,7 +94,25 @@ final class HTTPConfigTests: XCTestCase {
         let c = try parse("http: {listen: \"0.0.0.0:9464\", auth: {tokens_file: tokens}}\n")
         XCTAssertEqual(c.http.tokens.map(\.role), [.viewer, .operator])
         XCTAssertEqual(c.http.tokensFile, dir + "/tokens")
-        let tls = problems("http: {tls: {cert: a.pem, key: b.pem}}\n")
-        XCTAssertEqual(tls.map(\.path), ["http.tls"]); XCTAssertTrue(tls.first?.message.contains("not built yet") ?? false)
+    }
+
+    /// `http.tls`: both files required and readable, each a PEM of the right kind, the key the certificate's.
+    func testTLSFilesAreCheckedWhenTheConfigIsRead() throws {
+        for name in ["a", "b"] {
+            _ = try TestProcess.check("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+                         "-subj", "/CN=localhost", "-keyout", "\(dir)/\(name).key", "-out", "\(dir)/\(name).pem"])
+        }
+        let c = try parse("http: {tls: {cert: a.pem, key: a.key}}\n")
+        XCTAssertEqual(c.http.tls, APIServer.TLSFiles(cert: dir + "/a.pem", key: dir + "/a.key"))
+        XCTAssertNil(try parse("http: {}\n").http.tls)
+
+        XCTAssertEqual(problems("http: {tls: {cert: a.pem}}\n").map(\.path), ["http.tls.key"])
+        XCTAssertEqual(problems("http: {tls: {cert: nope.pem, key: a.key}}\n").map(\.path), ["http.tls.cert"])
+        let swapped = problems("http: {tls: {cert: a.key, key: a.pem}}\n")
+        XCTAssertEqual(swapped.map(\.path), ["http.tls.cert"])
+        XCTAssertTrue(swapped.first?.message.contains("PEM certificate") ?? false, "\(swapped)")
+        let mismatch = problems("http: {tls: {cert: a.pem, key: b.key}}\n")
+        XCTAssertEqual(mismatch.map(\.path), ["http.tls.key"])
+        XCTAssertTrue(mismatch.first?.message.contains("does not belong") ?? false, "\(mismatch)")
     }
 }

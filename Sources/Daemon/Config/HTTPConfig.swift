@@ -15,6 +15,8 @@ public struct HTTPConfig: Sendable, Equatable {
     public var tokensFile: String?
     /// The tokens of `tokensFile` (read when the config is read, and again on every reload).
     public var tokens: [APIToken]
+    /// `tls: {cert, key}`: serve HTTPS (files checked when the config is read, and again on every reload).
+    public var tls: APIServer.TLSFiles?
 
     /// Default address: loopback only, the port Prometheus exporters of this kind use.
     static let defaultListen = ListenAddress(host: "127.0.0.1", port: 9464)
@@ -47,10 +49,22 @@ public struct HTTPConfig: Sendable, Equatable {
                 return (file, [])
             }
         }
-        if m.has("tls") {
-            m.report("tls", "HTTPS is not built yet: serve plain HTTP on loopback and put a TLS proxy in front, "
-                     + "or remove http.tls")
-        }
+        let tls: APIServer.TLSFiles? = m.has("tls") ? m.section("tls") { t in
+            let cert = t.path("cert", .readableFile), key = t.path("key", .readableFile)
+            if !t.has("cert") { t.report("cert", "is required with http.tls (PEM certificate chain)") }
+            if !t.has("key") { t.report("key", "is required with http.tls (PEM private key)") }
+            guard let cert, let key else { return nil }
+            let files = APIServer.TLSFiles(cert: cert, key: key)
+            // A file the path check refused was reported there already.
+            let fm = FileManager.default
+            guard fm.isReadableFile(atPath: cert), fm.isReadableFile(atPath: key) else { return files }
+            do { _ = try files.configuration() } catch let problem as APIServer.TLSFiles.Problem {
+                t.report(problem.key, problem.message)
+            } catch {
+                t.report("cert", "\(error)")
+            }
+            return files
+        } : nil
         let address = listen ?? defaultListen
         // The API inspects images and (with triggers) acts on the line: reachable from other machines only with
         // tokens. A listen key that failed to read was reported already.
@@ -62,7 +76,7 @@ public struct HTTPConfig: Sendable, Equatable {
         return HTTPConfig(enabled: enabled, listen: address,
                           maxBody: m.byteSize("max_body", default: 32 << 20, in: 1024...(1 << 30)),
                           detectQueue: m.int("detect_queue", default: 4, in: 1...1000),
-                          tokensFile: tokensFile, tokens: tokens)
+                          tokensFile: tokensFile, tokens: tokens, tls: tls)
     }
 }
 

@@ -127,7 +127,8 @@ public final class InspectionService: @unchecked Sendable {
                 try pipeline.apply(new)
                 for warning in new.warnings { logger.warning("\(new.file): \(warning)") }
                 facade?.update(config: new, model: pipeline.model)
-                if new.http != current.http { restartServer(new.http) }
+                // With TLS, also on an unchanged config: renewed certificate files are picked up by a SIGHUP.
+                if new.http != current.http || new.http.tls != nil { restartServer(new.http) }
                 if new.statsInterval != current.statsInterval { scheduleStats(new.statsInterval) }
                 if new.logLevel != current.logLevel { logger.notice("log_level changes on restart") }
                 config = new
@@ -158,9 +159,9 @@ public final class InspectionService: @unchecked Sendable {
     /// Starts the HTTP listener and logs where (the port too when 0 was asked for).
     private func startServer(_ h: HTTPConfig, facade: StationFacade) throws -> APIServer {
         let server = try APIServer(settings: APIServer.Settings(host: h.listen.host, port: h.listen.port,
-                                                                maxBody: h.maxBody, tokens: h.tokens),
+                                                                maxBody: h.maxBody, tokens: h.tokens, tls: h.tls),
                                    station: facade, logger: logger)
-        let base = "http://\(ListenAddress(host: h.listen.host, port: server.port))"
+        let base = "\(h.tls == nil ? "http" : "https")://\(ListenAddress(host: h.listen.host, port: server.port))"
         logger.info("metrics on \(base)/metrics and /healthz, API on \(base)/api/v1")
         return server
     }

@@ -17,6 +17,8 @@ struct HTTPClient {
 
     let port: Int
     let directory: URL
+    /// For an HTTPS listener: the CA file that signed its certificate (curl --cacert); nil: plain HTTP.
+    var caFile: String? = nil
 
     /// `method path` with optional body file and headers.
     func request(_ method: String, _ path: String, bodyFile: String? = nil, headers: [String: String] = [:])
@@ -27,7 +29,9 @@ struct HTTPClient {
             try? FileManager.default.removeItem(atPath: out.path + ".h")
         }
         var args = ["-s", "-S", "-X", method, "-o", out.path, "-D", out.path + ".h", "-w", "%{http_code}",
-                    "http://127.0.0.1:\(port)\(path)"]
+                    caFile == nil ? "http://127.0.0.1:\(port)\(path)" : "https://localhost:\(port)\(path)"]
+        // HTTPS: the test certificate names localhost; pinned to 127.0.0.1, where the test listens.
+        if let caFile { args += ["--cacert", caFile, "--resolve", "localhost:\(port):127.0.0.1"] }
         if method == "HEAD" { args[3] = "HEAD"; args.insert("-I", at: 0) }
         for (k, v) in headers { args += ["-H", "\(k): \(v)"] }
         if let bodyFile { args += ["--data-binary", "@" + bodyFile] }
