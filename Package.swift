@@ -41,6 +41,8 @@ let package = Package(
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CMosquitto", path: "Sources/CMosquitto", pkgConfig: "libmosquitto",
                        providers: [.apt(["libmosquitto-dev"])]),
+        .systemLibrary(name: "CModbus", path: "Sources/CModbus", pkgConfig: "libmodbus",
+                       providers: [.apt(["libmodbus-dev"])]),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         // MARK: our C: int8/fp32 kernels with runtime CPU dispatch
@@ -64,6 +66,11 @@ let package = Package(
         .target(name: "Delivery", dependencies: [
             "CMosquitto", "Threading",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        // Part-synchronous inspection (issue 20): the PLC's Modbus TCP handshake.
+        .target(name: "Triggers", dependencies: [
+            "CModbus", "Threading",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         // The HTTP API: routes and JSON documents, reaching the daemon only through its `StationAPI` façade.
@@ -102,6 +109,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CKernels", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DetectionTests", dependencies: ["Detection"], swiftSettings: strict),
         .testTarget(name: "ThreadingTests", dependencies: ["Threading"], swiftSettings: strict),
+        .testTarget(name: "TriggersTests", dependencies: ["Triggers", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "API", "CaptureTesting", "TestSupport"],
                     swiftSettings: strict),
