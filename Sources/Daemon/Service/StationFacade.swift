@@ -7,9 +7,9 @@ import Logging
 import Synchronization
 
 /// The daemon as the HTTP API sees it (`StationAPI`): a thin adapter from what the service already knows (the
-/// config in force, the model, health and metrics) to the API's documents. It holds no pipeline: the service
-/// tells it the config and model on start and on every accepted reload, and gives it the pipeline's latest
-/// frames (`attach`).
+/// config in force, the model, health and metrics) to the API's documents. The service tells it the config and
+/// model on start and on every accepted reload, and attaches the pipeline, whose worker pool inspects the API's
+/// images and whose cameras' latest frames `frame.jpg` serves.
 public final class StationFacade: StationAPI {
     private let metrics: PipelineMetrics
     private let health: PipelineHealth
@@ -138,7 +138,7 @@ public final class StationFacade: StationAPI {
                     // Called on the camera's judging thread: waiting for the commit happens elsewhere.
                     DispatchQueue.global().async {
                         var answer = partial
-                        DetectService.fill(&answer, with: inspection, enqueuedAt: enqueuedAt)
+                        DetectRequest.fill(&answer, with: inspection, enqueuedAt: enqueuedAt)
                         answer.auditId = pipeline.auditID(of: inspection, timeout: 10)
                         finish(.success(answer))
                     }
