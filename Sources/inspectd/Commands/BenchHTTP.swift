@@ -142,28 +142,32 @@ struct BenchHTTP: ParsableCommand {
         let facade: StationFacade
         let server: APIServer
         let port: Int
-        private let recorded = Atomic<Int>(0)
+        /// Camera frames handed to the audit writer so far.
+        private let recorded: Counter
+
+        private final class Counter: Sendable { let value = Atomic<Int>(0) }
 
         init(_ config: InspectdConfig) throws {
             let metrics = PipelineMetrics()
             let health = PipelineHealth(cameraDownLimit: config.metrics.cameraDownLimit, stallLimit: config.metrics.stallLimit)
-            pipeline = try Pipeline(config: config, metrics: metrics, health: health, logger: Logger(label: "bench"))
-            facade = StationFacade(metrics: metrics, health: health)
+            let pipeline = try Pipeline(config: config, metrics: metrics, health: health, logger: Logger(label: "bench"))
+            let facade = StationFacade(metrics: metrics, health: health)
             facade.update(config: config, model: pipeline.model)
             facade.attach(pipeline)
-            let recorded = self.recorded
-            pipeline.onRecorded { _ in recorded.add(1, ordering: .relaxed) }
+            let recorded = Counter()
+            pipeline.onRecorded { _ in recorded.value.add(1, ordering: .relaxed) }
             pipeline.start()
             server = try APIServer(settings: .init(host: "127.0.0.1", port: 0, maxBody: config.http.maxBody),
                                    station: facade, logger: Logger(label: "bench"))
+            self.pipeline = pipeline; self.facade = facade; self.recorded = recorded
             port = server.port
         }
 
         /// Camera frames recorded per second over the next `seconds`.
         func framesPerSecond(over seconds: Double) -> Double {
-            let start = recorded.load(ordering: .relaxed), started = Date()
+            let start = recorded.value.load(ordering: .relaxed), started = Date()
             Thread.sleep(forTimeInterval: seconds)
-            return Double(recorded.load(ordering: .relaxed) - start) / Date().timeIntervalSince(started)
+            return Double(recorded.value.load(ordering: .relaxed) - start) / Date().timeIntervalSince(started)
         }
 
         func stop() {
