@@ -157,9 +157,9 @@ struct BenchHTTP: ParsableCommand {
             let recorded = Counter()
             pipeline.onRecorded { _ in recorded.value.add(1, ordering: .relaxed) }
             pipeline.start()
-            server = try APIServer(settings: .init(host: "127.0.0.1", port: 0, maxBody: config.http.maxBody),
-                                   station: facade, logger: Logger(label: "bench"))
-            self.pipeline = pipeline; self.facade = facade; self.recorded = recorded
+            let server = try APIServer(settings: .init(host: "127.0.0.1", port: 0, maxBody: config.http.maxBody),
+                                       station: facade, logger: Logger(label: "bench"))
+            self.pipeline = pipeline; self.facade = facade; self.recorded = recorded; self.server = server
             port = server.port
         }
 
