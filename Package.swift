@@ -30,6 +30,8 @@ let package = Package(
         // The HTTP API (issue 19); no traits: swift-configuration support is not used and costs build time.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // multipart/form-data bodies of POST /api/v1/detect
+        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
     ],
     targets: [
         // MARK: C libraries the system ships (pkg-config module maps, one shim header each)
@@ -82,6 +84,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "MultipartKit", package: "multipart-kit"),
         ], resources: [
             .embedInCode("openapi.json"),
             // The station page (issue 21), embedded: the binary serves it with nothing installed beside it.
@@ -97,7 +100,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: strict),
         .executableTarget(name: "inspectd", dependencies: [
-            "Daemon", "Capture", "Imaging", "Engine", "Detection", "Delivery",
+            "API", "Daemon", "Capture", "Imaging", "Engine", "Detection", "Delivery",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),

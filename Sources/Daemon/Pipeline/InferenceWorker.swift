@@ -9,7 +9,7 @@ import Threading
 /// One inference worker: a thread owning a `FrameInspector` (engine session, preprocessor, detection scratch)
 /// and a JPEG encoder, all allocated when the worker is made. It takes frames from any camera's queue, runs
 /// them through the inspector with that camera's detector, and hands the result to the camera's lane, which
-/// judges frames in order.
+/// judges frames in order; in turn with the cameras it inspects the images sent to the HTTP API.
 final class InferenceWorker: @unchecked Sendable {
     // @unchecked: `inspector` and `encoder` are used only by this worker's thread.
     private let index: Int
@@ -69,8 +69,11 @@ final class InferenceWorker: @unchecked Sendable {
 
     private func run() {
         let thread = self.thread
-        while let job = queues.pop(shouldStop: { thread.isStopping }) {
-            process(job)
+        while let work = queues.pop(shouldStop: { thread.isStopping }) {
+            switch work {
+            case .frame(let job): process(job)
+            case .request(let request): request.run(inspector: inspector, encoder: encoder, logger: logger)
+            }
         }
     }
 
@@ -84,6 +87,8 @@ final class InferenceWorker: @unchecked Sendable {
         metrics.record(.queue, nanoseconds: started &- job.enqueuedAt)
         metrics.camera(frame.cameraID).queueDepth.record(queues.depth(frame.cameraID))
         let result: CameraLane.WorkResult
+        // The frame's pixels outlive the capture buffer as the camera's latest frame (HTTP API): copied now, once.
+        let view = lane.live.copy(frame.pixels, camera: frame.cameraID)
         do {
             let r = try inspector.inspect(frame.pixels, detector: lane.detector, reference: lane.reference)
             metrics.record(.preprocess, nanoseconds: UInt64(r.timing.preprocessMs * 1e6))
@@ -96,7 +101,9 @@ final class InferenceWorker: @unchecked Sendable {
             result = .judged(.init(candidates: r.candidates,
                                    stamp: FrameStamp(sequence: frame.sequence, captureTime: frame.wallClock,
                                                      monotonicNanos: frame.monotonicNanos),
-                                   jpeg: jpeg, postprocessStart: postprocessStart, groundTruth: frame.groundTruth))
+                                   jpeg: jpeg, postprocessStart: postprocessStart, groundTruth: frame.groundTruth,
+                                   view: view))
+            if view.format == .jpeg && view.width == 0 { view.width = r.sourceWidth; view.height = r.sourceHeight }
         } catch {
             let code: String
             if let refused = error as? FrameInspector.ReferenceError {
@@ -108,7 +115,7 @@ final class InferenceWorker: @unchecked Sendable {
             }
             result = .failed(stamp: FrameStamp(sequence: frame.sequence, captureTime: frame.wallClock,
                                                monotonicNanos: frame.monotonicNanos),
-                             code: code, reason: "\(code): \(error)")
+                             code: code, reason: "\(code): \(error)", view: view)
         }
         frame.release()  // after the last read of its pixels: the source may refill the buffer now
         lane.complete(ticket: job.ticket, result)

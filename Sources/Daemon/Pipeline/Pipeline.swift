@@ -1,3 +1,4 @@
+import API
 import Capture
 import Delivery
 import Detection
@@ -24,6 +25,8 @@ public final class Pipeline: @unchecked Sendable {
     private var loaded: LoadedModel
     private let queues = FrameQueues()
     private let lanesByID = Mutex<[String: CameraLane]>([:])
+    /// Each camera's latest frame (HTTP API).
+    let live: LiveFrames
 
     /// Camera `id`'s lane (tests look at its source).
     func lane(_ id: String) -> CameraLane? { lanesByID.withLock { $0[id] } }
@@ -47,6 +50,8 @@ public final class Pipeline: @unchecked Sendable {
          v4l2Device: (any V4L2Device)?) throws {
         self.config = config; self.metrics = metrics; self.health = health; self.logger = logger
         self.v4l2Device = v4l2Device
+        live = LiveFrames(workers: config.workers.count)
+        queues.setRequestCapacity(config.http.detectQueue)
         loaded = try Self.loadModel(config, logger: logger)
         recorder = try InspectionRecorder(config: config, model: loaded.model.info,
                                           expectedPixels: Self.largestFramePixels(config), metrics: metrics,
@@ -157,6 +162,7 @@ public final class Pipeline: @unchecked Sendable {
             lane.setRules(r)
         }
         recorder.commit(recorderChange)
+        queues.setRequestCapacity(new.http.detectQueue)
         health.setCameras(new.cameras.map(\.id))
         health.setLimits(cameraDown: new.metrics.cameraDownLimit, stall: new.metrics.stallLimit)
         config = new
@@ -167,6 +173,38 @@ public final class Pipeline: @unchecked Sendable {
     public func reloadFailed(_ problems: [String]) {
         metrics.reloadFailures.increment()
         recorder.event(.error, "config reload rejected: " + problems.joined(separator: "; "))
+    }
+
+    // MARK: images sent over the HTTP API
+
+    /// Queues an image sent to `POST /api/v1/detect` for the worker pool; false when `http.detect_queue` images
+    /// already wait or the pipeline is stopping.
+    func submit(_ request: DetectRequest) -> Bool { queues.submit(request) }
+
+    /// Judges an image sent to `POST /api/v1/detect?record=true` (its `candidates` found by the API's inspector
+    /// with this camera's detector) as the next frame of camera `camera`: in turn with the camera's frames, so
+    /// adaptive thresholds and line rules see it, and recorded and published by the camera's own path (audit row,
+    /// outbox, MQTT, snapshot from `jpeg`). Its sequence is 0: it is no frame of the camera's source.
+    /// `reply` gets the inspection once it was handed to the audit writer. False when the camera has no running
+    /// lane (removed by a reload, or the pipeline stopping).
+    func recordAPIImage(camera: String, candidates: [Candidate], jpeg: Data?, captureTime: Date, receivedNanos: UInt64,
+                        reply: @escaping @Sendable (Inspection) -> Void) -> Bool {
+        guard let lane = lane(camera), let ticket = queues.ticket(for: camera, generation: lane.queueGeneration) else {
+            return false
+        }
+        health.frameAccepted()
+        let stamp = FrameStamp(sequence: 0, captureTime: captureTime, monotonicNanos: receivedNanos)
+        lane.complete(ticket: ticket, .judged(.init(candidates: candidates, stamp: stamp, jpeg: jpeg,
+                                                    postprocessStart: PipelineHealth.monotonicNanos(), reply: reply)))
+        return true
+    }
+
+    /// The audit id of a recorded `inspection`, once the writer committed it (waits up to `timeout`); nil when it
+    /// was not committed by then.
+    func auditID(of inspection: Inspection, timeout: TimeInterval) -> Int64? {
+        guard recorder.writer.flush(timeout: timeout) else { return nil }
+        return try? recorder.store.inspectionID(camera: inspection.cameraID, sequence: inspection.sequence,
+                                                captureTime: inspection.captureTime)
     }
 
     // MARK: benchmarks
@@ -226,6 +264,9 @@ public final class Pipeline: @unchecked Sendable {
             metrics.camera(f.cameraID).dropped.increment()
         }
         if !waiting.isEmpty { logger.notice("shutdown: \(waiting.count) queued frames not inspected") }
+        for request in queues.takeRequests() {
+            request.finish(.failure(APIError(.serviceUnavailable, "stopping", "the daemon is stopping")))
+        }
         let drainBy = deadline.addingTimeInterval(-1)
         let inTime = workers.allSatisfy { $0.join(until: drainBy) }
         if !inTime { logger.error("shutdown timeout: \(health.framesInFlight) frames still in flight were not recorded") }
@@ -281,7 +322,7 @@ public final class Pipeline: @unchecked Sendable {
 
     /// A camera's lane, built but neither attached to the queues nor started.
     private func makeLane(_ camera: CameraConfig, rules: DetectionRules, workers: Int) throws -> CameraLane {
-        try CameraLane(config: camera, rules: rules, workers: workers, queues: queues, recorder: recorder,
+        try CameraLane(config: camera, rules: rules, workers: workers, queues: queues, recorder: recorder, live: live,
                        metrics: metrics, health: health, logger: logger, v4l2Device: v4l2Device)
     }
 
@@ -295,6 +336,7 @@ public final class Pipeline: @unchecked Sendable {
         lane.stopCapture()
         for _ in queues.removeCamera(lane.config.id) { health.frameDropped() }
         lanesByID.withLock { $0[lane.config.id] = nil }
+        live.remove(camera: lane.config.id)
     }
 
     /// The largest frame the cameras deliver (width × height; replay assumed up to 1920 × 1080), to size
