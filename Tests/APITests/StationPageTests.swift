@@ -29,7 +29,7 @@ final class StationPageTests: XCTestCase {
                 queue_size: 3
             mqtt: {enabled: false}
             audit: {path: state/audit.db, batch_interval: 50ms}
-            snapshots: {enabled: false}
+            snapshots: {enabled: true, dir: snapshots}
             http: {listen: "127.0.0.1:0", auth: {tokens_file: tokens}}
             shutdown_timeout: 20s
             """, directory: dir)

@@ -62,6 +62,20 @@ try:
     wait("the camera view lists its thresholds", lambda: driver.find_elements(By.CSS_SELECTOR, "#camera-details tbody tr"))
     wait("the camera view shows the frame", lambda: loaded_image(driver.find_element(By.ID, "camera-frame")))
 
+    # Inspections: the table fills, a filter applies, a row opens the inspection with its annotated snapshot.
+    driver.get(base + "/#inspections")
+    rows = "#inspection-table tbody tr"
+    wait("the inspections table fills", lambda: driver.find_elements(By.CSS_SELECTOR, rows))
+    driver.find_element(By.CSS_SELECTOR, "#inspection-filter select[name=verdict] option[value=NG]").click()
+    driver.find_element(By.CSS_SELECTOR, "#inspection-filter button[type=submit]").click()
+    wait("only NG rows after filtering", lambda: (lambda r: r and all(x.find_elements(By.CSS_SELECTOR, "td")[3].text == "NG" for x in r))(
+        driver.find_elements(By.CSS_SELECTOR, rows)))
+    driver.find_elements(By.CSS_SELECTOR, rows)[0].click()
+    wait("the inspection opens", lambda: driver.find_element(By.CSS_SELECTOR, "#inspection-detail h3").text.startswith("Inspection"))
+    wait("its defects are listed", lambda: driver.find_elements(By.CSS_SELECTOR, "#inspection-detail tbody tr"))
+    wait("its snapshot is shown", lambda: loaded_image(driver.find_element(By.CSS_SELECTOR, "#inspection-detail img")))
+    print(f"inspection: {driver.find_element(By.CSS_SELECTOR, '#inspection-detail h3').text}")
+
     driver.get(base + "/#detect")
     driver.find_element(By.ID, "detect-file").send_keys(image)
     driver.find_element(By.CSS_SELECTOR, "#detect-form button").click()

@@ -138,15 +138,16 @@ async function refreshCameras() {
     updateTile(tile, camera);
   }
   for (const tile of known.values()) tile.remove();
-  const select = document.getElementById("detect-camera");
-  const have = new Set([...select.options].map((o) => o.value));
-  for (const camera of cameras) if (!have.has(camera.id)) select.append(el("option", { value: camera.id }, camera.id));
+  for (const select of [document.getElementById("detect-camera"), document.querySelector("#inspection-filter select[name=camera]")]) {
+    const have = new Set([...select.options].map((o) => o.value));
+    for (const camera of cameras) if (!have.has(camera.id)) select.append(el("option", { value: camera.id }, camera.id));
+  }
 }
 
 async function refreshTileImages() {
   for (const tile of document.querySelectorAll("#cameras .tile")) {
     try { await showImage(tile.querySelector("img"), `/api/v1/cameras/${encodeURIComponent(tile.dataset.camera)}/frame.jpg?annotated=1`); }
-    catch (e) { if (e.status !== 404 && e.status !== 503) throw e; }  // no frame yet, or a station without live frames
+    catch (e) { if (e.status !== 503) throw e; }  // no frame yet
   }
 }
 
@@ -159,8 +160,9 @@ async function refreshCamera() {
   document.getElementById("camera-details").replaceChildren(
     definitionList([
       ["source", `${source.type}${source.location ? " " + source.location : ""}`],
-      ["size", source.width && source.height ? `${source.width}×${source.height}` : "the files' own"],
-      ["fps", source.fps],
+      ["configured", `${source.width && source.height ? `${source.width}×${source.height}` : "the files' own size"}, ${source.fps} fps`],
+      ["delivering", camera.negotiated ? `${camera.negotiated.format} ${camera.negotiated.width}×${camera.negotiated.height}, ${camera.negotiated.fps} fps`
+                                        + (camera.negotiated.driver_buffers ? `, ${camera.negotiated.driver_buffers} driver buffers` : "") : "not yet known"],
       ["frames", camera.frames_processed],
       ["NG", `${camera.ng_frames} (${percent(camera.ng_frames, camera.frames_processed)})`],
       ["dropped", camera.frames_dropped],
@@ -169,7 +171,70 @@ async function refreshCamera() {
     el("h3", {}, "Thresholds in force"),
     el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "class"), el("th", {}, "confidence ≥"))), rows));
   try { await showImage(document.getElementById("camera-frame"), `/api/v1/cameras/${encodeURIComponent(state.camera)}/frame.jpg?annotated=1`); }
-  catch (e) { if (e.status !== 404 && e.status !== 503) throw e; }
+  catch (e) { if (e.status !== 503) throw e; }  // no frame yet
+}
+
+// --- inspections (GET /api/v1/inspections, /inspections/{id}, /defects?format=csv) -------------------------------
+
+// The filter form as API query parameters (datetime-local inputs are local time; the API takes RFC 3339).
+function inspectionQuery() {
+  const form = document.getElementById("inspection-filter");
+  const q = new URLSearchParams();
+  for (const key of ["since", "until"]) if (form[key].value) q.set(key, new Date(form[key].value).toISOString());
+  for (const key of ["camera", "verdict", "class"]) if (form[key].value.trim()) q.set(key, form[key].value.trim());
+  return q;
+}
+
+async function loadInspections(cursor) {
+  const q = inspectionQuery();
+  q.set("limit", "50");
+  if (cursor) q.set("cursor", cursor);
+  const page = await getJSON(`/api/v1/inspections?${q}`);
+  const body = document.querySelector("#inspection-table tbody");
+  if (!cursor) body.replaceChildren();
+  for (const i of page.inspections) {
+    body.append(el("tr", { "data-id": i.id, onclick: () => showInspection(i.id) },
+      el("td", {}, String(i.id)), el("td", {}, i.captured_at), el("td", {}, i.camera),
+      el("td", { class: i.verdict === "OK" ? "ok" : "ng" }, i.verdict), el("td", {}, String(i.defect_count)),
+      el("td", {}, `${(i.latency_ms || 0).toFixed(0)} ms`)));
+  }
+  const more = document.getElementById("more");
+  more.hidden = !page.next;
+  more.onclick = () => loadInspections(page.next).catch(showError);
+}
+
+async function showInspection(id) {
+  const i = await getJSON(`/api/v1/inspections/${id}`);
+  const panel = document.getElementById("inspection-detail");
+  const defects = el("tbody");
+  for (const d of i.defects || []) {
+    defects.append(el("tr", {}, el("td", {}, d.class), el("td", {}, d.confidence.toFixed(3)),
+      el("td", {}, d.threshold.toFixed(3)), el("td", {}, d.box.map((v) => v.toFixed(0)).join(", "))));
+  }
+  const thresholds = (i.thresholds || []).map((t) => `${t.class} ${t.threshold.toFixed(3)}`).join(" · ");
+  const img = el("img", { class: "snapshot", alt: "annotated snapshot", onclick: (e) => e.target.classList.toggle("zoomed") });
+  panel.replaceChildren(
+    el("h3", {}, `Inspection ${i.id}: ${i.camera} #${i.sequence}, ${i.verdict}`),
+    el("div", { class: "detail-layout" },
+      el("div", {}, img),
+      el("div", {},
+        definitionList([["captured", i.captured_at], ["latency", `${(i.latency_ms || 0).toFixed(1)} ms`],
+                        ["model", (i.model_sha256 || "").slice(0, 12)], ["config", i.config_revision],
+                        ["thresholds in force", thresholds || "–"], ["error", i.error]]),
+        el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "class"), el("th", {}, "confidence"),
+                                           el("th", {}, "threshold"), el("th", {}, "box"))), defects))));
+  panel.hidden = false;
+  const link = i.annotated_snapshot || i.snapshot;
+  if (link) await showImage(img, link); else img.replaceWith(el("p", {}, "no snapshot kept for this inspection"));
+}
+
+async function exportCSV() {
+  const q = inspectionQuery();
+  q.set("format", "csv");
+  const blob = await (await api(`/api/v1/defects?${q}`)).blob();
+  const a = el("a", { href: URL.createObjectURL(blob), download: "defects.csv" });
+  document.body.append(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
 
 // --- inspect an image (POST /api/v1/detect) ------------------------------------------------------------------
@@ -209,7 +274,7 @@ async function inspectImage(event) {
 function route() {
   clearTimers();
   const [view, ...rest] = (location.hash.slice(1) || "overview").split("/");
-  state.view = ["overview", "camera", "detect"].includes(view) ? view : "overview";
+  state.view = ["overview", "camera", "inspections", "detect"].includes(view) ? view : "overview";
   state.camera = state.view === "camera" ? decodeURIComponent(rest.join("/")) : null;
   for (const section of document.querySelectorAll(".view")) section.hidden = section.id !== state.view;
   for (const a of document.querySelectorAll("header nav a")) a.classList.toggle("active", a.dataset.view === state.view);
@@ -217,6 +282,10 @@ function route() {
   if (state.view === "overview") { every(1000, refreshCameras); every(500, refreshTileImages); }
   if (state.view === "camera") every(500, refreshCamera);
   if (state.view === "detect") every(5000, refreshCameras);
+  if (state.view === "inspections") {
+    every(5000, refreshCameras);
+    loadInspections().catch(showError);
+  }
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -229,6 +298,12 @@ document.addEventListener("DOMContentLoaded", () => {
     route();
   });
   document.getElementById("detect-form").addEventListener("submit", inspectImage);
+  document.getElementById("inspection-filter").addEventListener("submit", (event) => {
+    event.preventDefault();
+    document.getElementById("inspection-detail").hidden = true;
+    loadInspections().catch(showError);
+  });
+  document.getElementById("export-csv").addEventListener("click", () => exportCSV().catch(showError));
   window.addEventListener("hashchange", route);
   route();
 });
