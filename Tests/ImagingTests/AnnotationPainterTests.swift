@@ -42,7 +42,7 @@ final class AnnotationPainterTests: XCTestCase {
         XCTAssertEqual(pixel(b, 17, 5), [0, 200, 0]); XCTAssertEqual(pixel(b, 30, 12), [0, 200, 0])
         XCTAssertEqual(pixel(b, 17, 12), [10, 10, 10], "the inside stays")
         let c = image(40, 30)
-        try PolygonPainter.draw(points: [(0, 10), (39, 10), (39, 11)], color: green, thickness: 1, dash: 4, on: c)
+        try PolygonPainter.draw(points: [(0, 10), (39, 10), (39, 29)], color: green, thickness: 1, dash: 4, on: c)
         XCTAssertEqual(pixel(c, 1, 10), [0, 200, 0]); XCTAssertEqual(pixel(c, 5, 10), [10, 10, 10], "a gap of the dash")
         try PolygonPainter.draw(points: [(-100, -100), (500, -50), (.nan, 3)], color: green, on: c)  // no crash
         try PolygonPainter.draw(points: [(-1e9, -1e9), (1e9, 1e9), (0, 1e9)], color: green, thickness: 4, on: c)

@@ -181,7 +181,7 @@ public final class Pipeline: @unchecked Sendable {
     /// already wait or the pipeline is stopping.
     func submit(_ request: DetectRequest) -> Bool { queues.submit(request) }
 
-    /// Judges an image sent to `POST /api/v1/detect?record=true` (its `candidates` found by the API's inspector
+    /// Judges an image sent to `POST /api/v1/detect?record=true` (its `candidates` found by a worker
     /// with this camera's detector) as the next frame of camera `camera`: in turn with the camera's frames, so
     /// adaptive thresholds and line rules see it, and recorded and published by the camera's own path (audit row,
     /// outbox, MQTT, snapshot from `jpeg`). Its sequence is 0: it is no frame of the camera's source.
