@@ -47,6 +47,27 @@ public struct CameraDocument: Codable, Sendable, Equatable {
     public var queueSize: Int
     /// Confidence threshold in force per class (adaptive thresholds with their current value), by class name.
     public var thresholds: [Threshold]
+    /// What the source actually delivers, once known (nil before its first frame, or for V4L2 before the driver
+    /// answered): for V4L2 what the driver agreed to, which may differ from the configured `source`.
+    public var negotiated: Negotiated? = nil
+
+    /// The format, size and rate a source delivers.
+    public struct Negotiated: Codable, Sendable, Equatable {
+        /// V4L2: the driver's pixel format (`MJPEG`, `YUYV`, `NV12`, `GREY`); replay and synthetic: the frames'
+        /// layout (`jpeg`, `gray8`, `rgb24`).
+        public var format: String
+        public var width: Int
+        public var height: Int
+        /// V4L2: the frame rate the driver set (0: it sets none); replay and synthetic: the configured pacing.
+        public var fps: Double
+        /// V4L2 only: the driver buffers granted.
+        public var driverBuffers: Int?
+        /// Plain memberwise initializer.
+        public init(format: String, width: Int, height: Int, fps: Double, driverBuffers: Int?) {
+            self.format = format; self.width = width; self.height = height; self.fps = fps
+            self.driverBuffers = driverBuffers
+        }
+    }
 
     /// Plain memberwise initializer.
     public init(id: String, state: String, stateSeconds: Double, reason: String?, source: Source, framesCaptured: Int,

@@ -17,4 +17,7 @@ public protocol StationAPI: Sendable {
     func detect(image: Data, camera: String?) async throws -> DetectAnswer
     /// A request was refused by `http.auth` (`reason`: missing, unknown or forbidden): counted.
     func authenticationFailed(reason: String)
+    /// `GET /api/v1/cameras/{id}/frame.jpg`: camera `camera`'s latest frame as JPEG, with `annotated` its defects
+    /// (class, confidence), ROI and masks drawn. Throws `APIError` (404 unknown camera, 503 no frame yet, 429 busy).
+    func frame(camera: String, annotated: Bool) async throws -> FrameImage
 }

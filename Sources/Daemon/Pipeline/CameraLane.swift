@@ -34,6 +34,8 @@ final class CameraLane: Sendable {
     nonisolated(unsafe) private var lastFailureLog: UInt64 = 0
     nonisolated(unsafe) private var failuresNotLogged = 0
     private let recorder: InspectionRecorder
+    /// The latest frame, for the HTTP API.
+    let live: LiveFrames
     private let queues: FrameQueues
     private let metrics: PipelineMetrics
     private let health: PipelineHealth
@@ -45,7 +47,7 @@ final class CameraLane: Sendable {
         case judged(Judged)
         /// The frame could not be judged (undecodable, not aligned to its golden image, engine error); it still
         /// takes its turn and is recorded with verdict ERROR. `code` names the kind for counters.
-        case failed(stamp: FrameStamp, code: String, reason: String)
+        case failed(stamp: FrameStamp, code: String, reason: String, view: PixelBuffer? = nil)
     }
 
     /// A frame's detection output.
@@ -58,11 +60,14 @@ final class CameraLane: Sendable {
         var postprocessStart: UInt64
         /// The defects the source injected into the frame (synthetic source).
         var groundTruth: [GroundTruthDefect] = []
+        /// A copy of the frame's pixels, to become the camera's latest frame (`LiveFrames`).
+        var view: PixelBuffer?
     }
 
     init(config: CameraConfig, rules: DetectionRules, workers: Int, queues: FrameQueues, recorder: InspectionRecorder,
-         metrics: PipelineMetrics, health: PipelineHealth, logger: Logger, v4l2Device: (any V4L2Device)? = nil) throws {
-        self.config = config; self.recorder = recorder; self.metrics = metrics; self.health = health
+         live: LiveFrames, metrics: PipelineMetrics, health: PipelineHealth, logger: Logger,
+         v4l2Device: (any V4L2Device)? = nil) throws {
+        self.config = config; self.recorder = recorder; self.live = live; self.metrics = metrics; self.health = health
         var logger = logger
         logger[metadataKey: "camera"] = "\(config.id)"
         self.logger = logger
@@ -146,7 +151,11 @@ final class CameraLane: Sendable {
             }
         }
         switch result {
-        case .failed(let stamp, let code, let reason):
+        case .failed(let stamp, let code, let reason, let view):
+            if let view {
+                live.publish(.init(pixels: view, sequence: stamp.sequence, captureTime: stamp.captureTime, defects: [],
+                                   failure: reason, region: rules.withLock { $0.cameraRules.roi }), camera: config.id)
+            }
             // A camera sending damaged frames sends many: one line per 10 s, with the count left out. Each one is
             // still recorded (verdict ERROR), published and counted.
             let now = PipelineHealth.monotonicNanos()
@@ -164,6 +173,11 @@ final class CameraLane: Sendable {
             stats.frame(latencyMillis: Double(now &- stamp.monotonicNanos) / 1e6, ng: false)
         case .judged(let j):
             let inspection = judge.judge(j.candidates, frame: j.stamp)
+            if let view = j.view {
+                live.publish(.init(pixels: view, sequence: j.stamp.sequence, captureTime: j.stamp.captureTime,
+                                   defects: inspection.defects, failure: nil, region: rules.withLock { $0.cameraRules.roi }),
+                             camera: config.id)
+            }
             let judgedAt = PipelineHealth.monotonicNanos()
             metrics.record(.postprocess, nanoseconds: judgedAt &- j.postprocessStart)
             let latency = judgedAt &- j.stamp.monotonicNanos

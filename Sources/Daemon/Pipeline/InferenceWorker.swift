@@ -88,6 +88,8 @@ final class InferenceWorker: @unchecked Sendable {
         metrics.record(.queue, nanoseconds: started &- job.enqueuedAt)
         metrics.camera(frame.cameraID).queueDepth.record(queues.depth(frame.cameraID))
         let result: CameraLane.WorkResult
+        // The frame's pixels outlive the capture buffer as the camera's latest frame (HTTP API): copied now, once.
+        let view = lane.live.copy(frame.pixels, camera: frame.cameraID)
         do {
             let r = try inspector.inspect(frame.pixels, detector: lane.detector, reference: lane.reference)
             metrics.record(.preprocess, nanoseconds: UInt64(r.timing.preprocessMs * 1e6))
@@ -100,7 +102,9 @@ final class InferenceWorker: @unchecked Sendable {
             result = .judged(.init(candidates: r.candidates,
                                    stamp: FrameStamp(sequence: frame.sequence, captureTime: frame.wallClock,
                                                      monotonicNanos: frame.monotonicNanos),
-                                   jpeg: jpeg, postprocessStart: postprocessStart, groundTruth: frame.groundTruth))
+                                   jpeg: jpeg, postprocessStart: postprocessStart, groundTruth: frame.groundTruth,
+                                   view: view))
+            if view.format == .jpeg && view.width == 0 { view.width = r.sourceWidth; view.height = r.sourceHeight }
         } catch {
             let code: String
             if let refused = error as? FrameInspector.ReferenceError {
@@ -112,7 +116,7 @@ final class InferenceWorker: @unchecked Sendable {
             }
             result = .failed(stamp: FrameStamp(sequence: frame.sequence, captureTime: frame.wallClock,
                                                monotonicNanos: frame.monotonicNanos),
-                             code: code, reason: "\(code): \(error)")
+                             code: code, reason: "\(code): \(error)", view: view)
         }
         frame.release()  // after the last read of its pixels: the source may refill the buffer now
         lane.complete(ticket: job.ticket, result)

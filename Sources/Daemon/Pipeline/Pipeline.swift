@@ -24,6 +24,8 @@ public final class Pipeline: @unchecked Sendable {
     private var loaded: LoadedModel
     private let queues = FrameQueues()
     private let lanesByID = Mutex<[String: CameraLane]>([:])
+    /// Each camera's latest frame (HTTP API).
+    let live: LiveFrames
 
     /// Camera `id`'s lane (tests look at its source).
     func lane(_ id: String) -> CameraLane? { lanesByID.withLock { $0[id] } }
@@ -47,6 +49,7 @@ public final class Pipeline: @unchecked Sendable {
          v4l2Device: (any V4L2Device)?) throws {
         self.config = config; self.metrics = metrics; self.health = health; self.logger = logger
         self.v4l2Device = v4l2Device
+        live = LiveFrames(workers: config.workers.count)
         loaded = try Self.loadModel(config, logger: logger)
         recorder = try InspectionRecorder(config: config, model: loaded.model.info,
                                           expectedPixels: Self.largestFramePixels(config), metrics: metrics,
@@ -283,7 +286,7 @@ public final class Pipeline: @unchecked Sendable {
 
     /// A camera's lane, built but neither attached to the queues nor started.
     private func makeLane(_ camera: CameraConfig, rules: DetectionRules, workers: Int) throws -> CameraLane {
-        try CameraLane(config: camera, rules: rules, workers: workers, queues: queues, recorder: recorder,
+        try CameraLane(config: camera, rules: rules, workers: workers, queues: queues, recorder: recorder, live: live,
                        metrics: metrics, health: health, logger: logger, v4l2Device: v4l2Device)
     }
 
@@ -297,6 +300,7 @@ public final class Pipeline: @unchecked Sendable {
         lane.stopCapture()
         for _ in queues.removeCamera(lane.config.id) { health.frameDropped() }
         lanesByID.withLock { $0[lane.config.id] = nil }
+        live.remove(camera: lane.config.id)
     }
 
     /// The largest frame the cameras deliver (width × height; replay assumed up to 1920 × 1080), to size

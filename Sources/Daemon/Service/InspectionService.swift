@@ -57,6 +57,7 @@ public final class InspectionService: @unchecked Sendable {
         let facade = StationFacade(metrics: metrics, health: health, detectQueue: config.http.detectQueue,
                                    threads: config.workers.threadsPerWorker, logger: logger)
         facade.update(config: config, model: pipeline.model)
+        facade.attach(pipeline)
         self.facade = facade
         if config.http.enabled {
             do {

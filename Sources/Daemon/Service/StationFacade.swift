@@ -1,4 +1,5 @@
 import API
+import Capture
 import Engine
 import Foundation
 import Logging
@@ -6,7 +7,8 @@ import Synchronization
 
 /// The daemon as the HTTP API sees it (`StationAPI`): a thin adapter from what the service already knows (the
 /// config in force, the model, health and metrics) to the API's documents. It holds no pipeline: the service
-/// tells it the config and model on start and on every accepted reload.
+/// tells it the config and model on start and on every accepted reload, and gives it the pipeline's latest
+/// frames (`attach`).
 public final class StationFacade: StationAPI {
     private let metrics: PipelineMetrics
     private let health: PipelineHealth
@@ -15,6 +17,14 @@ public final class StationFacade: StationAPI {
     /// Each camera's detection rules (key "" for the `detection` section's), built on first use per config.
     private let rules = Mutex<[String: DetectionRules]>([:])
     private let detector: DetectService
+    /// The pipeline's latest frames and camera sources (nil until `attach`).
+    private let pipeline = Mutex<Pipeline?>(nil)
+    /// Encodes and annotates latest frames for `frame.jpg`, one at a time on `frameQueue`; at most
+    /// `maxFrameRequests` wait, so pollers cannot pile work up.
+    private let renderer = try? SnapshotAnnotator(expectedPixels: 0)
+    private let frameQueue = DispatchQueue(label: "inspectd.api.frames")
+    private let frameRequests = Atomic<Int>(0)
+    private let maxFrameRequests = 8
 
     /// A façade over `metrics` and `health`; `status`, `cameras` and `detect` work once `update` was called.
     /// `detectQueue` bounds the images waiting for `detect`; `threads` is the engine's threads per image.
@@ -32,8 +42,73 @@ public final class StationFacade: StationAPI {
         rules.withLock { $0 = [:] }
     }
 
+    /// Gives the façade the running pipeline (its cameras' latest frames and sources).
+    func attach(_ pipeline: Pipeline) { self.pipeline.withLock { $0 = pipeline } }
+
     /// Stops inspecting API images (the daemon is stopping); waiting requests get 503.
-    public func stop() { detector.stop() }
+    public func stop() {
+        detector.stop()
+        pipeline.withLock { $0 = nil }
+    }
+
+    public func frame(camera: String, annotated: Bool) async throws -> FrameImage {
+        guard let config = current.withLock({ $0.config }), let live = pipeline.withLock({ $0?.live }),
+              let renderer else {
+            throw APIError(.serviceUnavailable, "starting", "the pipeline is not running", headers: [.retryAfter: "1"])
+        }
+        guard config.cameras.contains(where: { $0.id == camera }) else {
+            throw APIError(.notFound, "unknown_camera", "no camera '\(camera)'; cameras: "
+                           + (config.cameras.isEmpty ? "none" : config.cameras.map(\.id).joined(separator: ", ")))
+        }
+        guard frameRequests.add(1, ordering: .relaxed).newValue <= maxFrameRequests else {
+            frameRequests.subtract(1, ordering: .relaxed)
+            throw APIError(.tooManyRequests, "busy", "\(maxFrameRequests) frame images are already being made; retry later",
+                           headers: [.retryAfter: "1"])
+        }
+        defer { frameRequests.subtract(1, ordering: .relaxed) }
+        return try await withCheckedThrowingContinuation { continuation in
+            frameQueue.async {
+                continuation.resume(with: Result {
+                    try live.read(camera: camera) { latest in
+                        guard let latest else {
+                            throw APIError(.serviceUnavailable, "no_frame",
+                                           "camera '\(camera)' has not delivered a frame yet", headers: [.retryAfter: "1"])
+                        }
+                        do {
+                            let jpeg = annotated
+                                ? try renderer.annotate(frame: latest.pixels, defects: latest.defects, region: latest.region)
+                                : try renderer.jpeg(of: latest.pixels)
+                            return FrameImage(jpeg: jpeg, sequence: latest.sequence, captureTime: latest.captureTime)
+                        } catch {
+                            throw APIError(.serviceUnavailable, "unreadable_frame",
+                                           "camera '\(camera)''s latest frame (\(latest.sequence)) cannot be made an image: \(error)"
+                                           + (latest.failure.map { "; it was not judged: \($0)" } ?? ""),
+                                           headers: [.retryAfter: "1"])
+                        }
+                    }
+                })
+            }
+        }
+    }
+
+    /// What camera `id`'s source delivers: the V4L2 driver's answer, else the latest frame's layout and size.
+    private func negotiated(_ camera: CameraConfig) -> CameraDocument.Negotiated? {
+        guard let pipeline = pipeline.withLock({ $0 }) else { return nil }
+        if let v4l2 = pipeline.lane(camera.id)?.source as? V4L2Source {
+            return v4l2.negotiated.map { .init(format: $0.format.rawValue, width: $0.width, height: $0.height, fps: $0.fps,
+                                              driverBuffers: $0.bufferCount) }
+        }
+        let fps: Double
+        switch camera.source {
+        case .v4l2(let v): fps = v.fps
+        case .replay(let r): fps = r.fps
+        case .synthetic(let y): fps = y.fps
+        }
+        return pipeline.live.read(camera: camera.id) { latest -> CameraDocument.Negotiated? in
+            guard let p = latest?.pixels, p.width > 0, p.height > 0 else { return nil }
+            return .init(format: p.format.rawValue, width: p.width, height: p.height, fps: fps, driverBuffers: nil)
+        }
+    }
 
     public func authenticationFailed(reason: String) { metrics.countAuthFailure(reason: reason) }
 
@@ -121,14 +196,16 @@ public final class StationFacade: StationAPI {
             let thresholds = snapshot.all("inspectd_threshold", ["camera": id])
                 .compactMap { s in s.labels["class"].map { CameraDocument.Threshold(className: $0, threshold: s.value) } }
                 .sorted { $0.className < $1.className }
-            return CameraDocument(id: id, state: state?.state.rawValue ?? "starting", stateSeconds: state?.seconds ?? 0,
-                                  reason: state?.reason, source: Self.source(camera.source),
-                                  framesCaptured: count("inspectd_frames_captured_total"),
-                                  framesProcessed: count("inspectd_frames_processed_total"),
-                                  framesDropped: count("inspectd_frames_dropped_total"),
-                                  ngFrames: count("inspectd_inspections_ng_total"),
-                                  queueDepth: count("inspectd_queue_depth"), queueSize: camera.queueSize,
-                                  thresholds: thresholds)
+            var document = CameraDocument(id: id, state: state?.state.rawValue ?? "starting", stateSeconds: state?.seconds ?? 0,
+                                      reason: state?.reason, source: Self.source(camera.source),
+                                      framesCaptured: count("inspectd_frames_captured_total"),
+                                      framesProcessed: count("inspectd_frames_processed_total"),
+                                      framesDropped: count("inspectd_frames_dropped_total"),
+                                      ngFrames: count("inspectd_inspections_ng_total"),
+                                      queueDepth: count("inspectd_queue_depth"), queueSize: camera.queueSize,
+                                      thresholds: thresholds)
+            document.negotiated = negotiated(camera)
+            return document
         }
     }
 
