@@ -30,6 +30,8 @@ let package = Package(
         // The HTTP API (issue 19); no traits: swift-configuration support is not used and costs build time.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // multipart/form-data bodies of POST /api/v1/detect
+        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
     ],
     targets: [
         // MARK: C libraries the system ships (pkg-config module maps, one shim header each)
@@ -70,6 +72,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "MultipartKit", package: "multipart-kit"),
         ], resources: [.embedInCode("openapi.json")], swiftSettings: strict),
         .target(name: "Daemon", dependencies: [
             "API", "Capture", "Imaging", "Engine", "Detection", "Delivery", "CBuildInfo",

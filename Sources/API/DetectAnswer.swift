@@ -46,6 +46,9 @@ public struct DetectAnswer: Codable, Sendable, Equatable {
     public var modelSha256: String
     public var defects: [Defect]
     public var latencyMs: Latency
+    /// With `record=true`: the inspection's id in the audit database (`inspections.id`); nil when the record
+    /// was not committed within 10 s (the database failing: it is held and written later).
+    public var auditId: Int64? = nil
 
     /// Plain memberwise initializer.
     public init(verdict: String, camera: String?, width: Int, height: Int, model: String, modelSha256: String,

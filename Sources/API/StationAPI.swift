@@ -13,8 +13,10 @@ public protocol StationAPI: Sendable {
     /// `GET /api/v1/cameras`, sorted by id.
     func cameras() -> [CameraDocument]
     /// `POST /api/v1/detect`: inspects one JPEG or PNG under camera `camera`'s rules (nil: the `detection`
-    /// section's), statelessly. Throws `APIError` (404 unknown camera, 422 unreadable image, 429 busy).
-    func detect(image: Data, camera: String?) async throws -> DetectAnswer
+    /// section's), statelessly; with `record` (a camera is then given) it is judged as that camera's next frame
+    /// and recorded and published like one, and the answer carries its audit id. Throws `APIError` (404 unknown
+    /// camera, 422 unreadable image, 429 busy, 503 camera not running).
+    func detect(image: Data, camera: String?, record: Bool) async throws -> DetectAnswer
     /// A request was refused by `http.auth` (`reason`: missing, unknown or forbidden): counted.
     func authenticationFailed(reason: String)
     /// `GET /api/v1/cameras/{id}/frame.jpg`: camera `camera`'s latest frame as JPEG, with `annotated` its defects

@@ -62,6 +62,8 @@ final class CameraLane: Sendable {
         var groundTruth: [GroundTruthDefect] = []
         /// A copy of the frame's pixels, to become the camera's latest frame (`LiveFrames`).
         var view: PixelBuffer?
+        /// An image sent over the HTTP API (`record=true`): told the inspection once it is recorded.
+        var reply: (@Sendable (Inspection) -> Void)?
     }
 
     init(config: CameraConfig, rules: DetectionRules, workers: Int, queues: FrameQueues, recorder: InspectionRecorder,
@@ -182,6 +184,7 @@ final class CameraLane: Sendable {
             metrics.record(.postprocess, nanoseconds: judgedAt &- j.postprocessStart)
             let latency = judgedAt &- j.stamp.monotonicNanos
             recorder.record(inspection, jpeg: j.jpeg, latencyNanos: latency)
+            j.reply?(inspection)
             let recordedAt = PipelineHealth.monotonicNanos()
             if recordedAt &- lastStateSave > 30_000_000_000 {
                 lastStateSave = recordedAt

@@ -92,6 +92,16 @@ final class FrameQueues: @unchecked Sendable {
         return rings.first { $0.id == id }?.generation
     }
 
+    /// The next processing ticket of camera `id`'s queue incarnation `generation`, for an image that joins the
+    /// camera's frames without passing through its queue (`POST /api/v1/detect?record=true`); nil when the queues
+    /// are closed or the camera has no such queue (removed or replaced by a reload).
+    func ticket(for id: String, generation: UInt64) -> UInt64? {
+        condition.lock(); defer { condition.unlock() }
+        guard !closed, let i = rings.firstIndex(where: { $0.id == id && $0.generation == generation }) else { return nil }
+        defer { rings[i].nextTicket += 1 }
+        return rings[i].nextTicket
+    }
+
     /// Removes a camera's queue; returns its waiting frames, to count as dropped.
     func removeCamera(_ id: String) -> [Frame] {
         condition.lock(); defer { condition.broadcast(); condition.unlock() }

@@ -172,6 +172,34 @@ public final class Pipeline: @unchecked Sendable {
         recorder.event(.error, "config reload rejected: " + problems.joined(separator: "; "))
     }
 
+    // MARK: images sent over the HTTP API
+
+    /// Judges an image sent to `POST /api/v1/detect?record=true` (its `candidates` found by the API's inspector
+    /// with this camera's detector) as the next frame of camera `camera`: in turn with the camera's frames, so
+    /// adaptive thresholds and line rules see it, and recorded and published by the camera's own path (audit row,
+    /// outbox, MQTT, snapshot from `jpeg`). Its sequence is 0: it is no frame of the camera's source.
+    /// `reply` gets the inspection once it was handed to the audit writer. False when the camera has no running
+    /// lane (removed by a reload, or the pipeline stopping).
+    func recordAPIImage(camera: String, candidates: [Candidate], jpeg: Data?, captureTime: Date, receivedNanos: UInt64,
+                        reply: @escaping @Sendable (Inspection) -> Void) -> Bool {
+        guard let lane = lane(camera), let ticket = queues.ticket(for: camera, generation: lane.queueGeneration) else {
+            return false
+        }
+        health.frameAccepted()
+        let stamp = FrameStamp(sequence: 0, captureTime: captureTime, monotonicNanos: receivedNanos)
+        lane.complete(ticket: ticket, .judged(.init(candidates: candidates, stamp: stamp, jpeg: jpeg,
+                                                    postprocessStart: PipelineHealth.monotonicNanos(), reply: reply)))
+        return true
+    }
+
+    /// The audit id of a recorded `inspection`, once the writer committed it (waits up to `timeout`); nil when it
+    /// was not committed by then.
+    func auditID(of inspection: Inspection, timeout: TimeInterval) -> Int64? {
+        guard recorder.writer.flush(timeout: timeout) else { return nil }
+        return try? recorder.store.inspectionID(camera: inspection.cameraID, sequence: inspection.sequence,
+                                                captureTime: inspection.captureTime)
+    }
+
     // MARK: benchmarks
 
     /// Calls `observer` with each recorded frame's capture time (monotonic ns), after it was handed to the

@@ -20,6 +20,9 @@ final class DetectService: @unchecked Sendable {
         var camera: String?
         var enqueuedAt: UInt64
         var finish: @Sendable (Result<DetectAnswer, APIError>) -> Void
+        /// `record=true`: instead of judging the image here, hands its candidates, its JPEG (a PNG encoded) and
+        /// the answer so far to the camera's own path, which calls `finish` (the last argument).
+        var record: (@Sendable ([Candidate], Data, DetectAnswer, @escaping @Sendable (Result<DetectAnswer, APIError>) -> Void) -> Void)?
     }
 
     /// Requests waiting at most (besides the one being inspected).
@@ -29,6 +32,8 @@ final class DetectService: @unchecked Sendable {
     private var jobs: [Job] = []
     private var closed = false
     private var inspector: FrameInspector?
+    /// Encodes PNG images recorded with `record=true` as their evidence JPEG (service thread only).
+    private var encoder: JPEGEncoder?
     private let logger: Logger
 
     /// Starts the service's thread; `threads` is the engine's thread count inside one inference.
@@ -66,11 +71,12 @@ final class DetectService: @unchecked Sendable {
             if closed { condition.unlock(); return }
             let job = jobs.removeFirst()
             condition.unlock()
-            job.finish(process(job))
+            if let answer = process(job) { job.finish(answer) }
         }
     }
 
-    private func process(_ job: Job) -> Result<DetectAnswer, APIError> {
+    /// The answer, or nil when the job was handed to `job.record` (which answers).
+    private func process(_ job: Job) -> Result<DetectAnswer, APIError>? {
         let started = PipelineHealth.monotonicNanos()
         do {
             let pixels = try Self.pixels(job.image)
@@ -88,20 +94,25 @@ final class DetectService: @unchecked Sendable {
             do { result = try inspector.inspect(pixels, detector: job.rules.detector) } catch let e as ImagingError {
                 throw APIError(.unprocessableContent, "unreadable_image", "the image cannot be decoded: \(e)")
             }
-            let judge = try job.rules.makeJudge(cameraID: job.camera ?? "api", state: nil)
-            let inspection = judge.judge(result.candidates, frame: FrameStamp(sequence: 0, captureTime: Date()))
-            let total = Double(PipelineHealth.monotonicNanos() &- job.enqueuedAt) / 1e6
             let info = job.model.info
-            return .success(DetectAnswer(
-                verdict: inspection.verdict.rawValue, camera: job.camera, width: result.sourceWidth,
-                height: result.sourceHeight, model: (info.path as NSString).lastPathComponent, modelSha256: info.sha256,
-                defects: inspection.defects.map {
-                    .init(classID: $0.classID, className: $0.className, confidence: $0.confidence, threshold: $0.threshold,
-                          box: [$0.box.x1, $0.box.y1, $0.box.x2, $0.box.y2])
-                },
+            var answer = DetectAnswer(
+                verdict: "", camera: job.camera, width: result.sourceWidth, height: result.sourceHeight,
+                model: (info.path as NSString).lastPathComponent, modelSha256: info.sha256, defects: [],
                 latencyMs: .init(queue: Double(started &- job.enqueuedAt) / 1e6, preprocess: result.timing.preprocessMs,
-                                 inference: result.timing.inferenceMs, postprocess: result.timing.postprocessMs,
-                                 total: total)))
+                                 inference: result.timing.inferenceMs, postprocess: result.timing.postprocessMs, total: 0))
+            if let record = job.record {
+                let jpeg: Data
+                if pixels.format == .jpeg { jpeg = job.image } else {
+                    if encoder == nil { encoder = try JPEGEncoder() }
+                    jpeg = try encoder!.encode(pixels, quality: 90)
+                }
+                record(result.candidates, jpeg, answer, job.finish)
+                return nil
+            }
+            let judge = try job.rules.makeJudge(cameraID: job.camera ?? "api", state: nil)
+            Self.fill(&answer, with: judge.judge(result.candidates, frame: FrameStamp(sequence: 0, captureTime: Date())),
+                      enqueuedAt: job.enqueuedAt)
+            return .success(answer)
         } catch let e as APIError {
             return .failure(e)
         } catch let e as ImagingError {
@@ -110,6 +121,16 @@ final class DetectService: @unchecked Sendable {
             logger.error("API detect failed: \(error)")
             return .failure(APIError(.internalServerError, "inference_failed", "\(error)"))
         }
+    }
+
+    /// Completes `answer` with what the judge made of the image, and the total latency since `enqueuedAt`.
+    static func fill(_ answer: inout DetectAnswer, with inspection: Inspection, enqueuedAt: UInt64) {
+        answer.verdict = inspection.verdict.rawValue
+        answer.defects = inspection.defects.map {
+            .init(classID: $0.classID, className: $0.className, confidence: $0.confidence, threshold: $0.threshold,
+                  box: [$0.box.x1, $0.box.y1, $0.box.x2, $0.box.y2])
+        }
+        answer.latencyMs.total = Double(PipelineHealth.monotonicNanos() &- enqueuedAt) / 1e6
     }
 
     /// The body as a pixel buffer: a JPEG stays compressed (the preprocessor decodes it, as a camera's), a PNG

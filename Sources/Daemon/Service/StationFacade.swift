@@ -1,5 +1,6 @@
 import API
 import Capture
+import Detection
 import Engine
 import Foundation
 import Logging
@@ -112,7 +113,7 @@ public final class StationFacade: StationAPI {
 
     public func authenticationFailed(reason: String) { metrics.countAuthFailure(reason: reason) }
 
-    public func detect(image: Data, camera: String?) async throws -> DetectAnswer {
+    public func detect(image: Data, camera: String?, record: Bool) async throws -> DetectAnswer {
         let enqueuedAt = PipelineHealth.monotonicNanos()
         let (config, model) = current.withLock { $0 }
         guard let config, let model else {
@@ -137,11 +138,35 @@ public final class StationFacade: StationAPI {
         } catch {
             throw APIError(.internalServerError, "rules", "the detection rules cannot be built: \(error)")
         }
+        var recordJob: (@Sendable ([Candidate], Data, DetectAnswer, @escaping @Sendable (Result<DetectAnswer, APIError>) -> Void) -> Void)?
+        if record, let camera {
+            guard let pipeline = pipeline.withLock({ $0 }) else {
+                throw APIError(.serviceUnavailable, "starting", "the pipeline is not running", headers: [.retryAfter: "1"])
+            }
+            recordJob = { candidates, jpeg, partial, finish in
+                let accepted = pipeline.recordAPIImage(camera: camera, candidates: candidates, jpeg: jpeg, captureTime: Date(),
+                                                       receivedNanos: enqueuedAt) { inspection in
+                    // Called on the camera's judging thread: waiting for the commit happens elsewhere.
+                    DispatchQueue.global().async {
+                        var answer = partial
+                        DetectService.fill(&answer, with: inspection, enqueuedAt: enqueuedAt)
+                        answer.auditId = pipeline.auditID(of: inspection, timeout: 10)
+                        finish(.success(answer))
+                    }
+                }
+                if !accepted {
+                    finish(.failure(APIError(.serviceUnavailable, "camera_not_running",
+                                             "camera '\(camera)' is not running (removed by a reload, or the daemon is stopping)")))
+                }
+            }
+        }
+        let recordTo = recordJob
         let service = detector
         let queue = service.capacity
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<DetectAnswer, any Error>) in
             let job = DetectService.Job(image: image, model: model, rules: rules, camera: camera, enqueuedAt: enqueuedAt,
-                                        finish: { continuation.resume(with: $0.mapError { $0 as any Error }) })
+                                        finish: { continuation.resume(with: $0.mapError { $0 as any Error }) },
+                                        record: recordTo)
             if !service.submit(job) {
                 continuation.resume(throwing: APIError(
                     .tooManyRequests, "busy", "\(queue) images are already waiting to be inspected (http.detect_queue); retry later",

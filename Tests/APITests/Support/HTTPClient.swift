@@ -48,4 +48,17 @@ struct HTTPClient {
     func get(_ path: String, headers: [String: String] = [:]) throws -> Answer {
         try request("GET", path, headers: headers)
     }
+
+    /// A multipart/form-data POST, each field as curl's `-F` takes it (`image=@file.jpg;type=image/jpeg`).
+    func postForm(_ path: String, fields: [String]) throws -> Answer {
+        let out = directory.appendingPathComponent("curl-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let args = ["-s", "-S", "-o", out.path, "-w", "%{http_code}", "http://127.0.0.1:\(port)\(path)"]
+            + fields.flatMap { ["-F", $0] }
+        let (status, output) = try TestProcess.run("curl", args, timeout: 120)
+        guard status == 0, let code = Int(output.trimmingCharacters(in: .whitespacesAndNewlines).suffix(3)) else {
+            throw TestProcess.Failure(description: "curl -F \(path) failed (\(status)): \(output)")
+        }
+        return Answer(status: code, contentType: "", headers: [:], body: (try? Data(contentsOf: out)) ?? Data())
+    }
 }
