@@ -28,7 +28,7 @@ final class FrameOwnershipTests: XCTestCase {
         XCTAssertEqual(q.push(try frame(pool, "a", 0), now: 0).isQueued, true)
         XCTAssertEqual(q.push(try frame(pool, "a", 1), now: 0).isQueued, false, "the oldest was dropped")
         XCTAssertEqual(pool.returns, 1, "the dropped frame's buffer is back as soon as the drop result is gone")
-        let job = try XCTUnwrap(q.pop())
+        let job = try XCTUnwrap(q.pop()?.job)
         job.frame.release()  // what a worker does after judging (or failing) the frame
         job.frame.release()  // a second release is harmless
         XCTAssertEqual(pool.returns, 2)
@@ -53,7 +53,7 @@ final class FrameOwnershipTests: XCTestCase {
         let q = FrameQueues()
         q.setCamera("a", capacity: 4, policy: .block)
         for s in 0..<4 { _ = q.push(try frame(pool, "a", UInt64(s)), now: 0) }
-        let inFlight = try XCTUnwrap(q.pop())  // a worker has started this one
+        let inFlight = try XCTUnwrap(q.pop()?.job)  // a worker has started this one
         XCTAssertEqual(q.closeAndTakeWaiting().count, 3)
         XCTAssertEqual(pool.returns, 3, "waiting frames are back once the shutdown dropped them")
         XCTAssertEqual(q.push(try frame(pool, "a", 9), now: 0).isQueued, false, "closed")

@@ -2,6 +2,7 @@ import Capture
 import Foundation
 import Imaging
 import Synchronization
+import TestSupport
 import XCTest
 @testable import Daemon
 
@@ -17,8 +18,8 @@ final class PipelineQueueTests: XCTestCase {
         for s in 0..<2 { guard case .queued = q.push(frame("a", UInt64(s)), now: 0) else { return XCTFail() } }
         guard case .droppedOldest(let old) = q.push(frame("a", 2), now: 0) else { return XCTFail("no drop") }
         XCTAssertEqual(old.sequence, 0)
-        XCTAssertEqual(q.pop().map { [$0.frame.sequence, $0.ticket] }, [1, 0])
-        XCTAssertEqual(q.pop().map { [$0.frame.sequence, $0.ticket] }, [2, 1])
+        XCTAssertEqual(q.pop()?.job.map { [$0.frame.sequence, $0.ticket] }, [1, 0])
+        XCTAssertEqual(q.pop()?.job.map { [$0.frame.sequence, $0.ticket] }, [2, 1])
     }
 
     func testBlockWaitsForRoomAndCloseDrains() {
@@ -31,11 +32,11 @@ final class PipelineQueueTests: XCTestCase {
             if case .queued = q.push(f1, now: 0) { pushed.fulfill() }
         }
         XCTAssertEqual(q.depth("a"), 1)
-        XCTAssertEqual(q.pop()?.frame.sequence, 0)
+        XCTAssertEqual(q.pop()?.job?.frame.sequence, 0)
         wait(for: [pushed], timeout: 5)
         q.close()
         guard case .rejected = q.push(frame("a", 2), now: 0) else { return XCTFail("push after close") }
-        XCTAssertEqual(q.pop()?.frame.sequence, 1, "frames queued before close are still handed out")
+        XCTAssertEqual(q.pop()?.job?.frame.sequence, 1, "frames queued before close are still handed out")
         XCTAssertNil(q.pop())
     }
 
@@ -71,14 +72,14 @@ final class PipelineQueueTests: XCTestCase {
         XCTAssertEqual(q.setCamera("a", capacity: 2, policy: .block, generation: reserved).map(\.sequence), [0])
         XCTAssertEqual(q.generation(of: "a"), reserved)
         _ = q.push(frame("a", 5), now: 0)
-        XCTAssertEqual(q.pop().map { [$0.frame.sequence, $0.ticket, $0.generation] }, [5, 0, reserved])
+        XCTAssertEqual(q.pop()?.job.map { [$0.frame.sequence, $0.ticket, $0.generation] }, [5, 0, reserved])
     }
 
     func testShutdownTakesTheWaitingFrames() {
         let q = FrameQueues()
         q.setCamera("a", capacity: 4, policy: .block)
         for s in 0..<3 { _ = q.push(frame("a", UInt64(s)), now: 0) }
-        XCTAssertEqual(q.pop()?.frame.sequence, 0)
+        XCTAssertEqual(q.pop()?.job?.frame.sequence, 0)
         XCTAssertEqual(q.closeAndTakeWaiting().map(\.sequence), [1, 2])
         XCTAssertNil(q.pop())
     }
@@ -88,14 +89,14 @@ final class PipelineQueueTests: XCTestCase {
         q.setCamera("a", capacity: 2, policy: .block)
         let first = q.generation(of: "a")
         _ = q.push(frame("a", 0), now: 0)
-        XCTAssertEqual(q.pop()?.generation, first)
+        XCTAssertEqual(q.pop()?.job?.generation, first)
         q.setCamera("a", capacity: 3, policy: .dropOldest)  // resizing keeps the incarnation
         XCTAssertEqual(q.generation(of: "a"), first)
         _ = q.removeCamera("a")
         q.setCamera("a", capacity: 2, policy: .block)
         XCTAssertNotEqual(q.generation(of: "a"), first)
         _ = q.push(frame("a", 1), now: 0)
-        XCTAssertEqual(q.pop()?.ticket, 0)
+        XCTAssertEqual(q.pop()?.job?.ticket, 0)
     }
 
     func testCamerasAreServedInTurn() {
@@ -103,7 +104,7 @@ final class PipelineQueueTests: XCTestCase {
         q.setCamera("a", capacity: 4, policy: .block); q.setCamera("b", capacity: 4, policy: .block)
         for s in 0..<3 { _ = q.push(frame("a", UInt64(s)), now: 0) }
         _ = q.push(frame("b", 10), now: 0)
-        XCTAssertEqual((0..<4).compactMap { _ in q.pop()?.frame.cameraID }, ["a", "b", "a", "a"])
+        XCTAssertEqual((0..<4).compactMap { _ in q.pop()?.job?.frame.cameraID }, ["a", "b", "a", "a"])
     }
 
     func testResizingAndRemovingReturnFramesToRecycle() {
@@ -126,4 +127,30 @@ final class PipelineQueueTests: XCTestCase {
         XCTAssertEqual(order, Array(0..<400))
         XCTAssertEqual(stage.waitingCount, 0)
     }
+
+    /// API images wait in their own bounded queue, served in turn with the cameras; a full or closed queue
+    /// refuses at once.
+    func testAPIRequestsTakeTheirTurnAndAreBounded() throws {
+        let dir = FileManager.default.temporaryDirectory.path
+        let config = try InspectdConfig.parse(yaml: """
+            site: {line: q, station: s1}
+            model: {path: \(TestProcess.repositoryRoot.appendingPathComponent("Models/deeppcb-yolov8n.int8.onnx").path)}
+            cameras: []
+            """, file: dir + "/inspectd.yaml", baseDirectory: dir, revision: "r1")
+        let names = ["open", "short", "mousebite", "spur", "copper", "pin-hole"]
+        let rules = try DetectionRules.detectionSection(config, outputShape: [1, 10, 8400], classNames: names)
+        let request = DetectRequest(image: Data(), rules: rules, camera: nil, enqueuedAt: 0, finish: { _ in })
+        let q = FrameQueues()
+        q.setCamera("a", capacity: 4, policy: .block)
+        q.setRequestCapacity(2)
+        for s in 0..<3 { _ = q.push(frame("a", UInt64(s)), now: 0) }
+        XCTAssertTrue(q.submit(request)); XCTAssertTrue(q.submit(request))
+        XCTAssertFalse(q.submit(request), "a third image waits beyond http.detect_queue")
+        let kinds = (0..<5).compactMap { _ in q.pop().map { $0.job == nil ? "api" : "a" } }
+        XCTAssertEqual(kinds, ["a", "api", "a", "api", "a"])
+        q.close()
+        XCTAssertFalse(q.submit(request), "closed: refused")
+        XCTAssertTrue(q.takeRequests().isEmpty)
+    }
+
 }

@@ -4,6 +4,8 @@ import Foundation
 /// The bounded queues between the capture threads and the worker pool: one ring of fixed capacity per camera,
 /// drained round-robin so a busy camera cannot starve the others. Nothing here grows with load: a full queue
 /// drops its oldest frame (live cameras) or makes capture wait (replay), per the camera's overload policy.
+/// Images sent to the HTTP API (`POST /api/v1/detect`) wait in one more bounded queue, taken in turn like a
+/// camera's: the API gets at most its share of the workers, and a full request queue refuses at once.
 ///
 /// `@unchecked Sendable`: all state is guarded by `condition`.
 final class FrameQueues: @unchecked Sendable {
@@ -17,6 +19,14 @@ final class FrameQueues: @unchecked Sendable {
         var generation: UInt64
         /// When the frame entered the queue (monotonic ns), for the queue-wait latency.
         var enqueuedAt: UInt64
+    }
+
+    /// What a worker takes: a camera's frame or an API image.
+    enum Work {
+        case frame(Job)
+        case request(DetectRequest)
+        /// The frame, when it is one.
+        var job: Job? { if case .frame(let j) = self { j } else { nil } }
     }
 
     /// What happened to a pushed frame.
@@ -45,6 +55,8 @@ final class FrameQueues: @unchecked Sendable {
     private var closed = false
     private var nextRing = 0
     private var generations: UInt64 = 0
+    private var requests: [DetectRequest] = []
+    private var requestCapacity = 4
 
     /// A fresh queue incarnation number, for a camera lane built before its queue exists (reload builds the
     /// new lanes beside the running ones and attaches them in one step).
@@ -132,21 +144,51 @@ final class FrameQueues: @unchecked Sendable {
         }
     }
 
-    /// The next frame for a worker, cameras taken in turn; waits while all queues are empty. Returns nil once
-    /// the queues are closed and empty (the frames queued before `close` are still handed out: drain), or when
-    /// `shouldStop` is true on waking (a worker leaving the pool; see `interrupt`).
-    func pop(shouldStop: () -> Bool = { false }) -> Job? {
+    /// How many API images may wait (`http.detect_queue`).
+    func setRequestCapacity(_ capacity: Int) {
+        condition.lock(); requestCapacity = max(1, capacity); condition.unlock()
+    }
+
+    /// Queues an API image for the workers; false when `http.detect_queue` images already wait or the queues
+    /// are closed (the request is then not kept).
+    func submit(_ request: DetectRequest) -> Bool {
+        condition.lock(); defer { condition.unlock() }
+        guard !closed, requests.count < requestCapacity else { return false }
+        requests.append(request)
+        condition.broadcast()
+        return true
+    }
+
+    /// The API images still waiting, taken out (shutdown: they are answered 503).
+    func takeRequests() -> [DetectRequest] {
+        condition.lock(); defer { condition.unlock() }
+        let waiting = requests
+        requests = []
+        return waiting
+    }
+
+    /// The next work for a worker, the cameras and the API's requests taken in turn; waits while all queues are
+    /// empty. Returns nil once the queues are closed and empty (what was queued before `close` is still handed
+    /// out: drain), or when `shouldStop` is true on waking (a worker leaving the pool; see `interrupt`).
+    func pop(shouldStop: () -> Bool = { false }) -> Work? {
         condition.lock(); defer { condition.unlock() }
         while true {
             if shouldStop() { return nil }
-            for k in 0..<rings.count {
-                let i = (nextRing + k) % rings.count
+            let turns = rings.count + 1  // the last turn is the API's
+            for k in 0..<turns {
+                let i = (nextRing + k) % turns
+                if i == rings.count {
+                    guard !requests.isEmpty else { continue }
+                    nextRing = 0
+                    condition.broadcast()
+                    return .request(requests.removeFirst())
+                }
                 if let item = Self.popFront(&rings[i]) {
                     let ticket = rings[i].nextTicket
                     rings[i].nextTicket += 1
-                    nextRing = (i + 1) % rings.count
+                    nextRing = (i + 1) % turns
                     condition.broadcast()
-                    return Job(frame: item.frame, ticket: ticket, generation: rings[i].generation, enqueuedAt: item.at)
+                    return .frame(Job(frame: item.frame, ticket: ticket, generation: rings[i].generation, enqueuedAt: item.at))
                 }
             }
             if closed { return nil }

@@ -9,7 +9,7 @@ import Synchronization
 /// One inference worker: a thread owning a `FrameInspector` (engine session, preprocessor, detection scratch)
 /// and a JPEG encoder, all allocated when the worker is made. It takes frames from any camera's queue, runs
 /// them through the inspector with that camera's detector, and hands the result to the camera's lane, which
-/// judges frames in order.
+/// judges frames in order; in turn with the cameras it inspects the images sent to the HTTP API.
 final class InferenceWorker: @unchecked Sendable {
     // @unchecked: `inspector` and `encoder` are used only by this worker's thread.
     private let index: Int
@@ -73,8 +73,11 @@ final class InferenceWorker: @unchecked Sendable {
 
     private func run() {
         defer { exited.signal() }
-        while let job = queues.pop(shouldStop: { stopping.load(ordering: .sequentiallyConsistent) }) {
-            process(job)
+        while let work = queues.pop(shouldStop: { stopping.load(ordering: .sequentiallyConsistent) }) {
+            switch work {
+            case .frame(let job): process(job)
+            case .request(let request): request.run(inspector: inspector, encoder: encoder, logger: logger)
+            }
         }
     }
 

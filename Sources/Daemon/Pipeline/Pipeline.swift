@@ -1,3 +1,4 @@
+import API
 import Capture
 import Delivery
 import Detection
@@ -50,6 +51,7 @@ public final class Pipeline: @unchecked Sendable {
         self.config = config; self.metrics = metrics; self.health = health; self.logger = logger
         self.v4l2Device = v4l2Device
         live = LiveFrames(workers: config.workers.count)
+        queues.setRequestCapacity(config.http.detectQueue)
         loaded = try Self.loadModel(config, logger: logger)
         recorder = try InspectionRecorder(config: config, model: loaded.model.info,
                                           expectedPixels: Self.largestFramePixels(config), metrics: metrics,
@@ -160,6 +162,7 @@ public final class Pipeline: @unchecked Sendable {
             lane.setRules(r)
         }
         recorder.commit(recorderChange)
+        queues.setRequestCapacity(new.http.detectQueue)
         health.setCameras(new.cameras.map(\.id))
         health.setLimits(cameraDown: new.metrics.cameraDownLimit, stall: new.metrics.stallLimit)
         config = new
@@ -174,7 +177,11 @@ public final class Pipeline: @unchecked Sendable {
 
     // MARK: images sent over the HTTP API
 
-    /// Judges an image sent to `POST /api/v1/detect?record=true` (its `candidates` found by the API's inspector
+    /// Queues an image sent to `POST /api/v1/detect` for the worker pool; false when `http.detect_queue` images
+    /// already wait or the pipeline is stopping.
+    func submit(_ request: DetectRequest) -> Bool { queues.submit(request) }
+
+    /// Judges an image sent to `POST /api/v1/detect?record=true` (its `candidates` found by a worker
     /// with this camera's detector) as the next frame of camera `camera`: in turn with the camera's frames, so
     /// adaptive thresholds and line rules see it, and recorded and published by the camera's own path (audit row,
     /// outbox, MQTT, snapshot from `jpeg`). Its sequence is 0: it is no frame of the camera's source.
@@ -257,6 +264,9 @@ public final class Pipeline: @unchecked Sendable {
             metrics.camera(f.cameraID).dropped.increment()
         }
         if !waiting.isEmpty { logger.notice("shutdown: \(waiting.count) queued frames not inspected") }
+        for request in queues.takeRequests() {
+            request.finish(.failure(APIError(.serviceUnavailable, "stopping", "the daemon is stopping")))
+        }
         let drained = DispatchSemaphore(value: 0)
         let workers = self.workers
         Thread.detachNewThread { () in for w in workers { w.join() }; drained.signal() }

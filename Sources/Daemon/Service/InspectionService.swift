@@ -54,8 +54,7 @@ public final class InspectionService: @unchecked Sendable {
             errors("\(error)"); return 1
         }
         for warning in config.warnings { logger.warning("\(config.file): \(warning)") }
-        let facade = StationFacade(metrics: metrics, health: health, detectQueue: config.http.detectQueue,
-                                   threads: config.workers.threadsPerWorker, logger: logger)
+        let facade = StationFacade(metrics: metrics, health: health)
         facade.update(config: config, model: pipeline.model)
         facade.attach(pipeline)
         self.facade = facade

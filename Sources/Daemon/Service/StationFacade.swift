@@ -7,9 +7,9 @@ import Logging
 import Synchronization
 
 /// The daemon as the HTTP API sees it (`StationAPI`): a thin adapter from what the service already knows (the
-/// config in force, the model, health and metrics) to the API's documents. It holds no pipeline: the service
-/// tells it the config and model on start and on every accepted reload, and gives it the pipeline's latest
-/// frames (`attach`).
+/// config in force, the model, health and metrics) to the API's documents. The service tells it the config and
+/// model on start and on every accepted reload, and attaches the pipeline, whose worker pool inspects the API's
+/// images and whose cameras' latest frames `frame.jpg` serves.
 public final class StationFacade: StationAPI {
     private let metrics: PipelineMetrics
     private let health: PipelineHealth
@@ -17,7 +17,6 @@ public final class StationFacade: StationAPI {
     private let current = Mutex<(config: InspectdConfig?, model: Model?)>((nil, nil))
     /// Each camera's detection rules (key "" for the `detection` section's), built on first use per config.
     private let rules = Mutex<[String: DetectionRules]>([:])
-    private let detector: DetectService
     /// The pipeline's latest frames and camera sources (nil until `attach`).
     private let pipeline = Mutex<Pipeline?>(nil)
     /// Encodes and annotates latest frames for `frame.jpg`, one at a time on `frameQueue`; at most
@@ -27,15 +26,11 @@ public final class StationFacade: StationAPI {
     private let frameRequests = Atomic<Int>(0)
     private let maxFrameRequests = 8
 
-    /// A façade over `metrics` and `health`; `status`, `cameras` and `detect` work once `update` was called.
-    /// `detectQueue` bounds the images waiting for `detect`; `threads` is the engine's threads per image.
-    public init(metrics: PipelineMetrics, health: PipelineHealth, detectQueue: Int = 4, threads: Int = 1,
-                logger: Logger = Logger(label: "inspectd.api")) {
+    /// A façade over `metrics` and `health`; `status` and `cameras` work once `update` was called, `detect` and
+    /// `frame` once the pipeline is attached too.
+    public init(metrics: PipelineMetrics, health: PipelineHealth) {
         self.metrics = metrics; self.health = health
-        detector = DetectService(capacity: detectQueue, threads: threads, logger: logger)
     }
-
-    deinit { detector.stop() }
 
     /// The config and model in force (start and accepted reloads).
     public func update(config: InspectdConfig, model: Model) {
@@ -46,11 +41,8 @@ public final class StationFacade: StationAPI {
     /// Gives the façade the running pipeline (its cameras' latest frames and sources).
     func attach(_ pipeline: Pipeline) { self.pipeline.withLock { $0 = pipeline } }
 
-    /// Stops inspecting API images (the daemon is stopping); waiting requests get 503.
-    public func stop() {
-        detector.stop()
-        pipeline.withLock { $0 = nil }
-    }
+    /// Lets go of the pipeline (the daemon is stopping: its stop answers the API images still waiting, 503).
+    public func stop() { pipeline.withLock { $0 = nil } }
 
     public func frame(camera: String, annotated: Bool) async throws -> FrameImage {
         guard let config = current.withLock({ $0.config }), let live = pipeline.withLock({ $0?.live }),
@@ -116,7 +108,7 @@ public final class StationFacade: StationAPI {
     public func detect(image: Data, camera: String?, record: Bool) async throws -> DetectAnswer {
         let enqueuedAt = PipelineHealth.monotonicNanos()
         let (config, model) = current.withLock { $0 }
-        guard let config, let model else {
+        guard let config, let model, let pipeline = pipeline.withLock({ $0 }) else {
             throw APIError(.serviceUnavailable, "starting", "the model is not loaded yet", headers: [.retryAfter: "1"])
         }
         let index = camera.map { id in config.cameras.firstIndex { $0.id == id } }
@@ -140,16 +132,13 @@ public final class StationFacade: StationAPI {
         }
         var recordJob: (@Sendable ([Candidate], Data, DetectAnswer, @escaping @Sendable (Result<DetectAnswer, APIError>) -> Void) -> Void)?
         if record, let camera {
-            guard let pipeline = pipeline.withLock({ $0 }) else {
-                throw APIError(.serviceUnavailable, "starting", "the pipeline is not running", headers: [.retryAfter: "1"])
-            }
             recordJob = { candidates, jpeg, partial, finish in
                 let accepted = pipeline.recordAPIImage(camera: camera, candidates: candidates, jpeg: jpeg, captureTime: Date(),
                                                        receivedNanos: enqueuedAt) { inspection in
                     // Called on the camera's judging thread: waiting for the commit happens elsewhere.
                     DispatchQueue.global().async {
                         var answer = partial
-                        DetectService.fill(&answer, with: inspection, enqueuedAt: enqueuedAt)
+                        DetectRequest.fill(&answer, with: inspection, enqueuedAt: enqueuedAt)
                         answer.auditId = pipeline.auditID(of: inspection, timeout: 10)
                         finish(.success(answer))
                     }
@@ -161,13 +150,12 @@ public final class StationFacade: StationAPI {
             }
         }
         let recordTo = recordJob
-        let service = detector
-        let queue = service.capacity
+        let queue = config.http.detectQueue
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<DetectAnswer, any Error>) in
-            let job = DetectService.Job(image: image, model: model, rules: rules, camera: camera, enqueuedAt: enqueuedAt,
+            let request = DetectRequest(image: image, rules: rules, camera: camera, enqueuedAt: enqueuedAt,
                                         finish: { continuation.resume(with: $0.mapError { $0 as any Error }) },
                                         record: recordTo)
-            if !service.submit(job) {
+            if !pipeline.submit(request) {
                 continuation.resume(throwing: APIError(
                     .tooManyRequests, "busy", "\(queue) images are already waiting to be inspected (http.detect_queue); retry later",
                     headers: [.retryAfter: "1"]))
