@@ -84,7 +84,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: strict),
         .executableTarget(name: "inspectd", dependencies: [
-            "Daemon", "Capture", "Imaging", "Engine", "Detection", "Delivery",
+            "API", "Daemon", "Capture", "Imaging", "Engine", "Detection", "Delivery",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),

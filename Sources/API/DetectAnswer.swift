@@ -20,7 +20,7 @@ public struct DetectAnswer: Codable, Sendable, Equatable {
 
     /// Milliseconds spent in each stage.
     public struct Latency: Codable, Sendable, Equatable {
-        /// Waiting for the API's inspector.
+        /// Waiting in the request queue for a worker.
         public var queue: Double
         public var preprocess: Double
         public var inference: Double

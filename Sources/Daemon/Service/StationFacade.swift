@@ -39,7 +39,7 @@ public final class StationFacade: StationAPI {
     }
 
     /// Gives the façade the running pipeline (its cameras' latest frames and sources).
-    func attach(_ pipeline: Pipeline) { self.pipeline.withLock { $0 = pipeline } }
+    public func attach(_ pipeline: Pipeline) { self.pipeline.withLock { $0 = pipeline } }
 
     /// Lets go of the pipeline (the daemon is stopping: its stop answers the API images still waiting, 503).
     public func stop() { pipeline.withLock { $0 = nil } }

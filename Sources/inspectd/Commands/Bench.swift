@@ -6,6 +6,6 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print figures (never pass/fail).",
         subcommands: [BenchModel.self, BenchDecode.self, BenchPostprocess.self, BenchAudit.self, BenchMQTT.self,
-                      BenchPipeline.self, BenchAlign.self],
+                      BenchPipeline.self, BenchAlign.self, BenchHTTP.self],
         defaultSubcommand: BenchModel.self)
 }
