@@ -15,6 +15,10 @@ public final class StationFacade: StationAPI {
     /// Each camera's detection rules (key "" for the `detection` section's), built on first use per config.
     private let rules = Mutex<[String: DetectionRules]>([:])
     private let detector: DetectService
+    /// The audit database, read-only, for the inspection and defect queries (StationFacade+Audit.swift).
+    let auditReader = AuditReader()
+    /// `audit.path` in force (nil before the first `update`).
+    var auditPath: String? { current.withLock { $0.config?.audit.path } }
 
     /// A façade over `metrics` and `health`; `status`, `cameras` and `detect` work once `update` was called.
     /// `detectQueue` bounds the images waiting for `detect`; `threads` is the engine's threads per image.
