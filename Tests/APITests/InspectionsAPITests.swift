@@ -187,6 +187,31 @@ final class InspectionsAPITests: XCTestCase {
             XCTAssertEqual(answer.object?["error"] as? String, "bad_request", "\(path): \(answer.text)")
             XCTAssertTrue((answer.object?["detail"] as? String ?? "").hasPrefix(parameter + ":"), "\(path): \(answer.text)")
         }
-        XCTAssertEqual(daemon.stop(), 0)
+
+        // /api/v1/status: the snapshot directory's disk use, and the age of the oldest message the broker has not
+        // acknowledged (the broker stopped, so messages wait; the age must point at the oldest pending row).
+        let status = try XCTUnwrap(try http.get("/api/v1/status").object)
+        let snapshots = try XCTUnwrap(status["snapshots"] as? [String: Any], "\(status)")
+        XCTAssertEqual(snapshots["enabled"] as? Bool, true)
+        XCTAssertEqual(snapshots["path"] as? String, dir.appendingPathComponent("state/snapshots").standardizedFileURL.path)
+        XCTAssertGreaterThanOrEqual(snapshots["bytes"] as? Int ?? 0, plain.body.count + annotated.body.count)
+        XCTAssertEqual(snapshots["cap_bytes"] as? Int, 1024 << 20)
+        broker.stop()
+        var mqtt: [String: Any] = [:], before = Date(), after = Date()
+        XCTAssertTrue(try daemon.wait {
+            before = Date()
+            mqtt = try http.get("/api/v1/status").object?["mqtt"] as? [String: Any] ?? [:]
+            after = Date()
+            return mqtt["oldest_pending_age_seconds"] as? Double != nil && mqtt["connected"] as? Bool == false
+        }, "no pending message after the broker stopped: \(mqtt)")
+        let age = try XCTUnwrap(mqtt["oldest_pending_age_seconds"] as? Double)
+        let oldestText = try XCTUnwrap(try sql("SELECT min(created_at) FROM outbox WHERE state = 'pending'").first)
+        let parser = DateFormatter()
+        parser.locale = Locale(identifier: "en_US_POSIX"); parser.timeZone = TimeZone(identifier: "UTC")
+        parser.dateFormat = "yyyy-MM-dd HH:mm:ss.SSS"
+        let oldest = try XCTUnwrap(parser.date(from: oldestText), oldestText)
+        XCTAssertGreaterThanOrEqual(oldest.timeIntervalSince1970, before.timeIntervalSince1970 - age - 0.002)
+        XCTAssertLessThanOrEqual(oldest.timeIntervalSince1970, after.timeIntervalSince1970 - age + 0.002)
+        daemon.stop()
     }
 }

@@ -48,6 +48,26 @@ extension StationFacade {
         return (text, page.rows.count, page.next?.token)
     }
 
+    /// Seconds since the oldest outbox message not yet acknowledged was created (nil: none waits, or the
+    /// database cannot be read now).
+    func oldestPendingAge() -> Double? {
+        guard let oldest = try? readAudit({ try $0.oldestPending() }) else { return nil }
+        return max(0, Date().timeIntervalSince(oldest))
+    }
+
+    /// The snapshot directory's JPEGs, summed (what `SnapshotStore` keeps under `snapshots.cap_mb`).
+    static func snapshotUse(_ config: SnapshotConfig) -> StatusDocument.Snapshots {
+        let keys: Set<URLResourceKey> = [.fileSizeKey, .isRegularFileKey]
+        let files = (try? FileManager.default.contentsOfDirectory(
+            at: URL(fileURLWithPath: config.directory, isDirectory: true), includingPropertiesForKeys: Array(keys))) ?? []
+        let bytes = files.filter { $0.pathExtension == "jpg" }.reduce(0) { sum, url in
+            let values = try? url.resourceValues(forKeys: keys)
+            return sum + (values?.isRegularFile == true ? values?.fileSize ?? 0 : 0)
+        }
+        return StatusDocument.Snapshots(enabled: config.enabled, path: config.directory, bytes: bytes,
+                                        capBytes: config.capMB << 20)
+    }
+
     private func readAudit<T>(_ body: (AuditQueries) throws -> T) throws -> T {
         guard let path = auditPath else {
             throw APIError(.serviceUnavailable, "starting", "the station is starting", headers: [.retryAfter: "1"])

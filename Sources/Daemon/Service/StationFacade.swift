@@ -110,9 +110,10 @@ public final class StationFacade: StationAPI {
                                         classes: model?.classNames ?? [], quantized: model?.isQuantized ?? false),
             workers: config?.workers.count ?? 0, threadsPerWorker: config?.workers.threadsPerWorker ?? 0,
             mqtt: StatusDocument.MQTT(enabled: config?.mqtt.enabled ?? false, connected: report.mqttConnected ?? false,
-                                      outboxBacklog: Int(snapshot.value("inspectd_outbox_depth") ?? 0)),
+                                      outboxBacklog: Int(snapshot.value("inspectd_outbox_depth") ?? 0),
+                                      oldestPendingAgeSeconds: oldestPendingAge()),
             audit: StatusDocument.Audit(path: auditPath, bytes: auditBytes, problem: health.storageProblem),
-            cameras: config?.cameras.count ?? 0)
+            cameras: config?.cameras.count ?? 0, snapshots: config.map { Self.snapshotUse($0.snapshots) })
     }
 
     public func cameras() -> [CameraDocument] {
