@@ -117,7 +117,7 @@ let package = Package(
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "API", "CaptureTesting", "TestSupport"],
                     swiftSettings: strict),
         // The HTTP API against a running daemon (real HTTP, real broker).
-        .testTarget(name: "APITests", dependencies: ["API", "Daemon", "Detection", "TestSupport"],
+        .testTarget(name: "APITests", dependencies: ["API", "Daemon", "Delivery", "Detection", "Imaging", "TestSupport"],
                     swiftSettings: strict),
         // End-to-end tests of the `inspectd` binary (built next to the test bundle).
         .testTarget(name: "InspectdTests", dependencies: ["Detection", "TestSupport"], swiftSettings: strict),

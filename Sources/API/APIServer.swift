@@ -90,6 +90,7 @@ public final class APIServer: Sendable {
         }
         Routes(station: station, settings: settings).add(to: router)
         LiveRoutes(station: station).add(to: router)
+        InspectionRoutes(station: station).add(to: router)
 
         let outcome = Outcome()
         let started = DispatchSemaphore(value: 0), stopped = DispatchSemaphore(value: 0)

@@ -22,4 +22,17 @@ public protocol StationAPI: Sendable {
     /// `GET /api/v1/cameras/{id}/frame.jpg`: camera `camera`'s latest frame as JPEG, with `annotated` its defects
     /// (class, confidence), ROI and masks drawn. Throws `APIError` (404 unknown camera, 503 no frame yet, 429 busy).
     func frame(camera: String, annotated: Bool) async throws -> FrameImage
+    /// `GET /api/v1/inspections`: one page of recorded inspections, oldest first. Throws `APIError` (400 bad
+    /// cursor, 503 audit database unreadable).
+    func inspections(_ query: RecordQuery) throws -> InspectionPage
+    /// `GET /api/v1/inspections/{id}`. Throws `APIError` (404 not on record).
+    func inspection(id: Int64) throws -> InspectionDocument
+    /// The evidence JPEG of inspection `id`, or its annotated copy. Throws `APIError` (404 not on record or no
+    /// snapshot kept).
+    func snapshot(inspection id: Int64, annotated: Bool) throws -> Data
+    /// `GET /api/v1/defects?format=json`: one page of defects, oldest first.
+    func defects(_ query: RecordQuery) throws -> DefectPage
+    /// One page of `GET /api/v1/defects?format=csv`: CSV lines (the header line first when `header`), how many
+    /// defect rows they hold and the cursor of the next page (nil: last page).
+    func defectsCSV(_ query: RecordQuery, header: Bool) throws -> (text: String, rows: Int, next: String?)
 }

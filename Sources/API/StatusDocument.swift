@@ -28,9 +28,12 @@ public struct StatusDocument: Codable, Sendable, Equatable {
         public var connected: Bool
         /// Messages waiting in the outbox for the broker's acknowledgement.
         public var outboxBacklog: Int
+        /// Seconds since the oldest of them was created (absent when none waits or the database cannot be read).
+        public var oldestPendingAgeSeconds: Double?
         /// Plain memberwise initializer.
-        public init(enabled: Bool, connected: Bool, outboxBacklog: Int) {
+        public init(enabled: Bool, connected: Bool, outboxBacklog: Int, oldestPendingAgeSeconds: Double? = nil) {
             self.enabled = enabled; self.connected = connected; self.outboxBacklog = outboxBacklog
+            self.oldestPendingAgeSeconds = oldestPendingAgeSeconds
         }
     }
 
@@ -44,6 +47,22 @@ public struct StatusDocument: Codable, Sendable, Equatable {
         public var problem: String?
         /// Plain memberwise initializer.
         public init(path: String, bytes: Int, problem: String?) { self.path = path; self.bytes = bytes; self.problem = problem }
+    }
+
+    /// The snapshot directory (`snapshots`).
+    public struct Snapshots: Codable, Sendable, Equatable {
+        /// `snapshots.enabled`.
+        public var enabled: Bool
+        /// `snapshots.dir`.
+        public var path: String
+        /// Bytes of the JPEGs in it now.
+        public var bytes: Int
+        /// `snapshots.cap_mb` in bytes: the oldest are deleted beyond it.
+        public var capBytes: Int
+        /// Plain memberwise initializer.
+        public init(enabled: Bool, path: String, bytes: Int, capBytes: Int) {
+            self.enabled = enabled; self.path = path; self.bytes = bytes; self.capBytes = capBytes
+        }
     }
 
     /// Release version (`dev` for a plain build).
@@ -71,16 +90,20 @@ public struct StatusDocument: Codable, Sendable, Equatable {
     public var threadsPerWorker: Int
     public var mqtt: MQTT
     public var audit: Audit
+    /// The snapshot directory and its disk use (absent before the config is loaded).
+    public var snapshots: Snapshots?
     /// Cameras configured.
     public var cameras: Int
 
     /// Plain memberwise initializer.
     public init(version: String, commit: String, buildDate: String, line: String, station: String,
                 configRevision: String, uptimeSeconds: Double, health: String, problems: [String], model: Model,
-                workers: Int, threadsPerWorker: Int, mqtt: MQTT, audit: Audit, cameras: Int) {
+                workers: Int, threadsPerWorker: Int, mqtt: MQTT, audit: Audit, cameras: Int,
+                snapshots: Snapshots? = nil) {
         self.version = version; self.commit = commit; self.buildDate = buildDate; self.line = line
         self.station = station; self.configRevision = configRevision; self.uptimeSeconds = uptimeSeconds
         self.health = health; self.problems = problems; self.model = model; self.workers = workers
         self.threadsPerWorker = threadsPerWorker; self.mqtt = mqtt; self.audit = audit; self.cameras = cameras
+        self.snapshots = snapshots
     }
 }

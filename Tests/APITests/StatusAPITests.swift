@@ -66,6 +66,7 @@ final class StatusAPITests: XCTestCase {
         let audit = try XCTUnwrap(s["audit"] as? [String: Any])
         XCTAssertEqual(audit["path"] as? String, dir.appendingPathComponent("state/audit.db").standardizedFileURL.path)
         XCTAssertGreaterThan(audit["bytes"] as? Int ?? 0, 0)
+        XCTAssertEqual((s["snapshots"] as? [String: Any])?["enabled"] as? Bool, false, "\(s)")
         XCTAssertGreaterThanOrEqual(s["uptime_seconds"] as? Double ?? -1, 0)
 
         let cameras = try XCTUnwrap(try http.get("/api/v1/cameras").list)

@@ -25,6 +25,10 @@ public final class StationFacade: StationAPI {
     private let frameQueue = DispatchQueue(label: "inspectd.api.frames")
     private let frameRequests = Atomic<Int>(0)
     private let maxFrameRequests = 8
+    /// The audit database, read-only, for the inspection and defect queries (StationFacade+Audit.swift).
+    let auditReader = AuditReader()
+    /// `audit.path` in force (nil before the first `update`).
+    var auditPath: String? { current.withLock { $0.config?.audit.path } }
 
     /// A façade over `metrics` and `health`; `status` and `cameras` work once `update` was called, `detect` and
     /// `frame` once the pipeline is attached too.
@@ -194,9 +198,10 @@ public final class StationFacade: StationAPI {
                                         classes: model?.classNames ?? [], quantized: model?.isQuantized ?? false),
             workers: config?.workers.count ?? 0, threadsPerWorker: config?.workers.threadsPerWorker ?? 0,
             mqtt: StatusDocument.MQTT(enabled: config?.mqtt.enabled ?? false, connected: report.mqttConnected ?? false,
-                                      outboxBacklog: Int(snapshot.value("inspectd_outbox_depth") ?? 0)),
+                                      outboxBacklog: Int(snapshot.value("inspectd_outbox_depth") ?? 0),
+                                      oldestPendingAgeSeconds: oldestPendingAge()),
             audit: StatusDocument.Audit(path: auditPath, bytes: auditBytes, problem: health.storageProblem),
-            cameras: config?.cameras.count ?? 0)
+            cameras: config?.cameras.count ?? 0, snapshots: config.map { Self.snapshotUse($0.snapshots) })
     }
 
     public func cameras() -> [CameraDocument] {

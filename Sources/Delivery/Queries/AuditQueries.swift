@@ -45,6 +45,10 @@ public struct AuditQueries: Sendable {
     }
     /// One defect with its frame.
     public struct DefectRow: Sendable, Codable, Equatable {
+        /// The inspection it belongs to (`inspections.id`).
+        public var inspectionID: Int64
+        /// Its own row id (`defects.id`).
+        public var defectID: Int64
         /// Capture time (UTC).
         public var capturedAt: Date
         /// Camera id.
@@ -61,6 +65,21 @@ public struct AuditQueries: Sendable {
         public var box: [Double]
         /// Evidence JPEG, if saved.
         public var snapshot: String?
+
+        /// The CSV header of `inspectd audit defects --format csv` and `GET /api/v1/defects?format=csv`.
+        public static let csvHeader = "captured_at,camera,sequence,class,confidence,threshold,x1,y1,x2,y2,snapshot"
+
+        /// This defect as one CSV line (no line end), in the columns of ``csvHeader``.
+        public var csvLine: String {
+            func fmt(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", v) }
+            func csv(_ s: String) -> String {
+                s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+                    ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+            }
+            let fields = [Timestamp.string(capturedAt), csv(camera), String(sequence), csv(className),
+                          fmt(confidence, 4), fmt(threshold, 4)] + box.map { fmt($0, 1) } + [csv(snapshot ?? "")]
+            return fields.joined(separator: ",")
+        }
     }
     /// Database health.
     public struct Verification: Sendable, Codable, Equatable {
@@ -122,23 +141,76 @@ public struct AuditQueries: Sendable {
     /// Defects between `since` and `until`, optionally of one camera and/or class, oldest first.
     public func defects(since: Date, until: Date, camera: String? = nil, className: String? = nil,
                         limit: Int = 100_000) throws -> [DefectRow] {
+        try defects(Filter(since: since, until: until, camera: camera, className: className), limit: limit).rows
+    }
+
+    /// Defects matching `filter`, ordered by their inspection's capture time, inspection and defect, starting
+    /// after `cursor`; at most `limit`, with the cursor of the next page when there are more.
+    public func defects(_ filter: Filter, after cursor: Cursor? = nil, limit: Int) throws
+        -> (rows: [DefectRow], next: Cursor?) {
         try reader.read { db in
-            var sql = """
-                SELECT i.captured_at, i.camera, i.sequence, d.class_name, d.confidence, d.threshold,
-                       d.x1, d.y1, d.x2, d.y2, i.snapshot_path
-                FROM defects d JOIN inspections i ON i.id = d.inspection_id
-                WHERE i.captured_at >= ? AND i.captured_at < ?
-                """
-            var arguments: StatementArguments = [since, until]
-            if let camera { sql += " AND i.camera = ?"; arguments += [camera] }
-            if let className { sql += " AND d.class_name = ?"; arguments += [className] }
-            sql += " ORDER BY i.captured_at, i.id, d.id LIMIT ?"
-            arguments += [limit]
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map {
-                DefectRow(capturedAt: $0[0], camera: $0[1], sequence: $0[2], className: $0[3], confidence: $0[4],
-                          threshold: $0[5], box: [$0[6], $0[7], $0[8], $0[9]], snapshot: $0[10])
+            var (conditions, arguments) = filter.conditions(classCondition: "d.class_name = ?")
+            if let cursor {
+                conditions.append("(i.captured_at, i.id, d.id) > (?, ?, ?)")
+                arguments += [cursor.capturedAt, cursor.inspectionID, cursor.defectID ?? Int64.max]
             }
+            let sql = """
+                SELECT i.captured_at, i.camera, i.sequence, d.class_name, d.confidence, d.threshold,
+                       d.x1, d.y1, d.x2, d.y2, i.snapshot_path, i.id, d.id, i.captured_at
+                FROM defects d JOIN inspections i ON i.id = d.inspection_id
+                \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
+                ORDER BY i.captured_at, i.id, d.id LIMIT ?
+                """
+            arguments += [limit + 1]
+            let fetched = try Row.fetchAll(db, sql: sql, arguments: arguments)
+            let rows = fetched.prefix(limit).map {
+                DefectRow(inspectionID: $0[11], defectID: $0[12], capturedAt: $0[0], camera: $0[1], sequence: $0[2],
+                          className: $0[3], confidence: $0[4], threshold: $0[5], box: [$0[6], $0[7], $0[8], $0[9]],
+                          snapshot: $0[10])
+            }
+            let next = fetched.count > limit
+                ? Cursor(capturedAt: fetched[limit - 1][13], inspectionID: fetched[limit - 1][11],
+                         defectID: fetched[limit - 1][12]) : nil
+            return (Array(rows), next)
         }
+    }
+
+    /// Inspections matching `filter` with their defects, ordered by capture time and id, starting after
+    /// `cursor`; at most `limit`, with the cursor of the next page when there are more.
+    public func inspections(_ filter: Filter, after cursor: Cursor? = nil, limit: Int) throws
+        -> (rows: [InspectionRow], next: Cursor?) {
+        try reader.read { db in
+            var (conditions, arguments) = filter.conditions(
+                classCondition: "EXISTS (SELECT 1 FROM defects d WHERE d.inspection_id = i.id AND d.class_name = ?)")
+            if let cursor {
+                conditions.append("(i.captured_at, i.id) > (?, ?)")
+                arguments += [cursor.capturedAt, cursor.inspectionID]
+            }
+            let sql = "SELECT \(InspectionRow.columns) FROM inspections i "
+                + (conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
+                + " ORDER BY i.captured_at, i.id LIMIT ?"
+            arguments += [limit + 1]
+            let fetched = try Row.fetchAll(db, sql: sql, arguments: arguments)
+            let rows = try InspectionRow.withDefects(fetched.prefix(limit).map(InspectionRow.init(row:)), db)
+            let next = fetched.count > limit
+                ? Cursor(capturedAt: fetched[limit - 1]["captured_text"], inspectionID: fetched[limit - 1]["id"],
+                         defectID: nil) : nil
+            return (rows, next)
+        }
+    }
+
+    /// The inspection `id` with its defects, or nil when there is none (never recorded, or pruned).
+    public func inspection(id: Int64) throws -> InspectionRow? {
+        try reader.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT \(InspectionRow.columns) FROM inspections i WHERE i.id = ?",
+                                             arguments: [id]) else { return nil }
+            return try InspectionRow.withDefects([InspectionRow(row: row)], db).first
+        }
+    }
+
+    /// When the oldest outbox message not yet acknowledged by the broker was created (nil: none pending).
+    public func oldestPending() throws -> Date? {
+        try reader.read { db in try Date.fetchOne(db, sql: "SELECT min(created_at) FROM outbox WHERE state = 'pending'") }
     }
 
     /// Integrity check and outbox state.

@@ -90,13 +90,8 @@ struct AuditDefects: ParsableCommand {
             switch format {
             case .json: printJSON(rows)
             case .csv:
-                print("captured_at,camera,sequence,class,confidence,threshold,x1,y1,x2,y2,snapshot")
-                for r in rows {
-                    let fields = [Timestamp.string(r.capturedAt), csv(r.camera), String(r.sequence), csv(r.className),
-                                  fmt(r.confidence, 4), fmt(r.threshold, 4)] + r.box.map { fmt($0, 1) }
-                        + [csv(r.snapshot ?? "")]
-                    print(fields.joined(separator: ","))
-                }
+                print(AuditQueries.DefectRow.csvHeader)
+                for r in rows { print(r.csvLine) }
             case .table:
                 print(pad("captured_at", 25) + pad("camera", 12) + pad("sequence", 10) + pad("class", 16)
                       + pad("conf", 8) + pad("thr", 8) + "box")
@@ -112,9 +107,6 @@ struct AuditDefects: ParsableCommand {
 
     private func fmt(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", v) }
     private func pad(_ s: String, _ width: Int) -> String { s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count) }
-    private func csv(_ s: String) -> String {
-        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-    }
 }
 
 struct AuditVerify: ParsableCommand {
