@@ -11,7 +11,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 base, token, camera, image = sys.argv[1:5]
 options = Options()
@@ -23,8 +23,13 @@ driver.set_page_load_timeout(60)
 
 
 def wait(what, predicate, timeout=60):
+    def attempt(_):
+        try:
+            return predicate()
+        except Exception:  # the page re-rendered under us (stale element): look again
+            return False
     try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.2).until(lambda d: predicate())
+        return WebDriverWait(driver, timeout, poll_frequency=0.2).until(attempt)
     except Exception:
         errors = driver.find_element(By.ID, "error").text
         sys.exit(f"FAILED: {what} (page error: {errors!r})")
@@ -66,7 +71,7 @@ try:
     driver.get(base + "/#inspections")
     rows = "#inspection-table tbody tr"
     wait("the inspections table fills", lambda: driver.find_elements(By.CSS_SELECTOR, rows))
-    driver.find_element(By.CSS_SELECTOR, "#inspection-filter select[name=verdict] option[value=NG]").click()
+    Select(driver.find_element(By.CSS_SELECTOR, "#inspection-filter select[name=verdict]")).select_by_visible_text("NG")
     driver.find_element(By.CSS_SELECTOR, "#inspection-filter button[type=submit]").click()
     wait("only NG rows after filtering", lambda: (lambda r: r and all(x.find_elements(By.CSS_SELECTOR, "td")[3].text == "NG" for x in r))(
         driver.find_elements(By.CSS_SELECTOR, rows)))
