@@ -41,26 +41,12 @@ struct Routes: Sendable {
         }
         let maxBody = settings.maxBody
         v1.post("/detect") { request, _ in
-            let type = request.headers[.contentType].map { $0.split(separator: ";")[0].trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
-            guard type == "image/jpeg" || type == "image/png" else {
-                throw APIError(.unsupportedMediaType, "unsupported_media_type",
-                               "send the image itself as the body, with Content-Type image/jpeg or image/png"
-                               + (type.isEmpty ? " (no Content-Type given)" : " (got \(type))"))
-            }
-            if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBody {
-                throw APIError(.contentTooLarge, "payload_too_large",
-                               "the image is \(length) bytes; http.max_body allows \(maxBody)")
-            }
-            var camera: String?
-            if let value = request.uri.queryParameters["camera"] {
-                guard !value.isEmpty else { throw APIError(.badRequest, "bad_request", "camera= names a camera id; it is empty") }
-                camera = String(value)
-            }
+            let parsed = try DetectRequest.parse(headers: request.headers, uri: request.uri, maxBody: maxBody)
             let body: ByteBuffer
             do { body = try await request.body.collect(upTo: maxBody) } catch is NIOTooManyBytesError {
                 throw APIError(.contentTooLarge, "payload_too_large", "the image is larger than http.max_body (\(maxBody) bytes)")
             }
-            return try Self.json(try await station.detect(image: Data(body.readableBytesView), camera: camera))
+            return try Self.json(try await station.detect(image: Data(body.readableBytesView), camera: parsed.camera))
         }
     }
 
