@@ -130,8 +130,8 @@ let package = Package(
 )
 
 // MARK: fuzz harnesses (Scripts/fuzz), only with INSPECTD_FUZZ=1: built in their own build directory with
-// -sanitize=fuzzer,address; each harness's main runs libFuzzer's driver (Fuzz/CFuzz). The MQTT and HTTP command parsers get theirs here
-// when they exist (FuzzMQTTCommand, FuzzHTTPCommand).
+// -sanitize=fuzzer,address; each harness's main runs libFuzzer's driver (Fuzz/CFuzz). FuzzHTTP: the API's request
+// parsing. The MQTT command parser gets its harness here when it exists (MQTT triggers, issue #20).
 if Context.environment["INSPECTD_FUZZ"] == "1" {
     let fuzz: [SwiftSetting] = strict + [.unsafeFlags(["-parse-as-library"])]
     package.targets += [
@@ -140,5 +140,8 @@ if Context.environment["INSPECTD_FUZZ"] == "1" {
         .executableTarget(name: "FuzzONNX", dependencies: ["CFuzz", "Engine"], path: "Fuzz/FuzzONNX", swiftSettings: fuzz),
         .executableTarget(name: "FuzzJPEG", dependencies: ["CFuzz", "Imaging"], path: "Fuzz/FuzzJPEG", swiftSettings: fuzz),
         .executableTarget(name: "FuzzPNG", dependencies: ["CFuzz", "Imaging"], path: "Fuzz/FuzzPNG", swiftSettings: fuzz),
+        .executableTarget(name: "FuzzHTTP", dependencies: [
+            "CFuzz", "API", .product(name: "Hummingbird", package: "hummingbird"),
+        ], path: "Fuzz/FuzzHTTP", swiftSettings: fuzz),
     ]
 }

@@ -3,7 +3,8 @@ import Logging
 
 /// Gives every failing request the JSON error body, whatever threw: our `APIError`s pass as they are,
 /// Hummingbird's own (404 of the router, 413 of a body over the limit) get their status with a JSON body, and
-/// anything else is a 500 that is logged (a bug: the API answers its known failures itself).
+/// anything else is a 500 that is logged (a bug: the API answers its known failures itself). The router's 404
+/// for a documented path asked with another method is a 405 with `Allow` (from the OpenAPI document).
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
 
@@ -14,6 +15,11 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as APIError {
             return error.response()
         } catch let error as any HTTPResponseError {
+            if error.status == .notFound, let allowed = OpenAPIDocument.methods(for: request.uri.path) {
+                return APIError(.methodNotAllowed, "method_not_allowed",
+                                "\(request.uri.path) answers \(allowed.joined(separator: ", ")), not \(request.method)",
+                                headers: [.allow: allowed.joined(separator: ", ")]).response()
+            }
             let detail: String
             switch error.status.code {
             case 404: detail = "no such resource: \(request.method) \(request.uri.path); the API is under /api/v1 (see /api/v1/openapi.json), metrics on /metrics, health on /healthz"

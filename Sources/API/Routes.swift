@@ -42,40 +42,15 @@ struct Routes: Sendable {
         }
         let maxBody = settings.maxBody
         v1.post("/detect") { request, _ in
-            let type = request.headers[.contentType].map { $0.split(separator: ";")[0].trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
-            guard type == "image/jpeg" || type == "image/png" || type == "multipart/form-data" else {
-                throw APIError(.unsupportedMediaType, "unsupported_media_type",
-                               "send the image itself as the body, with Content-Type image/jpeg or image/png, "
-                               + "or as the part 'image' of a multipart/form-data body"
-                               + (type.isEmpty ? " (no Content-Type given)" : " (got \(type))"))
-            }
-            if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBody {
-                throw APIError(.contentTooLarge, "payload_too_large",
-                               "the image is \(length) bytes; http.max_body allows \(maxBody)")
-            }
-            var camera: String?
-            if let value = request.uri.queryParameters["camera"] {
-                guard !value.isEmpty else { throw APIError(.badRequest, "bad_request", "camera= names a camera id; it is empty") }
-                camera = String(value)
-            }
-            var record = false
-            switch request.uri.queryParameters["record"].map(String.init) {
-            case nil, "false", "0": break
-            case "true", "1": record = true
-            case let other?: throw APIError(.badRequest, "bad_request", "record= is true or false (1 or 0), got '\(other)'")
-            }
-            if record && camera == nil {
-                throw APIError(.badRequest, "bad_request",
-                               "record=true judges the image as a frame of a camera: name the camera with camera=")
-            }
+            let parsed = try DetectParameters.parse(headers: request.headers, uri: request.uri, maxBody: maxBody)
             let body: ByteBuffer
             do { body = try await request.body.collect(upTo: maxBody) } catch is NIOTooManyBytesError {
                 throw APIError(.contentTooLarge, "payload_too_large", "the image is larger than http.max_body (\(maxBody) bytes)")
             }
-            let image = type == "multipart/form-data"
+            let image = parsed.mediaType == "multipart/form-data"
                 ? try MultipartImage.extract(body, contentType: request.headers[.contentType] ?? "")
                 : Data(body.readableBytesView)
-            return try Self.json(try await station.detect(image: image, camera: camera, record: record))
+            return try Self.json(try await station.detect(image: image, camera: parsed.camera, record: parsed.record))
         }
     }
 

@@ -72,6 +72,40 @@ final class ReplaySourceTests: XCTestCase {
         XCTAssertEqual(times, [0, 250_000_000, 500_000_000, 750_000_000])
     }
 
+    /// The images vanish while a looping replay camera runs (directory moved away, share unmounted): it used to
+    /// spin through decode errors holding its lock (no frame, no timeout, growing events, a stop that hung); now
+    /// a pass with no readable image makes it down, it polls one file per call at the caller's timeout, and it
+    /// comes back up, paced afresh, when the images return.
+    func testImagesThatVanishMakeTheCameraDownUntilTheyReturn() throws {
+        let clock = ManualCaptureClock()
+        let source = try ReplaySource(configuration: .init(cameraID: "r", input: dir.path + "/*.jpg", fps: 4, loop: true),
+                                      clock: clock)
+        let log = EventLog()
+        source.onEvent = { log.append($0) }
+        try source.start()
+        XCTAssertEqual(try drain(source, max: 3), ["a.jpg", "b.jpg", "a.jpg"])
+
+        let away = dir.deletingLastPathComponent().appendingPathComponent(dir.lastPathComponent + "-away")
+        try FileManager.default.moveItem(at: dir, to: away)
+        for _ in 0..<5 { XCTAssertNil(try source.nextFrame(timeout: .milliseconds(250))) }
+        XCTAssertEqual(log.downs.count, 1, "\(log.events)")
+        XCTAssertTrue(log.downs.first?.contains("none of the 2 images") ?? false, "\(log.downs)")
+        XCTAssertEqual(source.decodeErrors, 1, "only the file before the pass was complete counts as skipped")
+        let sleptWhileDown = clock.sleeps.suffix(4)
+        XCTAssertTrue(sleptWhileDown.allSatisfy { $0 > 0 }, "each call while down waits out its timeout: \(clock.sleeps)")
+
+        try FileManager.default.moveItem(at: away, to: dir)
+        let back = try source.nextFrame(timeout: .milliseconds(250))
+        XCTAssertNotNil(back)
+        back?.release()
+        XCTAssertEqual(log.ups, 2, "up at start and up again: \(log.events)")
+        let t0 = clock.nowNanos()
+        let next = try source.nextFrame(timeout: .seconds(1))
+        XCTAssertEqual(next.map { $0.monotonicNanos - t0 }, 250_000_000, "paced from the return, not catching up")
+        next?.release()
+        source.stop()
+    }
+
     func testMissingOrEmptyInputIsAConfigurationError() {
         XCTAssertThrowsError(try ReplaySource(configuration: .init(cameraID: "r", input: "/nonexistent/dir"))) { e in
             XCTAssertTrue("\(e)".contains("/nonexistent/dir"))

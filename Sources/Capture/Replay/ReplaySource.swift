@@ -4,7 +4,10 @@ import Imaging
 /// Stored images as a camera: a directory, a glob or a list file of JPEG/PNG images in a deterministic order
 /// (directories and globs sorted by path, list files as listed), paced to a frame rate or as fast as the
 /// pipeline takes them, optionally looping. How users re-inspect stored images and how benchmarks feed the
-/// daemon. An unreadable or corrupt file is reported as `.decodeError`, counted and skipped.
+/// daemon. An unreadable or corrupt file is reported as `.decodeError`, counted and skipped. When a whole pass
+/// over the images reads none (the directory was moved away, a share unmounted) the camera is `.down`: one
+/// file is tried per `nextFrame` call (at the caller's polling timeout, not in a spin) until one reads again,
+/// then it is `.up` and paced afresh.
 public final class ReplaySource: FrameSource, @unchecked Sendable {
     /// What the config says about a replay camera.
     public struct Configuration: Sendable, Equatable {
@@ -45,6 +48,12 @@ public final class ReplaySource: FrameSource, @unchecked Sendable {
     private var delivered: UInt64 = 0
     private var pacer: FramePacer
     private var errors: UInt64 = 0
+    /// Files that failed one after the other; a whole list of them means the images are gone.
+    private var failedInARow = 0
+    private var down = false
+    /// `delivered` when the pacer last started: pacing counts from there, so a camera back from down does not
+    /// send the frames it missed in a burst.
+    private var pacedFrom: UInt64 = 0
     private var handler: (@Sendable (SourceEvent) -> Void)?
 
     /// Resolves `input` to its list of images; throws `CaptureConfigurationError` if it names nothing usable.
@@ -105,7 +114,8 @@ public final class ReplaySource: FrameSource, @unchecked Sendable {
 
     public func start() throws {
         lock.withLock {
-            running = true; finished = false; index = 0; delivered = 0; pacer.start()
+            running = true; finished = false; index = 0; delivered = 0; pacedFrom = 0; failedInARow = 0; down = false
+            pacer.start()
         }
         onEvent?(.up)
     }
@@ -122,7 +132,7 @@ public final class ReplaySource: FrameSource, @unchecked Sendable {
                         finished = true; events.append(.finished); return nil
                     }
                 }
-                guard pacer.waitUntilDue(delivered, deadline: deadline),
+                guard pacer.waitUntilDue(delivered - pacedFrom, deadline: deadline),
                       let target = pacer.takeBuffer(from: pool, deadline: deadline) else { return nil }
                 let path = paths[index]
                 index += 1
@@ -140,8 +150,23 @@ public final class ReplaySource: FrameSource, @unchecked Sendable {
                     let frame = Frame(cameraID: cameraID, sequence: delivered, monotonicNanos: now, wallClock: Date(),
                                       lease: lease, origin: path)
                     delivered += 1
+                    failedInARow = 0
+                    if down {
+                        down = false; events.append(.up)
+                        pacer.start(); pacedFrom = delivered - 1  // this frame is the first of the new pacing
+                    }
                     return frame
                 } catch {
+                    failedInARow += 1
+                    if failedInARow >= paths.count && delivered > 0 {
+                        if !down {
+                            down = true
+                            events.append(.down(reason: "none of the \(paths.count) images of \(config.input) can be read (last: \(path): \(error))"))
+                        }
+                        let now = clock.nowNanos()
+                        if deadline > now { clock.sleep(nanos: deadline - now) }
+                        return nil
+                    }
                     errors += 1
                     events.append(.decodeError(reason: "\(path): \(error)"))
                 }
