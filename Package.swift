@@ -131,7 +131,7 @@ let package = Package(
 
 // MARK: fuzz harnesses (Scripts/fuzz), only with INSPECTD_FUZZ=1: built in their own build directory with
 // -sanitize=fuzzer,address; each harness's main runs libFuzzer's driver (Fuzz/CFuzz). FuzzHTTP: the API's request
-// parsing. The MQTT command parser gets its harness here when it exists (MQTT triggers, issue #20).
+// parsing. FuzzTrigger: the trigger document of HTTP and MQTT triggers and the Modbus part-id registers.
 if Context.environment["INSPECTD_FUZZ"] == "1" {
     let fuzz: [SwiftSetting] = strict + [.unsafeFlags(["-parse-as-library"])]
     package.targets += [
@@ -140,6 +140,8 @@ if Context.environment["INSPECTD_FUZZ"] == "1" {
         .executableTarget(name: "FuzzONNX", dependencies: ["CFuzz", "Engine"], path: "Fuzz/FuzzONNX", swiftSettings: fuzz),
         .executableTarget(name: "FuzzJPEG", dependencies: ["CFuzz", "Imaging"], path: "Fuzz/FuzzJPEG", swiftSettings: fuzz),
         .executableTarget(name: "FuzzPNG", dependencies: ["CFuzz", "Imaging"], path: "Fuzz/FuzzPNG", swiftSettings: fuzz),
+        .executableTarget(name: "FuzzTrigger", dependencies: ["CFuzz", "Triggers"], path: "Fuzz/FuzzTrigger",
+                          swiftSettings: fuzz),
         .executableTarget(name: "FuzzHTTP", dependencies: [
             "CFuzz", "API", .product(name: "Hummingbird", package: "hummingbird"),
         ], path: "Fuzz/FuzzHTTP", swiftSettings: fuzz),
