@@ -16,7 +16,7 @@ final class SchemathesisAPITests: XCTestCase {
 
     func testServedDocumentHoldsForGeneratedRequests() throws {
         let env = ProcessInfo.processInfo.environment
-        let python = env["INSPECTD_PYTHON"] ?? TestProcess.repositoryRoot.appendingPathComponent(".venv/bin/python").path
+        let python = TestProcess.python
         let schemathesis = URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent("schemathesis").path
         guard FileManager.default.isExecutableFile(atPath: schemathesis) else {
             throw TestProcess.Failure(description: "schemathesis not found at \(schemathesis): run Scripts/setup or set INSPECTD_PYTHON")

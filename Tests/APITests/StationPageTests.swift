@@ -12,8 +12,7 @@ final class StationPageTests: XCTestCase {
     override func tearDown() { if let dir { try? FileManager.default.removeItem(at: dir) } }
 
     func testThePageShowsTheStationLiveAndInspectsAnUploadedImage() throws {
-        let python = ProcessInfo.processInfo.environment["INSPECTD_PYTHON"]
-            ?? TestProcess.repositoryRoot.appendingPathComponent(".venv/bin/python").path
+        let python = TestProcess.python
         for tool in [python, "/usr/bin/chromium", "/usr/bin/chromedriver"] where !FileManager.default.isExecutableFile(atPath: tool) {
             throw TestProcess.Failure(description: "\(tool) is missing: run Scripts/setup (chromium, chromium-driver, selenium)")
         }

@@ -81,6 +81,13 @@ public enum TestProcess {
         throw Failure(description: "\(name) not found in PATH (install the Debian package that ships it; see Scripts/setup)")
     }
 
+    /// The Python of the test tools (jsonschema, selenium, pymodbus, schemathesis): `$INSPECTD_PYTHON`, default
+    /// the `.venv` that Scripts/setup makes in the repository.
+    public static var python: String {
+        ProcessInfo.processInfo.environment["INSPECTD_PYTHON"]
+            ?? repositoryRoot.appendingPathComponent(".venv/bin/python").path
+    }
+
     /// The repository root (the directory holding Package.swift above this file).
     public static var repositoryRoot: URL {
         var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

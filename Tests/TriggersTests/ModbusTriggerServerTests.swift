@@ -11,8 +11,7 @@ import XCTest
 final class ModbusTriggerServerTests: XCTestCase {
     /// Runs the PLC script for `camera` (block index) with `parts`; returns one decoded result per cycle.
     private func plc(_ server: ModbusTriggerServer, camera: Int, parts: [String]) throws -> [[String: Any]] {
-        let python = ProcessInfo.processInfo.environment["INSPECTD_PYTHON"]
-            ?? TestProcess.repositoryRoot.appendingPathComponent(".venv/bin/python").path
+        let python = TestProcess.python
         let script = TestProcess.repositoryRoot.appendingPathComponent("Tests/PLC/plc_handshake.py").path
         let run = try TestProcess.run(python, [script, "\(server.port)", "\(server.settings.unitID)", "\(camera)"] + parts,
                                       timeout: 120)
@@ -60,8 +59,7 @@ final class ModbusTriggerServerTests: XCTestCase {
         for r in results { XCTAssertEqual(r["handshake"] as? Int, 1, "one count per result") }
 
         // Another unit id gets no answer.
-        let python = ProcessInfo.processInfo.environment["INSPECTD_PYTHON"]
-            ?? TestProcess.repositoryRoot.appendingPathComponent(".venv/bin/python").path
+        let python = TestProcess.python
         let otherUnit = try TestProcess.run(python, ["-c", """
             import sys
             from pymodbus.client import ModbusTcpClient

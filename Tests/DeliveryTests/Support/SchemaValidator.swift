@@ -12,8 +12,7 @@ enum SchemaValidator {
 
     /// Returns one line per invalid payload (empty when all are valid). Throws when python is unusable.
     static func problems(_ payloads: [String]) throws -> [String] {
-        let env = ProcessInfo.processInfo.environment
-        let python = env["INSPECTD_PYTHON"] ?? TestProcess.repositoryRoot.appendingPathComponent(".venv/bin/python").path
+        let python = TestProcess.python
         guard FileManager.default.isExecutableFile(atPath: python) else {
             throw TestProcess.Failure(description: "python with jsonschema not found at \(python): run Scripts/setup or set INSPECTD_PYTHON")
         }
