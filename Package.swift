@@ -91,7 +91,7 @@ let package = Package(
             .embedInCode("Web/index.html"), .embedInCode("Web/station.js"), .embedInCode("Web/station.css"),
         ], swiftSettings: strict),
         .target(name: "Daemon", dependencies: [
-            "API", "Capture", "Imaging", "Engine", "Detection", "Delivery", "CBuildInfo", "Threading",
+            "API", "Capture", "Imaging", "Engine", "Detection", "Delivery", "CBuildInfo", "Threading", "Triggers",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),

@@ -52,7 +52,18 @@ struct Routes: Sendable {
                 : Data(body.readableBytesView)
             return try Self.json(try await station.detect(image: image, camera: parsed.camera, record: parsed.record))
         }
+        v1.post("/cameras/{id}/trigger") { request, context in
+            let id = try context.parameters.require("id")
+            let body: ByteBuffer
+            do { body = try await request.body.collect(upTo: Self.maxTriggerBody) } catch is NIOTooManyBytesError {
+                throw APIError(.contentTooLarge, "payload_too_large", "a trigger document is at most \(Self.maxTriggerBody) bytes")
+            }
+            return try Self.json(try await station.trigger(camera: id, body: Data(body.readableBytesView)))
+        }
     }
+
+    /// Trigger documents are small (the parser refuses more than 8 KB itself; this bounds what is read).
+    static let maxTriggerBody = 16 << 10
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
         let data = try encoder.encode(value)

@@ -17,6 +17,11 @@ public protocol StationAPI: Sendable {
     /// and recorded and published like one, and the answer carries its audit id. Throws `APIError` (404 unknown
     /// camera, 422 unreadable image, 429 busy, 503 camera not running).
     func detect(image: Data, camera: String?, record: Bool) async throws -> DetectAnswer
+    /// `POST /api/v1/cameras/{id}/trigger`: the trigger document `body` (JSON: `part_id`, optional `lot`, `order`,
+    /// `recipe`, `meta`, `trigger_id`) inspects the part now under camera `camera` (`trigger.mode: software`);
+    /// answers once its frame is judged. Throws `APIError` (400 bad document, 404 unknown camera, 409 camera in
+    /// free run, 429 trigger queue full, 503 stopping, 504 no frame within the camera's trigger timeout).
+    func trigger(camera: String, body: Data) async throws -> TriggerAnswer
     /// A request was refused by `http.auth` (`reason`: missing, unknown or forbidden): counted.
     func authenticationFailed(reason: String)
     /// `GET /api/v1/cameras/{id}/frame.jpg`: camera `camera`'s latest frame as JPEG, with `annotated` its defects

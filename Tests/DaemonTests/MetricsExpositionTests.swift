@@ -22,6 +22,7 @@ final class MetricsExpositionTests: XCTestCase {
         metrics.record(.total, nanoseconds: 30_000_000)
         metrics.countFrameError(camera: "cam1", reason: .truncatedJPEG)
         metrics.countAuthFailure(reason: "missing")
+        metrics.countTrigger(camera: "cam1", source: "http", outcome: "ok")
         let body = try httpGet(port: server.port, path: "/metrics").body
 
         var help: Set<String> = [], types: [String: String] = [:]

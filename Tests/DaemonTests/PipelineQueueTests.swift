@@ -16,7 +16,7 @@ final class PipelineQueueTests: XCTestCase {
         let q = FrameQueues()
         q.setCamera("a", capacity: 2, policy: .dropOldest)
         for s in 0..<2 { guard case .queued = q.push(frame("a", UInt64(s)), now: 0) else { return XCTFail() } }
-        guard case .droppedOldest(let old) = q.push(frame("a", 2), now: 0) else { return XCTFail("no drop") }
+        guard case .droppedOldest(let old, _) = q.push(frame("a", 2), now: 0) else { return XCTFail("no drop") }
         XCTAssertEqual(old.sequence, 0)
         XCTAssertEqual(q.pop()?.job.map { [$0.frame.sequence, $0.ticket] }, [1, 0])
         XCTAssertEqual(q.pop()?.job.map { [$0.frame.sequence, $0.ticket] }, [2, 1])

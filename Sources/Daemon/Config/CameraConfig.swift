@@ -23,6 +23,28 @@ public struct CameraConfig: Sendable, Equatable {
     /// Golden-board inspection (`reference`): the known-good image each frame is aligned to and composed with,
     /// for models that declare a composed input. nil = none.
     public var reference: Reference?
+    /// When a frame is inspected (`trigger`): every frame (free run, the default) or one per trigger.
+    public var trigger: Trigger = .freeRun
+
+    /// `trigger`: part-synchronous inspection. With `mode: software` the camera keeps streaming but a frame is
+    /// inspected only for a trigger (HTTP, MQTT or the PLC): the first frame captured at or after the trigger's
+    /// arrival plus `delay`; a trigger with no such frame within `timeout` is answered (and recorded) as an
+    /// error, and at most `queue` triggers wait, in order.
+    public struct Trigger: Sendable, Equatable {
+        /// `free_run` or `software`.
+        public enum Mode: String, Sendable, CaseIterable { case freeRun = "free_run", software }
+        public var mode: Mode
+        /// Settling time after the trigger before a frame may be taken (`delay`).
+        public var delay: Duration
+        /// No frame inspected within this time after the trigger (plus `delay`): error result (`timeout`).
+        public var timeout: Duration
+        /// Triggers that may wait for a frame (`queue`); one more is refused with an error result.
+        public var queue: Int
+        /// Free run: every frame is inspected.
+        public static let freeRun = Trigger(mode: .freeRun, delay: .zero, timeout: .seconds(2), queue: 8)
+        /// True for `software`.
+        public var isTriggered: Bool { mode == .software }
+    }
 
     /// `reference`: the golden image of the product and how far a frame may be off it.
     public struct Reference: Sendable, Equatable {
@@ -164,9 +186,17 @@ extension CameraConfig {
                 }
                 return Reference(image: image, maxShift: align.0, maxRotation: align.1, minMatch: align.2)
             } : nil
+            let trigger: Trigger = m.has("trigger") ? m.section("trigger") { t in
+                Trigger(mode: t.choice("mode", default: .freeRun),
+                        delay: t.duration("delay", default: .zero, in: .zero...(.seconds(10))),
+                        timeout: t.duration("timeout", default: .seconds(2), in: .milliseconds(10)...(.seconds(600))),
+                        queue: t.int("queue", default: 8, in: 1...1024))
+            } : .freeRun
+            // A triggered frame must not be dropped for a newer one: it is the part's only inspection.
+            let overloadPolicy = trigger.isTriggered && !m.has("overload") ? .block : overload
             guard let id, let source else { return nil }
-            return CameraConfig(id: id, source: source, queueSize: queueSize, overload: overload, roi: roi,
-                                thresholds: thresholds, lineRules: rules, reference: reference)
+            return CameraConfig(id: id, source: source, queueSize: queueSize, overload: overloadPolicy, roi: roi,
+                                thresholds: thresholds, lineRules: rules, reference: reference, trigger: trigger)
         }
     }
 

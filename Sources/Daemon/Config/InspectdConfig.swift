@@ -28,6 +28,8 @@ public struct InspectdConfig: Sendable, Equatable {
     public var logLevel: Logger.Level
     /// SHA-256 of the file's bytes: the config revision recorded with every inspection.
     public var revision: String
+    /// The PLC connection (`plc`).
+    public var plc: PLCConfig = .none
     /// Accepted but to be changed (deprecated keys), one sentence each: logged at start and on reload.
     public var warnings: [String] = []
 
@@ -94,6 +96,11 @@ public struct InspectdConfig: Sendable, Equatable {
             let snapshots = m.section("snapshots") { SnapshotConfig.read($0) }
             let metrics = m.section("metrics") { MetricsConfig.read($0) }
             let http = m.section("http") { HTTPConfig.read($0, metrics: metrics, reader: reader) }
+            let plc = m.section("plc") { PLCConfig.read($0) }
+            if plc.modbus != nil && !cameras.contains(where: { $0.trigger.isTriggered }) {
+                reader.report(ConfigPath.root.key("plc").key("modbus"),
+                              "no camera has trigger.mode software: the PLC would have nothing to trigger")
+            }
             let shutdownTimeout = m.duration("shutdown_timeout", default: .seconds(10),
                                              in: .seconds(1)...(.seconds(600)))
             let statsInterval = m.duration("stats_interval", default: .seconds(60), in: .seconds(1)...(.seconds(86400)))
@@ -107,7 +114,7 @@ public struct InspectdConfig: Sendable, Equatable {
                                   detection: detection, mqtt: mqtt, audit: audit, snapshots: snapshots,
                                   metrics: metrics, http: http, shutdownTimeout: shutdownTimeout,
                                   statsInterval: statsInterval, logLevel: level.level, revision: revision,
-                                  warnings: reader.warnings)
+                                  plc: plc, warnings: reader.warnings)
         }
         var problems = reader.problems.enumerated().sorted { a, b in
             (a.element.line ?? 0, a.offset) < (b.element.line ?? 0, b.offset)

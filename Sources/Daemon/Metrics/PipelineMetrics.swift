@@ -20,6 +20,8 @@ public final class PipelineMetrics: Sendable {
         case delivery
         /// From capture to committed in the audit store.
         case total
+        /// A triggered camera: from the trigger's arrival to its result (judged and handed to the audit writer).
+        case trigger
     }
 
     /// Counters and gauges of one camera.
@@ -54,6 +56,7 @@ public final class PipelineMetrics: Sendable {
     private let classCounters = Mutex<[String: CoreMetrics.Counter]>([:])
     private let frameErrors = Mutex<[String: CoreMetrics.Counter]>([:])
     private let authFailures = Mutex<[String: CoreMetrics.Counter]>([:])
+    private let triggerCounters = Mutex<[String: CoreMetrics.Counter]>([:])
     private let thresholdGauges = Mutex<[String: CoreMetrics.Gauge]>([:])
     private let stages: [Stage: CoreMetrics.Timer]
     /// Outgoing messages not yet acknowledged by the broker.
@@ -113,6 +116,7 @@ public final class PipelineMetrics: Sendable {
         "inspectd_audit_writable": "1 while the audit database accepts writes, 0 while records are held in the spill.",
         "inspectd_frame_errors_total": "Frames not judged (recorded with verdict ERROR), by camera and reason.",
         "inspectd_http_auth_failures_total": "HTTP requests refused by http.auth (reason: missing, unknown or forbidden).",
+        "inspectd_triggers_total": "Triggers answered, by camera, source (http, mqtt, modbus) and outcome (ok, ng, trigger_timeout, trigger_queue_full, inspection_failed, stopping).",
     ]
 
     /// The full name (unit suffix included) with its HELP text.
@@ -201,6 +205,19 @@ public final class PipelineMetrics: Sendable {
             if let c = all[reason] { return c }
             let c = Self.counter("inspectd_http_auth_failures_total", [("reason", reason)], registry, factory)
             all[reason] = c
+            return c
+        }.increment()
+    }
+
+    /// Counts a trigger's result on camera `camera` by where it came from (`http`, `mqtt`, `modbus`) and its
+    /// outcome (`ok`, `ng`, or a `TriggerResult.Failure` code) (`inspectd_triggers_total`).
+    func countTrigger(camera: String, source: String, outcome: String) {
+        let key = [camera, source, outcome].joined(separator: "\u{0}")
+        triggerCounters.withLock { all in
+            if let c = all[key] { return c }
+            let c = Self.counter("inspectd_triggers_total", [("camera", camera), ("source", source), ("outcome", outcome)],
+                                 registry, factory)
+            all[key] = c
             return c
         }.increment()
     }

@@ -1,4 +1,5 @@
 import Capture
+import Delivery
 import Detection
 import Foundation
 import Imaging
@@ -20,6 +21,8 @@ final class CameraLane: Sendable {
     let queueGeneration: UInt64
     /// The golden image frames are aligned to and composed with (`reference`), when the camera has one.
     let reference: ReferenceImage?
+    /// The triggers waiting for or being inspected on a frame (`trigger.mode: software`); nil in free run.
+    let triggers: TriggerBook?
     private let capture: CaptureLoop
     private let inOrder = InOrderStage<WorkResult>()
     private let rules: Mutex<DetectionRules>
@@ -47,7 +50,7 @@ final class CameraLane: Sendable {
         case judged(Judged)
         /// The frame could not be judged (undecodable, not aligned to its golden image, engine error); it still
         /// takes its turn and is recorded with verdict ERROR. `code` names the kind for counters.
-        case failed(stamp: FrameStamp, code: String, reason: String, view: PixelBuffer? = nil)
+        case failed(stamp: FrameStamp, code: String, reason: String, view: PixelBuffer? = nil, trigger: PendingTrigger? = nil)
     }
 
     /// A frame's detection output.
@@ -64,6 +67,8 @@ final class CameraLane: Sendable {
         var view: PixelBuffer?
         /// An image sent over the HTTP API (`record=true`): told the inspection once it is recorded.
         var reply: (@Sendable (Inspection) -> Void)?
+        /// The trigger the frame was taken for (a triggered camera).
+        var trigger: PendingTrigger?
     }
 
     init(config: CameraConfig, rules: DetectionRules, workers: Int, queues: FrameQueues, recorder: InspectionRecorder,
@@ -98,7 +103,14 @@ final class CameraLane: Sendable {
         queueGeneration = queues.newGeneration()
         let id = config.id
         let stats = self.stats
-        capture = CaptureLoop(source: source, queues: queues, metrics: metrics, health: health, logger: logger) { event in
+        let triggers = config.trigger.isTriggered ? TriggerBook(camera: id, settings: config.trigger) : nil
+        self.triggers = triggers
+        let streams: Bool = { if case .v4l2 = config.source { return true }; return false }()
+        capture = CaptureLoop(source: source, queues: queues, metrics: metrics, health: health, logger: logger,
+                              triggers: triggers, streams: streams,
+                              expire: { t, failure, message in
+                                  Self.fail(t, failure, message, book: triggers, recorder: recorder, metrics: metrics)
+                              }) { event in
             switch event {
             case .up: recorder.cameraStatus(id, up: true, reason: "")
             case .down(let reason): recorder.cameraStatus(id, up: false, reason: reason)
@@ -121,6 +133,45 @@ final class CameraLane: Sendable {
 
     /// Stops capturing (the source is stopped and its thread joined).
     func stopCapture() { capture.stop() }
+
+    /// Inspects the part `part` names on this camera's next fitting frame (`trigger.mode: software`) and calls
+    /// `then` once with the result, on any thread. A refused trigger (queue full, camera stopping) is answered
+    /// at once, and recorded like every error result.
+    func trigger(_ part: PartFields, then: @escaping @Sendable (TriggerResult) -> Void) {
+        guard let triggers else { return }
+        switch triggers.submit(part, now: PipelineHealth.monotonicNanos()) {
+        case .queued(let t), .repeated(let t):
+            t.onResult(then)
+        case .refused(let t, let failure):
+            t.onResult(then)
+            let text = failure == .queueFull ? "\(triggers.settings.queue) triggers already wait for a frame (trigger.queue)"
+                                             : "the camera is stopping"
+            Self.fail(t, failure, text, book: triggers, recorder: recorder, metrics: metrics)
+        }
+    }
+
+    /// Fails every trigger not yet answered (the camera was removed, or the station stops after its last frame).
+    func closeTriggers() {
+        for t in triggers?.close() ?? [] {
+            Self.fail(t, .stopping, "the camera stopped before a frame was judged for it (removed by a reload, or the station stopping)",
+                      book: nil, recorder: recorder, metrics: metrics)
+        }
+    }
+
+    /// A trigger without a verdict: recorded (verdict ERROR with the part's fields and the reason, published like
+    /// any error), counted, answered. Nothing happens when it was answered already.
+    private static func fail(_ t: PendingTrigger, _ failure: TriggerResult.Failure, _ message: String, book: TriggerBook?,
+                             recorder: InspectionRecorder, metrics: PipelineMetrics) {
+        guard !t.isFinished else { return }
+        book?.release(t)
+        let now = PipelineHealth.monotonicNanos()
+        let result = TriggerResult(camera: t.camera, part: t.part, inspection: nil, sequence: 0, failure: failure,
+                                   message: message, latencyNanos: now &- t.arrivedAt)
+        guard t.finish(result) else { return }
+        recorder.recordError(camera: t.camera, sequence: 0, captureTime: Date(), captureNanos: t.arrivedAt,
+                             reason: "\(failure.rawValue): \(message)", latencyNanos: now &- t.arrivedAt, part: t.part)
+        metrics.countTrigger(camera: t.camera, source: t.part.source, outcome: failure.rawValue)
+    }
 
     /// The detector in force (for a worker, per frame).
     var detector: FrameDetector { rules.withLock { $0.detector } }
@@ -153,7 +204,7 @@ final class CameraLane: Sendable {
             }
         }
         switch result {
-        case .failed(let stamp, let code, let reason, let view):
+        case .failed(let stamp, let code, let reason, let view, let trigger):
             if let view {
                 live.publish(.init(pixels: view, sequence: stamp.sequence, captureTime: stamp.captureTime, defects: [],
                                    failure: reason, region: rules.withLock { $0.cameraRules.roi }), camera: config.id)
@@ -170,7 +221,16 @@ final class CameraLane: Sendable {
             }
             recorder.recordError(camera: config.id, sequence: stamp.sequence, captureTime: stamp.captureTime,
                                  captureNanos: stamp.monotonicNanos, reason: reason,
-                                 latencyNanos: now &- stamp.monotonicNanos)
+                                 latencyNanos: now &- stamp.monotonicNanos, part: trigger?.part)
+            if let trigger {
+                triggers?.release(trigger)
+                if trigger.finish(TriggerResult(camera: config.id, part: trigger.part, inspection: nil, sequence: stamp.sequence,
+                                                failure: .inspectionFailed, message: reason,
+                                                latencyNanos: now &- trigger.arrivedAt)) {
+                    metrics.countTrigger(camera: config.id, source: trigger.part.source,
+                                         outcome: TriggerResult.Failure.inspectionFailed.rawValue)
+                }
+            }
             metrics.countFrameError(camera: config.id, reason: code)
             stats.frame(latencyMillis: Double(now &- stamp.monotonicNanos) / 1e6, ng: false)
         case .judged(let j):
@@ -183,8 +243,18 @@ final class CameraLane: Sendable {
             let judgedAt = PipelineHealth.monotonicNanos()
             metrics.record(.postprocess, nanoseconds: judgedAt &- j.postprocessStart)
             let latency = judgedAt &- j.stamp.monotonicNanos
-            recorder.record(inspection, jpeg: j.jpeg, latencyNanos: latency)
+            recorder.record(inspection, jpeg: j.jpeg, latencyNanos: latency, part: j.trigger?.part)
             j.reply?(inspection)
+            if let trigger = j.trigger {
+                triggers?.release(trigger)
+                let result = TriggerResult(camera: config.id, part: trigger.part, inspection: inspection,
+                                           sequence: inspection.sequence, failure: nil, message: "",
+                                           latencyNanos: PipelineHealth.monotonicNanos() &- trigger.arrivedAt)
+                if trigger.finish(result) {
+                    metrics.countTrigger(camera: config.id, source: trigger.part.source, outcome: result.verdict.lowercased())
+                    metrics.record(.trigger, nanoseconds: result.latencyNanos)
+                }
+            }
             let recordedAt = PipelineHealth.monotonicNanos()
             if recordedAt &- lastStateSave > 30_000_000_000 {
                 lastStateSave = recordedAt

@@ -19,6 +19,15 @@ final class FrameQueues: @unchecked Sendable {
         var generation: UInt64
         /// When the frame entered the queue (monotonic ns), for the queue-wait latency.
         var enqueuedAt: UInt64
+        /// The trigger the frame was taken for (a camera in `trigger.mode: software`).
+        var trigger: PendingTrigger?
+    }
+
+    /// A queued frame.
+    private struct Slot {
+        var frame: Frame
+        var at: UInt64
+        var trigger: PendingTrigger?
     }
 
     /// What a worker takes: a camera's frame or an API image.
@@ -33,8 +42,9 @@ final class FrameQueues: @unchecked Sendable {
     enum PushResult {
         /// Queued.
         case queued
-        /// Queued, and this older frame was dropped to make room (its buffer goes back to its pool with it).
-        case droppedOldest(Frame)
+        /// Queued, and this older frame (with its trigger, if any) was dropped to make room (its buffer goes back
+        /// to its pool with it).
+        case droppedOldest(Frame, PendingTrigger?)
         /// Not queued: the queues are closed (shutting down) or the camera was removed.
         case rejected(Frame)
     }
@@ -42,7 +52,7 @@ final class FrameQueues: @unchecked Sendable {
     private struct Ring {
         var id: String
         var policy: CameraConfig.OverloadPolicy
-        var slots: [(frame: Frame, at: UInt64)?]
+        var slots: [Slot?]
         var head = 0
         var count = 0
         var nextTicket: UInt64 = 0
@@ -126,19 +136,19 @@ final class FrameQueues: @unchecked Sendable {
 
     /// Queues a frame for its camera; with the `block` policy waits for room, until closed, or until
     /// `shouldStop` is true on waking (its capture is stopping; see `interrupt`).
-    func push(_ frame: Frame, now: UInt64, shouldStop: () -> Bool = { false }) -> PushResult {
+    func push(_ frame: Frame, trigger: PendingTrigger? = nil, now: UInt64, shouldStop: () -> Bool = { false }) -> PushResult {
         condition.lock(); defer { condition.unlock() }
         while true {
             guard !closed, !shouldStop(), let i = rings.firstIndex(where: { $0.id == frame.cameraID }) else { return .rejected(frame) }
             if rings[i].count < rings[i].capacity {
-                Self.pushBack(&rings[i], (frame, now))
+                Self.pushBack(&rings[i], Slot(frame: frame, at: now, trigger: trigger))
                 condition.broadcast()
                 return .queued
             }
             if rings[i].policy == .dropOldest, let oldest = Self.popFront(&rings[i]) {
-                Self.pushBack(&rings[i], (frame, now))
+                Self.pushBack(&rings[i], Slot(frame: frame, at: now, trigger: trigger))
                 condition.broadcast()
-                return .droppedOldest(oldest.frame)
+                return .droppedOldest(oldest.frame, oldest.trigger)
             }
             condition.wait()
         }
@@ -188,7 +198,8 @@ final class FrameQueues: @unchecked Sendable {
                     rings[i].nextTicket += 1
                     nextRing = (i + 1) % turns
                     condition.broadcast()
-                    return .frame(Job(frame: item.frame, ticket: ticket, generation: rings[i].generation, enqueuedAt: item.at))
+                    return .frame(Job(frame: item.frame, ticket: ticket, generation: rings[i].generation, enqueuedAt: item.at,
+                                      trigger: item.trigger))
                 }
             }
             if closed { return nil }
@@ -222,12 +233,12 @@ final class FrameQueues: @unchecked Sendable {
         return frames
     }
 
-    private static func pushBack(_ ring: inout Ring, _ item: (frame: Frame, at: UInt64)) {
+    private static func pushBack(_ ring: inout Ring, _ item: Slot) {
         ring.slots[(ring.head + ring.count) % ring.capacity] = item
         ring.count += 1
     }
 
-    private static func popFront(_ ring: inout Ring) -> (frame: Frame, at: UInt64)? {
+    private static func popFront(_ ring: inout Ring) -> Slot? {
         guard ring.count > 0 else { return nil }
         let item = ring.slots[ring.head]
         ring.slots[ring.head] = nil

@@ -102,7 +102,7 @@ final class InferenceWorker: @unchecked Sendable {
                                    stamp: FrameStamp(sequence: frame.sequence, captureTime: frame.wallClock,
                                                      monotonicNanos: frame.monotonicNanos),
                                    jpeg: jpeg, postprocessStart: postprocessStart, groundTruth: frame.groundTruth,
-                                   view: view))
+                                   view: view, trigger: job.trigger))
             if view.format == .jpeg && view.width == 0 { view.width = r.sourceWidth; view.height = r.sourceHeight }
         } catch {
             let code: String
@@ -115,7 +115,7 @@ final class InferenceWorker: @unchecked Sendable {
             }
             result = .failed(stamp: FrameStamp(sequence: frame.sequence, captureTime: frame.wallClock,
                                                monotonicNanos: frame.monotonicNanos),
-                             code: code, reason: "\(code): \(error)", view: view)
+                             code: code, reason: "\(code): \(error)", view: view, trigger: job.trigger)
         }
         frame.release()  // after the last read of its pixels: the source may refill the buffer now
         lane.complete(ticket: job.ticket, result)

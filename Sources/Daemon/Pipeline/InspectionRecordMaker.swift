@@ -24,8 +24,9 @@ struct InspectionRecordMaker: Sendable {
         var messages: [OutgoingMessage]
     }
 
-    /// A judged frame; `snapshot` is where its evidence was saved (plain, annotated), if it was.
-    func judged(_ inspection: Inspection, latencyNanos: UInt64, snapshot: (String, String?)?) -> Output {
+    /// A judged frame; `snapshot` is where its evidence was saved (plain, annotated), if it was; `part` the part
+    /// a trigger named (its result goes to `{camera}/result` too, OK included).
+    func judged(_ inspection: Inspection, latencyNanos: UInt64, snapshot: (String, String?)?, part: PartFields? = nil) -> Output {
         let record = InspectionRecord(
             camera: inspection.cameraID, sequence: inspection.sequence, captureTime: inspection.captureTime,
             isNG: inspection.verdict == .ng, latencyMillis: Double(latencyNanos) / 1e6, modelName: modelName,
@@ -35,17 +36,23 @@ struct InspectionRecordMaker: Sendable {
                              threshold: Double($0.threshold), x1: Double($0.box.x1), y1: Double($0.box.y1),
                              x2: Double($0.box.x2), y2: Double($0.box.y2))
             },
-            snapshotPath: snapshot?.0, annotatedPath: snapshot?.1)
+            snapshotPath: snapshot?.0, annotatedPath: snapshot?.1, part: part)
         let publish = mqttEnabled && (inspection.verdict == .ng || publishOK)
-        return Output(record: record, messages: publish ? [messages.defects(for: record)] : [])
+        return Output(record: record, messages: (publish ? [messages.defects(for: record)] : []) + result(record))
+    }
+
+    /// The result message of a triggered inspection (none for a free-running frame or with MQTT off).
+    private func result(_ record: InspectionRecord) -> [OutgoingMessage] {
+        mqttEnabled && record.part != nil ? [messages.result(for: record)] : []
     }
 
     /// A frame that could not be judged: verdict ERROR with its reason.
-    func failed(camera: String, sequence: UInt64, captureTime: Date, reason: String, latencyNanos: UInt64) -> Output {
+    func failed(camera: String, sequence: UInt64, captureTime: Date, reason: String, latencyNanos: UInt64,
+                part: PartFields? = nil) -> Output {
         let record = InspectionRecord(camera: camera, sequence: sequence, captureTime: captureTime, isNG: false,
                                       latencyMillis: Double(latencyNanos) / 1e6, modelName: modelName,
                                       modelSHA256: modelSHA256, configRevision: configRevision, defects: [],
-                                      error: reason)
-        return Output(record: record, messages: mqttEnabled ? [messages.defects(for: record)] : [])
+                                      error: reason, part: part)
+        return Output(record: record, messages: (mqttEnabled ? [messages.defects(for: record)] : []) + result(record))
     }
 }

@@ -163,11 +163,11 @@ final class InspectionRecorder: Sendable {
     }
 
     /// A frame's judgement, with the evidence JPEG when it may be needed.
-    func record(_ inspection: Inspection, jpeg: Data?, latencyNanos: UInt64) {
+    func record(_ inspection: Inspection, jpeg: Data?, latencyNanos: UInt64, part: PartFields? = nil) {
         let s = state.withLock { $0 }
         let camera = inspection.cameraID
         let judged = s.maker.judged(inspection, latencyNanos: latencyNanos,
-                                    snapshot: snapshots?.save(inspection, jpeg: jpeg))
+                                    snapshot: snapshots?.save(inspection, jpeg: jpeg), part: part)
         writer.submit(judged.record, messages: judged.messages)
         onRecorded.notify(captureNanos: inspection.monotonicNanos)
         for alarm in inspection.alarms {
@@ -186,9 +186,9 @@ final class InspectionRecorder: Sendable {
     /// with verdict `ERROR` and the reason, and always published on the defects topic, because a part that was
     /// not inspected must not pass as OK by silence.
     func recordError(camera: String, sequence: UInt64, captureTime: Date, captureNanos: UInt64, reason: String,
-                     latencyNanos: UInt64) {
+                     latencyNanos: UInt64, part: PartFields? = nil) {
         let failed = state.withLock { $0 }.maker.failed(camera: camera, sequence: sequence, captureTime: captureTime,
-                                                         reason: reason, latencyNanos: latencyNanos)
+                                                         reason: reason, latencyNanos: latencyNanos, part: part)
         writer.submit(failed.record, messages: failed.messages)
         onRecorded.notify(captureNanos: captureNanos)
     }

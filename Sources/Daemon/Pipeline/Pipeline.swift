@@ -126,8 +126,10 @@ public final class Pipeline: @unchecked Sendable {
         for camera in new.cameras {
             let existing = old[camera.id]
             // a new source or golden image means a new lane (the reference is read when a lane is made)
+            // and so does a new trigger mode (the capture loop is made for one)
             guard existing == nil || existing?.config.source != camera.source
-                    || existing?.config.reference != camera.reference, let r = rules[camera.id] else { continue }
+                    || existing?.config.reference != camera.reference || existing?.config.trigger != camera.trigger,
+                  let r = rules[camera.id] else { continue }
             newLanes.append((try makeLane(camera, rules: r, workers: new.workers.count), existing))
         }
         let recorderChange = try recorder.prepare(new, model: candidate.model.info)
@@ -153,7 +155,7 @@ public final class Pipeline: @unchecked Sendable {
         }
         for camera in new.cameras {
             guard let lane = old[camera.id], lane.config.source == camera.source, lane.config.reference == camera.reference,
-                  let r = rules[camera.id] else { continue }
+                  lane.config.trigger == camera.trigger, let r = rules[camera.id] else { continue }
             if lane.config.queueSize != camera.queueSize || lane.config.overload != camera.overload {
                 for _ in queues.setCamera(camera.id, capacity: camera.queueSize, policy: camera.overload) {
                     health.frameDropped()
@@ -196,6 +198,14 @@ public final class Pipeline: @unchecked Sendable {
         let stamp = FrameStamp(sequence: 0, captureTime: captureTime, monotonicNanos: receivedNanos)
         lane.complete(ticket: ticket, .judged(.init(candidates: candidates, stamp: stamp, jpeg: jpeg,
                                                     postprocessStart: PipelineHealth.monotonicNanos(), reply: reply)))
+        return true
+    }
+
+    /// Hands a trigger to camera `camera` (`trigger.mode: software`); `then` gets its result once, on any thread.
+    /// False when the camera has no running lane or runs free (nothing is recorded then: the caller answers).
+    func trigger(camera: String, part: PartFields, then: @escaping @Sendable (TriggerResult) -> Void) -> Bool {
+        guard let lane = lane(camera), lane.triggers != nil else { return false }
+        lane.trigger(part, then: then)
         return true
     }
 
@@ -271,6 +281,8 @@ public final class Pipeline: @unchecked Sendable {
         let inTime = workers.allSatisfy { $0.join(until: drainBy) }
         if !inTime { logger.error("shutdown timeout: \(health.framesInFlight) frames still in flight were not recorded") }
         if inTime { for (id, lane) in lanes { recorder.saveAdaptiveState(camera: id, lane.thresholdState) } }
+        // Triggers whose frame was not judged (still waiting, or their frame left in a queue): error results.
+        for lane in lanes.values { lane.closeTriggers() }
         for (id, lane) in lanes.sorted(by: { $0.key < $1.key }) {
             if let truth = lane.groundTruth.withLock({ $0 }) {
                 logger.notice("\(id) synthetic ground truth: \(truth.summary)", metadata: ["camera": "\(id)"])
@@ -336,6 +348,7 @@ public final class Pipeline: @unchecked Sendable {
         lane.stopCapture()
         for _ in queues.removeCamera(lane.config.id) { health.frameDropped() }
         lanesByID.withLock { $0[lane.config.id] = nil }
+        lane.closeTriggers()
         live.remove(camera: lane.config.id)
     }
 

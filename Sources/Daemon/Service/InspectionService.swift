@@ -19,6 +19,8 @@ public final class InspectionService: @unchecked Sendable {
     /// What the HTTP API sees of the station.
     private var facade: StationFacade?
     private var statsTimer: DispatchSourceTimer?
+    /// The PLC's Modbus server (`plc.modbus`), when configured.
+    private var plc: PLCLink?
     /// The metrics registry (one per service).
     public let metrics = PipelineMetrics()
     /// Health as `/healthz` reports it.
@@ -34,6 +36,9 @@ public final class InspectionService: @unchecked Sendable {
 
     /// The port the HTTP listener (API, metrics, health) is on (after `run` started it), for tests using port 0.
     public var metricsPort: Int? { lifecycle.withLock { server?.port } }
+
+    /// The port the PLC's Modbus server is on (after `run` started it), for tests using port 0.
+    public var modbusPort: Int? { lifecycle.withLock { plc?.server.port } }
 
     /// Runs until SIGTERM/SIGINT. Returns the process exit code: 0 after a clean drain, 2 for a config
     /// problem (printed one per line to `errors`), 1 for other start failures or an unclean stop (frames lost
@@ -63,6 +68,13 @@ public final class InspectionService: @unchecked Sendable {
                 server = try startServer(config.http, facade: facade)
             } catch {
                 errors("\(error)"); pipeline.stop(timeout: .seconds(2)); return 1
+            }
+        }
+        if let settings = PLCLink.settings(config) {
+            do {
+                plc = try PLCLink(settings: settings, pipeline: { [weak self] in self?.currentPipeline }, logger: logger)
+            } catch {
+                errors("\(error)"); server?.shutdown(); pipeline.stop(timeout: .seconds(2)); return 1
             }
         }
         let signals = SignalWatcher { [self] request in
@@ -97,6 +109,7 @@ public final class InspectionService: @unchecked Sendable {
         let clean: Bool = lifecycle.withLock {
             statsTimer?.cancel()
             let clean = pipeline.stop(timeout: config.shutdownTimeout)
+            plc?.stop()
             server?.shutdown()
             facade.stop()
             self.pipeline = nil
@@ -130,6 +143,7 @@ public final class InspectionService: @unchecked Sendable {
                 // With TLS, also on an unchanged config: renewed certificate files are picked up by a SIGHUP.
                 if new.http != current.http || new.http.tls != nil { restartServer(new.http) }
                 if new.statsInterval != current.statsInterval { scheduleStats(new.statsInterval) }
+                restartPLC(new)
                 if new.logLevel != current.logLevel { logger.notice("log_level changes on restart") }
                 config = new
                 logger.notice("config reloaded (revision \(new.revision.prefix(12)))")
@@ -139,6 +153,25 @@ public final class InspectionService: @unchecked Sendable {
                 pipeline.reloadFailed(lines)
             }
             notifier.ready(status: pipeline.summary)
+        }
+    }
+
+    /// The pipeline in force (the PLC's triggers go to it).
+    private var currentPipeline: Pipeline? { lifecycle.withLock { pipeline } }
+
+    /// Applies reloaded `plc` settings: a new Modbus server when its address, unit id or triggered cameras changed
+    /// (the PLC reconnects), none when `plc.modbus` was removed. A server that cannot start is logged; the rest of
+    /// the reload stands.
+    private func restartPLC(_ new: InspectdConfig) {
+        let wanted = PLCLink.settings(new)
+        guard wanted != plc?.settings else { return }
+        plc?.stop()
+        plc = nil
+        guard let wanted else { return }
+        do {
+            plc = try PLCLink(settings: wanted, pipeline: { [weak self] in self?.currentPipeline }, logger: logger)
+        } catch {
+            logger.error("reload: the PLC's Modbus server did not start: \(error)")
         }
     }
 

@@ -45,6 +45,10 @@ public final class StationFacade: StationAPI {
     /// Gives the façade the running pipeline (its cameras' latest frames and sources).
     public func attach(_ pipeline: Pipeline) { self.pipeline.withLock { $0 = pipeline } }
 
+    /// The config in force and the attached pipeline (extensions).
+    var currentConfig: InspectdConfig? { current.withLock { $0.config } }
+    var attachedPipeline: Pipeline? { pipeline.withLock { $0 } }
+
     /// Lets go of the pipeline (the daemon is stopping: its stop answers the API images still waiting, 503).
     public func stop() { pipeline.withLock { $0 = nil } }
 

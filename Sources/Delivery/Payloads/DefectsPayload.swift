@@ -42,6 +42,15 @@ public struct DefectsPayload: Codable, Sendable, Equatable {
     public var verdict: String
     /// Why an `ERROR` frame was not judged (absent otherwise).
     public var error: String?
+    /// The part, for a triggered inspection (absent for free-running frames): its id, lot, production order,
+    /// recipe, the client's trigger id and where the trigger came from (`http`, `mqtt`, `modbus`). The
+    /// trigger's `meta` object is carried as `meta`, as sent.
+    public var partId: String?
+    public var lot: String?
+    public var order: String?
+    public var recipe: String?
+    public var triggerId: String?
+    public var triggerSource: String?
     /// The model.
     public var model: Model
     /// Config revision in force.

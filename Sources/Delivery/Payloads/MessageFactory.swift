@@ -24,9 +24,20 @@ public struct MessageFactory: Sendable {
     /// The defects message of an inspection (QoS 1, not retained). Schema `inspectd.defects/1`: the JSON has
     /// exactly the keys of ``DefectsPayload``; it is written by hand because this runs once per NG frame.
     public func defects(for r: InspectionRecord, eventID: UUID = EventID.make(), now: Date = Date()) -> OutgoingMessage {
+        inspection(r, schema: "inspectd.defects/1", topic: "\(prefix)/\(r.camera)/defects", eventID: eventID, now: now)
+    }
+
+    /// The result message of a triggered inspection, OK, NG or ERROR alike (QoS 1, not retained), on
+    /// `{prefix}/{camera}/result`: schema `inspectd.result/1`, the defects payload's keys under another schema
+    /// name, so a PLC gateway or MES that triggered gets one answer per trigger.
+    public func result(for r: InspectionRecord, eventID: UUID = EventID.make(), now: Date = Date()) -> OutgoingMessage {
+        inspection(r, schema: "inspectd.result/1", topic: "\(prefix)/\(r.camera)/result", eventID: eventID, now: now)
+    }
+
+    private func inspection(_ r: InspectionRecord, schema: String, topic: String, eventID: UUID, now: Date) -> OutgoingMessage {
         var w = JSONWriter()
         w.raw("{")
-        w.field("schema", "inspectd.defects/1")
+        w.field("schema", schema)
         w.field("event_id", Self.id(eventID))
         w.field("timestamp", Timestamp.string(now))
         w.field("captured_at", Timestamp.string(r.captureTime))
@@ -36,6 +47,15 @@ public struct MessageFactory: Sendable {
         w.field("sequence", r.sequence)
         w.field("verdict", r.verdict)
         if let error = r.error { w.field("error", error) }
+        if let p = r.part {
+            w.field("part_id", p.partID)
+            if let v = p.lot { w.field("lot", v) }
+            if let v = p.order { w.field("order", v) }
+            if let v = p.recipe { w.field("recipe", v) }
+            if let v = p.meta { w.key("meta"); w.raw(v) }
+            if let v = p.triggerID { w.field("trigger_id", v) }
+            w.field("trigger_source", p.source)
+        }
         w.key("model"); w.raw("{")
         w.field("name", r.modelName); w.field("sha256", r.modelSHA256)
         w.raw("}")
@@ -60,7 +80,7 @@ public struct MessageFactory: Sendable {
         if let snapshot = r.snapshotPath { w.field("snapshot", snapshot) }
         if let annotated = r.annotatedPath { w.field("annotated_snapshot", annotated) }
         w.raw("}")
-        return OutgoingMessage(eventID: eventID, topic: "\(prefix)/\(r.camera)/defects", payload: Data(w.text.utf8))
+        return OutgoingMessage(eventID: eventID, topic: topic, payload: Data(w.text.utf8))
     }
 
     /// The retained station status (`online`/`offline`) for `clientID`.

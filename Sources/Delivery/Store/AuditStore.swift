@@ -174,6 +174,20 @@ public final class AuditStore: Sendable {
                 CREATE INDEX inspections_camera_captured_at ON inspections(camera, captured_at);
                 """)
         }
+        // v3: triggered inspections carry the part they were of (issue: part identity). Plain added columns,
+        // NULL for every row written before (free-running frames have no part).
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: """
+                ALTER TABLE inspections ADD COLUMN part_id TEXT;
+                ALTER TABLE inspections ADD COLUMN lot TEXT;
+                ALTER TABLE inspections ADD COLUMN order_id TEXT;
+                ALTER TABLE inspections ADD COLUMN recipe TEXT;
+                ALTER TABLE inspections ADD COLUMN part_meta TEXT;
+                ALTER TABLE inspections ADD COLUMN trigger_id TEXT;
+                ALTER TABLE inspections ADD COLUMN trigger_source TEXT;
+                CREATE INDEX inspections_part_id ON inspections(part_id) WHERE part_id IS NOT NULL;
+                """)
+        }
         return migrator
     }
 

@@ -461,7 +461,8 @@ public final class AuditWriter: @unchecked Sendable {
         var rows: [UUID: Int64] = [:]
         let insertInspection = try db.cachedStatement(sql: """
             INSERT INTO inspections (camera, sequence, captured_at, verdict, defect_count, latency_ms, model_sha256,
-                config_revision, snapshot_path, annotated_path, recorded_at, error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+                config_revision, snapshot_path, annotated_path, recorded_at, error, part_id, lot, order_id, recipe,
+                part_meta, trigger_id, trigger_source) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             """)
         let insertDefect = try db.cachedStatement(sql: """
             INSERT INTO defects (inspection_id, class_id, class_name, confidence, threshold, x1, y1, x2, y2)
@@ -488,7 +489,9 @@ public final class AuditWriter: @unchecked Sendable {
             case .inspection(let r, let messages):
                 try insertInspection.execute(arguments: [
                     r.camera, Int64(bitPattern: r.sequence), Timestamp.sqlite(r.captureTime), r.verdict, r.defects.count,
-                    r.latencyMillis, r.modelSHA256, r.configRevision, r.snapshotPath, r.annotatedPath, now, r.error])
+                    r.latencyMillis, r.modelSHA256, r.configRevision, r.snapshotPath, r.annotatedPath, now, r.error,
+                    r.part?.partID, r.part?.lot, r.part?.order, r.part?.recipe, r.part?.meta, r.part?.triggerID,
+                    r.part?.source])
                 let id = db.lastInsertedRowID
                 for d in r.defects {
                     try insertDefect.execute(arguments: [id, d.classID, d.className, d.confidence, d.threshold,

@@ -27,6 +27,8 @@ public struct InspectionRecord: Sendable, Equatable, Codable {
     /// Why the frame could not be judged (not aligned to its reference, undecodable, engine failure); nil for a
     /// judged frame. A frame with an error is neither OK nor NG: its verdict is `ERROR`.
     public var error: String?
+    /// The part a trigger named (nil for a free-running frame).
+    public var part: PartFields?
 
     /// `OK`, `NG` or `ERROR`, as the audit database and the defects payload write it.
     public var verdict: String { error != nil ? "ERROR" : isNG ? "NG" : "OK" }
@@ -34,11 +36,12 @@ public struct InspectionRecord: Sendable, Equatable, Codable {
     /// Creates a record; `isNG` defaults to "has defects".
     public init(camera: String, sequence: UInt64, captureTime: Date, isNG: Bool? = nil, latencyMillis: Double,
                 modelName: String, modelSHA256: String, configRevision: String, defects: [DefectRecord],
-                snapshotPath: String? = nil, annotatedPath: String? = nil, error: String? = nil) {
+                snapshotPath: String? = nil, annotatedPath: String? = nil, error: String? = nil,
+                part: PartFields? = nil) {
         self.camera = camera; self.sequence = sequence; self.captureTime = captureTime
         self.isNG = isNG ?? !defects.isEmpty; self.latencyMillis = latencyMillis
         self.modelName = modelName; self.modelSHA256 = modelSHA256; self.configRevision = configRevision
         self.defects = defects; self.snapshotPath = snapshotPath; self.annotatedPath = annotatedPath
-        self.error = error
+        self.error = error; self.part = part
     }
 }
