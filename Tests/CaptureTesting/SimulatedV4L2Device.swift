@@ -339,7 +339,10 @@ public final class SimulatedV4L2Device: V4L2Device, @unchecked Sendable {
             buffer.bytesused = UInt32(used)
             buffer.sequence = sequence
             buffer.flags = CV4L2_BUF_FLAG_TIMESTAMP_MONOTONIC | (fault == .errorFlag ? CV4L2_BUF_FLAG_ERROR : 0)
-            buffer.timestamp = timeval(tv_sec: Int(now / 1_000_000_000), tv_usec: Int(now % 1_000_000_000) / 1000)
+            // Stamped when it was captured (it became due), as a driver does, not when it is dequeued: a frame that
+            // waited in its buffer is older than the moment it is read.
+            let captured = min(now, max(nextFrameAt, stalledUntil))
+            buffer.timestamp = timeval(tv_sec: Int(captured / 1_000_000_000), tv_usec: Int(captured % 1_000_000_000) / 1000)
             sequence &+= 1
             produced += 1
             nextFrameAt = now + intervalNanos

@@ -1,0 +1,153 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Triggered inspection end to end, through the real transports: a software-triggered synthetic camera judged
+/// only when a trigger arrives over HTTP or from a PLC (pymodbus over Modbus TCP), its result recorded in the
+/// audit database with the part's fields and published on `{prefix}/{camera}/result` of a real mosquitto; a
+/// retried trigger id answered without a second inspection; a camera with no frames answering every trigger
+/// with a recorded timeout.
+final class TriggerAPITests: XCTestCase {
+    private var dir: URL!
+
+    override func setUpWithError() throws { dir = try TestProcess.temporaryDirectory("inspectd-api-trigger") }
+    override func tearDown() { if let dir { try? FileManager.default.removeItem(at: dir) } }
+
+    private func sql(_ db: String, _ query: String) throws -> String {
+        try TestProcess.run("sqlite3", ["-readonly", "-separator", "|", "-cmd", ".timeout 10000", db, query]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func testTriggersOverHTTPAndModbusInspectThePartAndRecordAndPublishItsResult() throws {
+        let broker = try MosquittoBroker(directory: dir.appendingPathComponent("broker"))
+        try broker.start()
+        defer { broker.stop() }
+        let subscriber = try MosquittoSubscriber(broker: broker, topic: "trg/s1/#", clientID: "trg-sub", directory: dir)
+        defer { subscriber.stop() }
+        let daemon = try RunningDaemon(yaml: """
+            site: {line: trg, station: s1}
+            model: {path: \(RunningDaemon.model)}
+            workers: {count: 1}
+            cameras:
+              - id: line1
+                source: {type: synthetic, width: 640, height: 640, fps: 10, seed: 7}
+                trigger: {mode: software, timeout: 20s, queue: 4}
+              - id: nocam
+                source: {type: v4l2, device: /dev/video-inspectd-test-missing}
+                trigger: {mode: software, timeout: 300ms}
+              - id: free
+                source: {type: synthetic, width: 320, height: 320, fps: 1, seed: 3}
+            detection: {confidence: 0.3}
+            mqtt: {host: 127.0.0.1, port: \(broker.port), client_id: trg-daemon, topic_prefix: trg/s1}
+            audit: {path: state/audit.db, batch_interval: 50ms}
+            http: {listen: "127.0.0.1:0"}
+            plc:
+              modbus: {listen: "127.0.0.1:0", unit_id: 3}
+            """, directory: dir)
+        defer { daemon.stop() }
+        let http = daemon.client
+        func trigger(_ camera: String, _ json: String) throws -> HTTPClient.Answer {
+            let body = dir.appendingPathComponent("trigger-\(UUID().uuidString).json")
+            try json.write(to: body, atomically: true, encoding: .utf8)
+            return try http.request("POST", "/api/v1/cameras/\(camera)/trigger", bodyFile: body.path,
+                                    headers: ["Content-Type": "application/json"])
+        }
+        let db = dir.appendingPathComponent("state/audit.db").path
+
+        // HTTP: the part's inspection comes back with its fields.
+        let first = try trigger("line1", #"{"part_id": "PCB-0001", "lot": "L7", "order": "PO-9", "meta": {"shift": 2}, "trigger_id": "t-1"}"#)
+        XCTAssertEqual(first.status, 200, first.text)
+        let a = try XCTUnwrap(first.object, first.text)
+        XCTAssertEqual(a["part_id"] as? String, "PCB-0001")
+        XCTAssertEqual(a["lot"] as? String, "L7")
+        XCTAssertEqual(a["trigger_id"] as? String, "t-1")
+        XCTAssertTrue(["OK", "NG"].contains(a["verdict"] as? String ?? ""), first.text)
+        let sequence = try XCTUnwrap(a["sequence"] as? Int, first.text)
+
+        // A retry with the same trigger id: the same result, no second inspection.
+        let retry = try trigger("line1", #"{"part_id": "PCB-0001", "trigger_id": "t-1"}"#)
+        XCTAssertEqual(retry.status, 200, retry.text)
+        XCTAssertEqual(retry.object?["sequence"] as? Int, sequence, retry.text)
+        let second = try trigger("line1", #"{"part_id": "PCB-0002"}"#)
+        XCTAssertEqual(second.status, 200, second.text)
+        XCTAssertGreaterThan(second.object?["sequence"] as? Int ?? 0, sequence, "triggers are inspected in order")
+
+        // Bad documents and wrong cameras are named.
+        let bad = try trigger("line1", #"{"part_id": ""}"#)
+        XCTAssertEqual(bad.status, 400, bad.text)
+        XCTAssertTrue(bad.text.contains("part_id"), bad.text)
+        XCTAssertEqual(try trigger("nope", #"{"part_id": "X"}"#).status, 404)
+        let free = try trigger("free", #"{"part_id": "X"}"#)
+        XCTAssertEqual(free.status, 409, free.text)
+
+        // A camera with no frames: the trigger times out, answered 504 and recorded as an error of that part.
+        let late = try trigger("nocam", #"{"part_id": "PCB-LATE"}"#)
+        XCTAssertEqual(late.status, 504, late.text)
+        XCTAssertTrue(late.text.contains("trigger_timeout"), late.text)
+
+        // The PLC: the whole handshake, twice, on the first triggered camera (block 0), then on the dead one (block 1).
+        let port = try XCTUnwrap(daemon.service.modbusPort, "no Modbus server")
+        let script = TestProcess.repositoryRoot.appendingPathComponent("Tests/PLC/plc_handshake.py").path
+        let plc = try TestProcess.run(TestProcess.python, [script, "\(port)", "3", "0", "PLC-1", "PLC-2"], timeout: 120)
+        XCTAssertEqual(plc.status, 0, plc.output)
+        let cycles = plc.output.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        XCTAssertEqual(cycles.count, 2, plc.output)
+        for c in cycles {
+            XCTAssertEqual(c["handshake"] as? Int, 1, "\(c)")
+            XCTAssertEqual(c["error"] as? Int, 0, "\(c)")
+            XCTAssertTrue([1, 2].contains(c["verdict"] as? Int ?? 0), "verdict OK (1) or NG (2): \(c)")
+        }
+        let dead = try TestProcess.run(TestProcess.python, [script, "\(port)", "3", "1", "PLC-LATE"], timeout: 120)
+        XCTAssertEqual(dead.status, 0, dead.output)
+        XCTAssertTrue(dead.output.contains(#""error": 2"#), "timeout error code 2: \(dead.output)")
+
+        XCTAssertTrue(daemon.service.metricsPort != nil)
+        let recorded = try daemon.wait(60) {
+            try sql(db, "SELECT count(*) FROM inspections WHERE part_id IS NOT NULL") == "6"
+        }
+        let onRecord = try sql(db, "SELECT part_id, verdict FROM inspections WHERE part_id IS NOT NULL")
+        XCTAssertTrue(recorded, "six triggered inspections on record: \(onRecord)")
+
+        // The audit database: one row per part (the retry made none), with its fields; the triggered camera judged
+        // no frame without a trigger; the PLC's sequence numbers are the rows'.
+        XCTAssertEqual(try sql(db, "SELECT part_id, lot, order_id, trigger_id, trigger_source, sequence FROM inspections WHERE part_id = 'PCB-0001'"),
+                       "PCB-0001|L7|PO-9|t-1|http|\(sequence)")
+        XCTAssertEqual(try sql(db, "SELECT part_meta FROM inspections WHERE part_id = 'PCB-0001'"), #"{"shift":2}"#)
+        XCTAssertEqual(try sql(db, "SELECT count(*) FROM inspections WHERE camera = 'line1' AND part_id IS NULL"), "0",
+                       "a triggered camera judges only triggered frames")
+        XCTAssertEqual(try sql(db, "SELECT verdict, trigger_source, substr(error, 1, 15) FROM inspections WHERE part_id = 'PCB-LATE'"),
+                       "ERROR|http|trigger_timeout")
+        XCTAssertEqual(try sql(db, "SELECT verdict, trigger_source, substr(error, 1, 15) FROM inspections WHERE part_id = 'PLC-LATE'"),
+                       "ERROR|modbus|trigger_timeout")
+        for c in cycles {
+            let part = c["part"] as? String ?? ""
+            XCTAssertEqual(try sql(db, "SELECT sequence, trigger_source FROM inspections WHERE part_id = '\(part)'"),
+                           "\(c["sequence"] as? Int ?? -1)|modbus")
+        }
+        XCTAssertGreaterThan(Int(try sql(db, "SELECT count(*) FROM inspections WHERE camera = 'free'")) ?? 0, 0,
+                             "the free-running camera keeps inspecting")
+
+        // The broker: one result per triggered inspection, OK ones included, with the part's fields.
+        let results = subscriber.wait(timeout: 60) { $0.filter { $0.topic.hasSuffix("/result") }.count >= 6 }
+            .filter { $0.topic.hasSuffix("/result") }
+        XCTAssertEqual(results.count, 6, results.map(\.payload).joined(separator: "\n"))
+        let payload = try XCTUnwrap(results.compactMap { m -> [String: Any]? in
+            guard let o = try? JSONSerialization.jsonObject(with: Data(m.payload.utf8)) as? [String: Any] else { return nil }
+            return o["part_id"] as? String == "PCB-0001" ? o : nil
+        }.first, "no result for PCB-0001")
+        XCTAssertEqual(payload["schema"] as? String, "inspectd.result/1")
+        XCTAssertEqual(payload["trigger_source"] as? String, "http")
+        XCTAssertEqual(payload["lot"] as? String, "L7")
+        XCTAssertEqual((payload["meta"] as? [String: Any])?["shift"] as? Int, 2)
+        XCTAssertEqual(payload["sequence"] as? Int, sequence)
+        XCTAssertTrue(results.contains { $0.topic == "trg/s1/nocam/result" && $0.payload.contains("PLC-LATE") })
+
+        let metrics = try http.get("/metrics").text
+        XCTAssertTrue(metrics.contains(#"inspectd_triggers_total{camera="nocam",outcome="trigger_timeout",source="modbus"} 1"#)
+                      || metrics.contains(#"inspectd_triggers_total{camera="nocam",source="modbus",outcome="trigger_timeout"} 1"#),
+                      metrics.split(separator: "\n").filter { $0.contains("triggers_total") }.joined(separator: "\n"))
+        XCTAssertEqual(daemon.stop(), 0, "a clean stop")
+    }
+}
