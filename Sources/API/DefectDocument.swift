@@ -15,6 +15,8 @@ public struct DefectDocument: Codable, Sendable, Equatable {
     public var box: [Double]
     /// `/api/v1/inspections/{id}/snapshot.jpg` when a snapshot was saved (absent otherwise).
     public var snapshot: String?
+    /// The part a trigger named (triggered inspections only).
+    public var partId: String? = nil
     enum CodingKeys: String, CodingKey {
         case inspectionId, capturedAt, camera, sequence, className = "class", confidence, threshold, box, snapshot
     }

@@ -43,6 +43,14 @@ public struct InspectionDocument: Codable, Sendable, Equatable {
     public var snapshot: String?
     /// `/api/v1/inspections/{id}/snapshot.jpg?annotated=1` when an annotated copy was saved.
     public var annotatedSnapshot: String?
+    /// The part a trigger named (triggered inspections only): its id, lot, order, recipe, the client's trigger id
+    /// and where the trigger came from (`http`, `mqtt`, `modbus`).
+    public var partId: String? = nil
+    public var lot: String? = nil
+    public var order: String? = nil
+    public var recipe: String? = nil
+    public var triggerId: String? = nil
+    public var triggerSource: String? = nil
 
     /// Plain memberwise initializer; `thresholds` and the links are derived.
     public init(id: Int64, camera: String, sequence: Int64, capturedAt: String, verdict: String, defectCount: Int,

@@ -14,6 +14,8 @@ public struct RecordQuery: Sendable, Equatable {
     public var verdict: String?
     /// Only inspections with a defect of this class (defects: only defects of this class).
     public var className: String?
+    /// `part_id`: only the inspections of this part (triggered cameras).
+    public var partID: String?
     /// At most this many rows in the page.
     public var limit: Int
     /// Start after this position (the `next` of the previous page, opaque).
@@ -34,7 +36,7 @@ public struct RecordQuery: Sendable, Equatable {
     /// silently ignored.
     init(_ parameters: [(key: String, value: String)], limits: ClosedRange<Int>, defaultLimit: Int,
          extra: Set<String> = []) throws {
-        let known: Set<String> = ["since", "until", "camera", "verdict", "class", "limit", "cursor"]
+        let known: Set<String> = ["since", "until", "camera", "verdict", "class", "part_id", "limit", "cursor"]
         for (key, _) in parameters where !known.contains(key) && !extra.contains(key) {
             throw Self.bad(key, "unknown parameter; this path takes " + known.union(extra).sorted().joined(separator: ", "))
         }
@@ -50,6 +52,7 @@ public struct RecordQuery: Sendable, Equatable {
         }
         camera = try text("camera")
         className = try text("class")
+        partID = try text("part_id")
         verdict = try text("verdict").map { value in
             guard Self.verdicts.contains(value.uppercased()) else {
                 throw Self.bad("verdict", "'\(value)' is not a verdict; one of OK, NG, ERROR")

@@ -153,7 +153,7 @@ final class InspectionsAPITests: XCTestCase {
             XCTAssertEqual(csv.text, expected.output, "API CSV differs from the CLI's for \(filter)")
         }
         let csvLines = try http.get("/api/v1/defects?format=csv&until=\(untilText)").text.split(separator: "\n")
-        XCTAssertEqual(csvLines.first, "captured_at,camera,sequence,class,confidence,threshold,x1,y1,x2,y2,snapshot")
+        XCTAssertEqual(csvLines.first, "captured_at,camera,sequence,class,confidence,threshold,x1,y1,x2,y2,snapshot,part_id")
         let defectIDs = try sql("SELECT d.inspection_id FROM defects d JOIN inspections i ON i.id = d.inspection_id WHERE i.\(period) ORDER BY i.captured_at, i.id, d.id")
         XCTAssertEqual(csvLines.count - 1, defectIDs.count)
         let limited = try http.get("/api/v1/defects?format=csv&until=\(untilText)&limit=2").text.split(separator: "\n")

@@ -144,6 +144,15 @@ final class TriggerAPITests: XCTestCase {
         XCTAssertEqual(payload["sequence"] as? Int, sequence)
         XCTAssertTrue(results.contains { $0.topic == "trg/s1/nocam/result" && $0.payload.contains("PLC-LATE") })
 
+        // The API finds a part by its id, with its fields.
+        let listed = try http.get("/api/v1/inspections?part_id=PCB-0001")
+        XCTAssertEqual(listed.status, 200, listed.text)
+        let items = (listed.object?["inspections"] as? [[String: Any]]) ?? []
+        XCTAssertEqual(items.count, 1, listed.text)
+        XCTAssertEqual(items.first?["part_id"] as? String, "PCB-0001")
+        XCTAssertEqual(items.first?["trigger_source"] as? String, "http")
+        XCTAssertEqual(items.first?["sequence"] as? Int, sequence)
+
         let metrics = try http.get("/metrics").text
         XCTAssertTrue(metrics.contains(#"inspectd_triggers_total{camera="nocam",outcome="trigger_timeout",source="modbus"} 1"#)
                       || metrics.contains(#"inspectd_triggers_total{camera="nocam",source="modbus",outcome="trigger_timeout"} 1"#),

@@ -164,7 +164,7 @@ final class AuditStoreTests: XCTestCase {
         let v = try queries.verify()
         XCTAssertTrue(v.ok)
         XCTAssertEqual(v.pending, 75)
-        XCTAssertEqual(v.migrations, ["v1", "v2"])
+        XCTAssertEqual(v.migrations, ["v1", "v2", "v3"])
         XCTAssertThrowsError(try AuditStore.openReadOnly(path: dir.appendingPathComponent("none.sqlite").path))
         writer.stop()
     }
@@ -215,6 +215,49 @@ final class AuditStoreErrorVerdictTests: XCTestCase {
                     config_revision, recorded_at) VALUES ('c', 1, 'x', 'MAYBE', 0, 0, 's', 'r', 'x')
                 """)
         }, "the verdict stays constrained")
+    }
+
+    /// A database written by the release before part identity (schema v2) gains the part columns in place: old
+    /// rows keep everything and have no part; new triggered rows carry theirs and are found by part id.
+    func testVersion2DatabaseGainsPartColumnsInPlace() throws {
+        let path = dir.appendingPathComponent("audit.sqlite").path
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try AuditStore.migrator.migrate(queue, upTo: "v2")
+            try queue.write { db in
+                try db.execute(sql: """
+                    INSERT INTO inspections (id, camera, sequence, captured_at, verdict, defect_count, latency_ms,
+                        model_sha256, config_revision, recorded_at) VALUES (7, 'cam1', 3, '2026-01-01 00:00:00.000', 'NG', 1,
+                        12.5, 'abc', 'r1', '2026-01-01 00:00:00.100');
+                    INSERT INTO defects (inspection_id, class_id, class_name, confidence, threshold, x1, y1, x2, y2)
+                        VALUES (7, 1, 'short', 0.9, 0.5, 1, 2, 3, 4);
+                    """)
+            }
+        }
+        let store = try AuditStore(path: path)
+        let writer = AuditWriter(store: store); writer.start()
+        var triggered = Fixtures.inspection(sequence: 9, defects: 2)
+        triggered.part = PartFields(partID: "PCB-42", lot: "L1", order: "PO-7", recipe: "top", meta: #"{"k":1}"#,
+                                    triggerID: "t-9", source: "modbus")
+        writer.submit(triggered)
+        XCTAssertTrue(writer.flush(timeout: 10))
+        writer.stop()
+        try store.pool.read { db in
+            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier"), ["v1", "v2", "v3"])
+            let old = try XCTUnwrap(Row.fetchOne(db, sql: "SELECT * FROM inspections WHERE id = 7"))
+            XCTAssertEqual(old["verdict"] as String, "NG")
+            XCTAssertNil(old["part_id"] as String?)
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM defects WHERE inspection_id = 7"), 1)
+            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA foreign_key_check"), nil)
+        }
+        let queries = AuditQueries(reader: store.pool)
+        let found = try queries.inspections(.init(partID: "PCB-42"), limit: 10).rows
+        XCTAssertEqual(found.count, 1)
+        XCTAssertEqual(found.first?.part, triggered.part)
+        let defects = try queries.defects(.init(partID: "PCB-42"), limit: 10).rows
+        XCTAssertEqual(defects.count, 2)
+        XCTAssertTrue(defects.allSatisfy { $0.csvLine.hasSuffix(",PCB-42") }, defects.map(\.csvLine).joined(separator: "\n"))
+        XCTAssertEqual(try queries.inspections(.init(partID: "nope"), limit: 10).rows.count, 0)
     }
 
     func testErrorPayloadNamesTheReasonAndMatchesTheSchema() throws {

@@ -37,6 +37,7 @@ extension StationFacade {
             DefectDocument(inspectionId: r.inspectionID, capturedAt: Timestamp.string(r.capturedAt), camera: r.camera,
                            sequence: r.sequence, className: r.className, confidence: r.confidence,
                            threshold: r.threshold, box: r.box, hasSnapshot: Self.exists(r.snapshot))
+                .with(partID: r.partID)
         }, next: page.next?.token)
     }
 
@@ -76,7 +77,8 @@ extension StationFacade {
     }
 
     private static func filter(_ q: RecordQuery) -> AuditQueries.Filter {
-        AuditQueries.Filter(since: q.since, until: q.until, camera: q.camera, verdict: q.verdict, className: q.className)
+        AuditQueries.Filter(since: q.since, until: q.until, camera: q.camera, verdict: q.verdict, className: q.className,
+                            partID: q.partID)
     }
 
     /// The query's cursor, which must come from the same listing (a defect cursor names a defect).
@@ -105,5 +107,22 @@ extension StationFacade {
                                           threshold: d.threshold, box: [d.x1, d.y1, d.x2, d.y2])
             },
             hasSnapshot: exists(r.snapshotPath), hasAnnotated: exists(r.annotatedPath))
+            .with(part: r.part)
+    }
+}
+
+extension DefectDocument {
+    /// The document with the part id of a triggered inspection.
+    func with(partID: String?) -> DefectDocument { var d = self; d.partId = partID; return d }
+}
+
+extension InspectionDocument {
+    /// The document with the part fields of a triggered inspection.
+    func with(part: PartFields?) -> InspectionDocument {
+        guard let part else { return self }
+        var d = self
+        d.partId = part.partID; d.lot = part.lot; d.order = part.order; d.recipe = part.recipe
+        d.triggerId = part.triggerID; d.triggerSource = part.source
+        return d
     }
 }

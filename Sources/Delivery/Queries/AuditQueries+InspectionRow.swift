@@ -30,11 +30,14 @@ extension AuditQueries {
         public var error: String?
         /// Its defects, in recording order.
         public var defects: [DefectRecord]
+        /// The part a trigger named, with the trigger's source (triggered inspections only).
+        public var part: PartFields?
 
         /// The columns `init(row:)` reads, from `inspections i`.
         static let columns = """
             i.id, i.camera, i.sequence, i.captured_at, i.captured_at AS captured_text, i.verdict, i.defect_count,
-            i.latency_ms, i.model_sha256, i.config_revision, i.snapshot_path, i.annotated_path, i.error
+            i.latency_ms, i.model_sha256, i.config_revision, i.snapshot_path, i.annotated_path, i.error,
+            i.part_id, i.lot, i.order_id, i.recipe, i.part_meta, i.trigger_id, i.trigger_source
             """
 
         init(row: Row) {
@@ -43,6 +46,10 @@ extension AuditQueries {
             modelSha256 = row["model_sha256"]; configRevision = row["config_revision"]
             snapshotPath = row["snapshot_path"]; annotatedPath = row["annotated_path"]; error = row["error"]
             defects = []
+            if let partID: String = row["part_id"] {
+                part = PartFields(partID: partID, lot: row["lot"], order: row["order_id"], recipe: row["recipe"],
+                                  meta: row["part_meta"], triggerID: row["trigger_id"], source: row["trigger_source"] ?? "")
+            }
         }
 
         /// `rows` with their defects, read in one query.

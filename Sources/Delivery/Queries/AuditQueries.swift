@@ -65,9 +65,11 @@ public struct AuditQueries: Sendable {
         public var box: [Double]
         /// Evidence JPEG, if saved.
         public var snapshot: String?
+        /// The part a trigger named (triggered inspections only).
+        public var partID: String? = nil
 
         /// The CSV header of `inspectd audit defects --format csv` and `GET /api/v1/defects?format=csv`.
-        public static let csvHeader = "captured_at,camera,sequence,class,confidence,threshold,x1,y1,x2,y2,snapshot"
+        public static let csvHeader = "captured_at,camera,sequence,class,confidence,threshold,x1,y1,x2,y2,snapshot,part_id"
 
         /// This defect as one CSV line (no line end), in the columns of ``csvHeader``.
         public var csvLine: String {
@@ -77,7 +79,7 @@ public struct AuditQueries: Sendable {
                     ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
             }
             let fields = [Timestamp.string(capturedAt), csv(camera), String(sequence), csv(className),
-                          fmt(confidence, 4), fmt(threshold, 4)] + box.map { fmt($0, 1) } + [csv(snapshot ?? "")]
+                          fmt(confidence, 4), fmt(threshold, 4)] + box.map { fmt($0, 1) } + [csv(snapshot ?? ""), csv(partID ?? "")]
             return fields.joined(separator: ",")
         }
     }
@@ -139,9 +141,9 @@ public struct AuditQueries: Sendable {
     }
 
     /// Defects between `since` and `until`, optionally of one camera and/or class, oldest first.
-    public func defects(since: Date, until: Date, camera: String? = nil, className: String? = nil,
+    public func defects(since: Date, until: Date, camera: String? = nil, className: String? = nil, partID: String? = nil,
                         limit: Int = 100_000) throws -> [DefectRow] {
-        try defects(Filter(since: since, until: until, camera: camera, className: className), limit: limit).rows
+        try defects(Filter(since: since, until: until, camera: camera, className: className, partID: partID), limit: limit).rows
     }
 
     /// Defects matching `filter`, ordered by their inspection's capture time, inspection and defect, starting
@@ -156,7 +158,7 @@ public struct AuditQueries: Sendable {
             }
             let sql = """
                 SELECT i.captured_at, i.camera, i.sequence, d.class_name, d.confidence, d.threshold,
-                       d.x1, d.y1, d.x2, d.y2, i.snapshot_path, i.id, d.id, i.captured_at
+                       d.x1, d.y1, d.x2, d.y2, i.snapshot_path, i.id, d.id, i.captured_at, i.part_id
                 FROM defects d JOIN inspections i ON i.id = d.inspection_id
                 \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
                 ORDER BY i.captured_at, i.id, d.id LIMIT ?
@@ -166,7 +168,7 @@ public struct AuditQueries: Sendable {
             let rows = fetched.prefix(limit).map {
                 DefectRow(inspectionID: $0[11], defectID: $0[12], capturedAt: $0[0], camera: $0[1], sequence: $0[2],
                           className: $0[3], confidence: $0[4], threshold: $0[5], box: [$0[6], $0[7], $0[8], $0[9]],
-                          snapshot: $0[10])
+                          snapshot: $0[10], partID: $0[14])
             }
             let next = fetched.count > limit
                 ? Cursor(capturedAt: fetched[limit - 1][13], inspectionID: fetched[limit - 1][11],

@@ -76,6 +76,7 @@ struct AuditDefects: ParsableCommand {
     @Option(help: "Until (duration back from now or UTC time; default now).") var until: String?
     @Option(help: "Only this camera.") var camera: String?
     @Option(name: .customLong("class"), help: "Only this defect class.") var className: String?
+    @Option(name: .customLong("part-id"), help: "Only the inspection(s) of this part (triggered cameras).") var partID: String?
     @Option(help: "table, csv or json.") var format: Format = .table
     @Option(help: "At most this many rows.") var limit = 100_000
 
@@ -85,7 +86,7 @@ struct AuditDefects: ParsableCommand {
             let to = try until.map { try parseAuditTime($0, option: "--until") } ?? Date()
             guard from <= to else { throw InputError("--since is after --until") }
             guard limit > 0 else { throw InputError("--limit \(limit): must be positive") }
-            let rows = try database.open().defects(since: from, until: to, camera: camera, className: className,
+            let rows = try database.open().defects(since: from, until: to, camera: camera, className: className, partID: partID,
                                                    limit: limit)
             switch format {
             case .json: printJSON(rows)
