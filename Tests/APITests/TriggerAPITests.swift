@@ -103,12 +103,37 @@ final class TriggerAPITests: XCTestCase {
         XCTAssertEqual(dead.status, 0, dead.output)
         XCTAssertTrue(dead.output.contains(#""error": 2"#), "timeout error code 2: \(dead.output)")
 
-        XCTAssertTrue(daemon.service.metricsPort != nil)
+        // MQTT: a message that is no trigger is answered with an error and the subscription goes on; a v5 trigger
+        // with a response topic and correlation data gets its result there, with the correlation data.
+        let replies = Process()
+        replies.executableURL = URL(fileURLWithPath: try TestProcess.resolve("mosquitto_sub"))
+        replies.arguments = broker.clientArguments() + ["-V", "mqttv5", "-t", "trg/replies/plc7", "-q", "1", "-C", "1",
+                                                        "-W", "120", "-F", "%D|%p"]
+        let replyOut = Pipe()
+        replies.standardOutput = replyOut
+        try replies.run()
+        Thread.sleep(forTimeInterval: 0.5)  // let it subscribe (a missed reply fails the test below, not a hang)
+        func publish(_ payload: String, properties: [String] = []) throws {
+            let r = try TestProcess.run("mosquitto_pub", broker.clientArguments() + ["-V", "mqttv5", "-q", "1",
+                                        "-t", "trg/s1/line1/trigger", "-m", payload] + properties)
+            XCTAssertEqual(r.status, 0, r.output)
+        }
+        try publish("not json")
+        try publish(#"{"part_id": "MQ-1", "recipe": "top"}"#,
+                    properties: ["-D", "publish", "response-topic", "trg/replies/plc7", "-D", "publish", "correlation-data", "corr-42"])
+        replies.waitUntilExit()
+        let reply = String(decoding: replyOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(reply.hasPrefix("corr-42|"), "the reply carries the correlation data: \(reply)")
+        XCTAssertTrue(reply.contains(#""part_id":"MQ-1""#) && reply.contains(#""trigger_source":"mqtt""#), reply)
+        let refused = subscriber.wait(timeout: 60) { $0.contains { $0.topic == "trg/s1/line1/result" && $0.payload.contains("bad_trigger") } }
+        XCTAssertTrue(refused.contains { $0.topic == "trg/s1/line1/result" && $0.payload.contains("bad_trigger: body: not JSON") },
+                      refused.filter { $0.topic.hasSuffix("/result") }.map(\.payload).joined(separator: "\n"))
+
         let recorded = try daemon.wait(60) {
-            try sql(db, "SELECT count(*) FROM inspections WHERE part_id IS NOT NULL") == "6"
+            try sql(db, "SELECT count(*) FROM inspections WHERE part_id IS NOT NULL") == "7"
         }
         let onRecord = try sql(db, "SELECT part_id, verdict FROM inspections WHERE part_id IS NOT NULL")
-        XCTAssertTrue(recorded, "six triggered inspections on record: \(onRecord)")
+        XCTAssertTrue(recorded, "seven triggered inspections on record: \(onRecord)")
 
         // The audit database: one row per part (the retry made none), with its fields; the triggered camera judged
         // no frame without a trigger; the PLC's sequence numbers are the rows'.
@@ -129,10 +154,13 @@ final class TriggerAPITests: XCTestCase {
         XCTAssertGreaterThan(Int(try sql(db, "SELECT count(*) FROM inspections WHERE camera = 'free'")) ?? 0, 0,
                              "the free-running camera keeps inspecting")
 
-        // The broker: one result per triggered inspection, OK ones included, with the part's fields.
-        let results = subscriber.wait(timeout: 60) { $0.filter { $0.topic.hasSuffix("/result") }.count >= 6 }
+        XCTAssertEqual(try sql(db, "SELECT recipe, trigger_source FROM inspections WHERE part_id = 'MQ-1'"), "top|mqtt")
+
+        // The broker: one result per triggered inspection, OK ones included, with the part's fields (and the
+        // refused MQTT message's error).
+        let results = subscriber.wait(timeout: 60) { $0.filter { $0.topic.hasSuffix("/result") }.count >= 8 }
             .filter { $0.topic.hasSuffix("/result") }
-        XCTAssertEqual(results.count, 6, results.map(\.payload).joined(separator: "\n"))
+        XCTAssertEqual(results.count, 8, results.map(\.payload).joined(separator: "\n"))
         let payload = try XCTUnwrap(results.compactMap { m -> [String: Any]? in
             guard let o = try? JSONSerialization.jsonObject(with: Data(m.payload.utf8)) as? [String: Any] else { return nil }
             return o["part_id"] as? String == "PCB-0001" ? o : nil

@@ -43,7 +43,8 @@ struct InspectionRecordMaker: Sendable {
 
     /// The result message of a triggered inspection (none for a free-running frame or with MQTT off).
     private func result(_ record: InspectionRecord) -> [OutgoingMessage] {
-        mqttEnabled && record.part != nil ? [messages.result(for: record)] : []
+        guard mqttEnabled, record.part != nil else { return [] }
+        return [messages.result(for: record)] + [messages.reply(for: record)].compactMap { $0 }
     }
 
     /// A frame that could not be judged: verdict ERROR with its reason.

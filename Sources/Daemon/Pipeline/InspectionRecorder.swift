@@ -27,11 +27,15 @@ final class InspectionRecorder: Sendable {
     private let startedAt = Date()
     /// Called after each inspection is handed to the writer, with its capture time (benchmarks).
     let onRecorded = RecordedFrameObserver()
+    /// Where MQTT triggers (`{prefix}/{camera}/trigger`) go: set by the pipeline once it is built.
+    let inbox = MQTTInbox()
 
     /// What can change on reload.
     struct Settings: Sendable {
         var maker: InspectionRecordMaker
         var mqtt: MQTTConfig
+        /// `{prefix}/{camera}/trigger` of every camera in `trigger.mode: software`.
+        var triggerTopics: [String]
         var messages: MessageFactory { maker.messages }
     }
 
@@ -95,27 +99,33 @@ final class InspectionRecorder: Sendable {
                     publishOK: config.mqtt.publishOK, mqttEnabled: config.mqtt.enabled,
                     modelName: ((model.path as NSString).lastPathComponent as NSString).deletingPathExtension,
                     modelSHA256: model.sha256, configRevision: config.revision),
-                 mqtt: config.mqtt)
+                 mqtt: config.mqtt,
+                 triggerTopics: config.cameras.filter(\.trigger.isTriggered).map {
+                     MessageFactory(line: config.site.line, station: config.site.station, prefix: config.mqtt.topicPrefix)
+                         .prefix + "/\($0.id)/trigger"
+                 })
     }
 
     private func startPublisher(_ mqtt: MQTTConfig) throws {
         metrics.mqttConnected.record(0)
         health.mqtt(enabled: mqtt.enabled, connected: false)
-        guard let p = try makePublisher(mqtt, messages: state.withLock { $0.messages }) else { return }
+        let s = state.withLock { $0 }
+        guard let p = try makePublisher(mqtt, messages: s.messages, subscriptions: s.triggerTopics) else { return }
         p.start()
         publisher.withLock { $0 = p }
     }
 
     /// A publisher for `mqtt`, not started (nil when MQTT is off). Throws for settings that cannot work.
-    private func makePublisher(_ mqtt: MQTTConfig, messages: MessageFactory) throws -> OutboxPublisher? {
+    private func makePublisher(_ mqtt: MQTTConfig, messages: MessageFactory, subscriptions: [String]) throws -> OutboxPublisher? {
         guard mqtt.enabled else { return nil }
-        let settings = MQTTSettings(
+        var settings = MQTTSettings(
             host: mqtt.host, port: mqtt.port, clientID: mqtt.clientID,
             protocolVersion: mqtt.protocolVersion == .v5 ? .v5 : .v311, keepalive: Int(mqtt.keepalive.seconds),
             username: mqtt.username, passwordFile: mqtt.passwordFile,
             tls: mqtt.tls.map { .init(caFile: $0.ca, certFile: $0.cert, keyFile: $0.key, verifyHostName: !$0.insecure) },
             inflightWindow: mqtt.inflight)
-        let (metrics, health) = (self.metrics, self.health)
+        settings.subscriptions = subscriptions
+        let (metrics, health, inbox) = (self.metrics, self.health, self.inbox)
         do {
             return try OutboxPublisher(store: store, writer: writer, settings: settings, messages: messages,
                                        logger: logger,
@@ -123,7 +133,8 @@ final class InspectionRecorder: Sendable {
                                            let up: Bool = { if case .connected = s { return true }; return false }()
                                            metrics.mqttConnected.record(up ? 1 : 0)
                                            health.mqtt(enabled: true, connected: up)
-                                       })
+                                       },
+                                       onMessage: { m in inbox.deliver(m) })
         } catch {
             throw DaemonError("mqtt: \(error)")
         }
@@ -142,11 +153,11 @@ final class InspectionRecorder: Sendable {
     func prepare(_ config: InspectdConfig, model: ModelInfo) throws -> PendingChange {
         let new = Self.settings(config, model)
         let old = state.withLock { $0 }
-        guard old.mqtt != new.mqtt || old.messages.prefix != new.messages.prefix else {
+        guard old.mqtt != new.mqtt || old.messages.prefix != new.messages.prefix || old.triggerTopics != new.triggerTopics else {
             return PendingChange(settings: new, replacesPublisher: false, publisher: nil)
         }
         return PendingChange(settings: new, replacesPublisher: true,
-                             publisher: try makePublisher(config.mqtt, messages: new.messages))
+                             publisher: try makePublisher(config.mqtt, messages: new.messages, subscriptions: new.triggerTopics))
     }
 
     /// Puts prepared settings in force: message topics, OK publishing, the new broker connection.
@@ -192,6 +203,18 @@ final class InspectionRecorder: Sendable {
         writer.submit(failed.record, messages: failed.messages)
         onRecorded.notify(captureNanos: captureNanos)
     }
+
+    /// An MQTT trigger refused before any inspection (not a trigger document, camera not triggered): its error
+    /// answer on the result topic (and the trigger's response topic), through the outbox.
+    func refusedTrigger(camera: String, partID: String?, reason: String, replyTopic: String?, correlationData: Data?) {
+        let s = state.withLock { $0 }
+        guard s.mqtt.enabled else { return }
+        writer.submit(messages: s.messages.refusedTrigger(camera: camera, partID: partID, reason: reason,
+                                                          replyTopic: replyTopic, correlationData: correlationData))
+    }
+
+    /// The topic prefix in force (`{prefix}/{camera}/trigger` is read with it).
+    var topicPrefix: String { state.withLock { $0.messages.prefix } }
 
     /// A camera came up or went down: a service event and the retained camera status message.
     func cameraStatus(_ camera: String, up: Bool, reason: String) {
@@ -265,4 +288,16 @@ final class InspectionRecorder: Sendable {
         stopPublisher(timeout: max(0.5, min(5, deadline.timeIntervalSinceNow)))
         return writer.stop(timeout: max(0.5, deadline.timeIntervalSinceNow))
     }
+}
+
+/// Where messages on subscribed topics (MQTT triggers) go: the pipeline, once it is built (the broker client is
+/// started before it is).
+final class MQTTInbox: Sendable {
+    private let target = Mutex<(@Sendable (MQTTInboundMessage) -> Void)?>(nil)
+
+    /// Sends every later message to `handler`.
+    func connect(_ handler: @escaping @Sendable (MQTTInboundMessage) -> Void) { target.withLock { $0 = handler } }
+
+    /// Hands `message` on (dropped before `connect`: a trigger that early has no pipeline to go to).
+    func deliver(_ message: MQTTInboundMessage) { target.withLock { $0 }?(message) }
 }

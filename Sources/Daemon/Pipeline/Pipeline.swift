@@ -6,6 +6,7 @@ import Engine
 import Foundation
 import Logging
 import Synchronization
+import Triggers
 
 /// The frame path, wired: one capture thread per camera → a bounded queue per camera → a fixed pool of
 /// inference workers → per camera, the in-order judge → the single audit writer (then MQTT).
@@ -70,6 +71,7 @@ public final class Pipeline: @unchecked Sendable {
             throw error
         }
         health.setCameras(config.cameras.map(\.id))
+        recorder.inbox.connect { [weak self] in self?.mqttTrigger($0) }
     }
 
     /// The model's structure and identity.
@@ -207,6 +209,31 @@ public final class Pipeline: @unchecked Sendable {
         guard let lane = lane(camera), lane.triggers != nil else { return false }
         lane.trigger(part, then: then)
         return true
+    }
+
+    /// A message on `{prefix}/{camera}/trigger`: a trigger document, as over HTTP. Its result is published by the
+    /// camera's recording path; a message that is no trigger, or for a camera that takes none, is answered with
+    /// an error on the result topic and counted (`inspectd_triggers_total{source="mqtt",outcome="bad_trigger"}`),
+    /// and the subscription goes on.
+    private func mqttTrigger(_ m: MQTTInboundMessage) {
+        let prefix = recorder.topicPrefix + "/"
+        guard m.topic.hasPrefix(prefix), m.topic.hasSuffix("/trigger") else { return }
+        let camera = String(m.topic.dropFirst(prefix.count).dropLast("/trigger".count))
+        func refuse(_ outcome: String, _ reason: String, partID: String? = nil) {
+            logger.warning("MQTT trigger refused: \(reason)", metadata: ["camera": "\(camera)"])
+            metrics.countTrigger(camera: camera, source: "mqtt", outcome: outcome)
+            recorder.refusedTrigger(camera: camera, partID: partID, reason: "\(outcome): \(reason)",
+                                    replyTopic: m.responseTopic, correlationData: m.correlationData)
+        }
+        let request: TriggerRequest
+        do { request = try TriggerRequest.parse(m.payload) } catch {
+            return refuse("bad_trigger", "\(error)")
+        }
+        var part = PartFields(request, source: "mqtt")
+        part.replyTopic = m.responseTopic; part.correlationData = m.correlationData
+        if !trigger(camera: camera, part: part, then: { _ in }) {
+            refuse("not_triggered", "camera '\(camera)' is not running in trigger.mode software", partID: request.partID)
+        }
     }
 
     /// The audit id of a recorded `inspection`, once the writer committed it (waits up to `timeout`); nil when it

@@ -35,6 +35,7 @@ public final class MQTTClient: @unchecked Sendable {
     private let statusOffline: @Sendable () -> OutgoingMessage
     private let onAck: AckHandler
     private let onState: StateHandler
+    private let onMessage: (@Sendable (MQTTInboundMessage) -> Void)?
     private var handle: MosquittoHandle?
     private let condition = NSCondition()
     private var connected = false
@@ -51,11 +52,12 @@ public final class MQTTClient: @unchecked Sendable {
     /// `online`/`offline` make the retained `{prefix}/status` messages (`offline` is also the Last Will).
     init(settings: MQTTSettings, online: @escaping @Sendable () -> OutgoingMessage,
          offline: @escaping @Sendable () -> OutgoingMessage, logger: Logger,
-         onAck: @escaping AckHandler, onState: @escaping StateHandler) throws {
+         onAck: @escaping AckHandler, onState: @escaping StateHandler,
+         onMessage: (@Sendable (MQTTInboundMessage) -> Void)? = nil) throws {
         let problems = settings.problems()
         guard problems.isEmpty else { throw MQTTError(problems: problems) }
         self.settings = settings; self.logger = logger; self.statusOnline = online; self.statusOffline = offline
-        self.onAck = onAck; self.onState = onState
+        self.onAck = onAck; self.onState = onState; self.onMessage = onMessage
         guard let handle = MosquittoHandle(clientID: settings.clientID,
                                            userData: Unmanaged.passUnretained(self).toOpaque()) else {
             throw MQTTError(problems: ["mqtt: libmosquitto could not create a client (out of memory?)"])
@@ -106,6 +108,10 @@ public final class MQTTClient: @unchecked Sendable {
         mosquitto_publish_v5_callback_set(mosq) { _, user, mid, reason, _ in
             guard let user else { return }
             Unmanaged<MQTTClient>.fromOpaque(user).takeUnretainedValue().handlePublished(mid, reason)
+        }
+        mosquitto_message_v5_callback_set(mosq) { _, user, message, props in
+            guard let user, let message else { return }
+            Unmanaged<MQTTClient>.fromOpaque(user).takeUnretainedValue().handleMessage(message.pointee, props)
         }
         mosquitto_log_callback_set(mosq) { _, user, level, text in
             guard let user, let text else { return }
@@ -173,11 +179,19 @@ public final class MQTTClient: @unchecked Sendable {
 
     /// Hands one message to libmosquitto — only while connected: a publish while disconnected would be queued
     /// in libmosquitto's memory and sent again after reconnect, duplicating the outbox's own re-send.
-    func publish(_ topic: String, _ payload: Data, qos: Int32, retained: Bool) -> PublishResult {
+    func publish(_ topic: String, _ payload: Data, qos: Int32, retained: Bool, correlation: Data? = nil) -> PublishResult {
         guard let handle, isConnected else { return .notConnected }
         var mid: Int32 = 0
+        var props: OpaquePointer? = nil
+        if let correlation, settings.protocolVersion == .v5 {
+            _ = correlation.withUnsafeBytes { c in
+                mosquitto_property_add_binary(&props, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), c.baseAddress,
+                                              UInt16(clamping: c.count))
+            }
+        }
+        defer { mosquitto_property_free_all(&props) }
         let rc = payload.withUnsafeBytes { bytes in
-            mosquitto_publish(handle.raw, &mid, topic, Int32(bytes.count), bytes.baseAddress, qos, retained)
+            mosquitto_publish_v5(handle.raw, &mid, topic, Int32(bytes.count), bytes.baseAddress, qos, retained, props)
         }
         if rc == MOSQ_ERR_SUCCESS.rawValue { return .queued(mid: mid) }
         // The connection dropped just now: a QoS ≥ 1 message is still queued in libmosquitto's memory, which
@@ -262,6 +276,12 @@ public final class MQTTClient: @unchecked Sendable {
         condition.lock(); connected = true; lastReason = ""; condition.unlock()
         logger.notice("mqtt: connected to \(endpoint) as \(settings.clientID)")
         if let handle {
+            for topic in settings.subscriptions {
+                let rc = mosquitto_subscribe(handle.raw, nil, topic, 1)
+                if rc != MOSQ_ERR_SUCCESS.rawValue {
+                    logger.error("mqtt: cannot subscribe to \(topic): \(String(cString: mosquitto_strerror(rc)))")
+                }
+            }
             let online = statusOnline()
             _ = online.payload.withUnsafeBytes { bytes in
                 mosquitto_publish(handle.raw, nil, online.topic, Int32(bytes.count), bytes.baseAddress, 1, true)
@@ -284,6 +304,26 @@ public final class MQTTClient: @unchecked Sendable {
         condition.lock(); lastReason = reason; condition.unlock()
         logger.warning("mqtt: \(endpoint): \(reason); reconnecting")
         report(.disconnected(reason: reason))
+    }
+
+    private func handleMessage(_ m: mosquitto_message, _ props: OpaquePointer?) {
+        guard let onMessage, let topic = m.topic.map({ String(cString: $0) }) else { return }
+        let payload = m.payload.map { Data(bytes: $0, count: Int(m.payloadlen)) } ?? Data()
+        var responseTopic: String?
+        var text: UnsafeMutablePointer<CChar>? = nil
+        if mosquitto_property_read_string(props, Int32(MQTT_PROP_RESPONSE_TOPIC.rawValue), &text, false) != nil, let text {
+            responseTopic = String(cString: text)
+            free(text)
+        }
+        var correlation: Data?
+        var bytes: UnsafeMutableRawPointer? = nil
+        var length: UInt16 = 0
+        if mosquitto_property_read_binary(props, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), &bytes, &length, false) != nil,
+           let bytes {
+            correlation = Data(bytes: bytes, count: Int(length))
+            free(bytes)
+        }
+        onMessage(MQTTInboundMessage(topic: topic, payload: payload, responseTopic: responseTopic, correlationData: correlation))
     }
 
     private func handlePublished(_ mid: Int32, _ reason: Int32) {

@@ -51,6 +51,8 @@ public struct MQTTSettings: Sendable, Equatable {
     public var retryDelayMin: Double
     /// Upper bound of the back-off.
     public var retryDelayMax: Double
+    /// Topics subscribed to at QoS 1 on every connection (the triggered cameras' `{prefix}/{camera}/trigger`).
+    public var subscriptions: [String] = []
 
     /// Creates settings with plant defaults.
     public init(host: String, port: Int = 1883, clientID: String, protocolVersion: ProtocolVersion = .v5,

@@ -80,7 +80,8 @@ public final class OutboxPublisher: @unchecked Sendable, DirectRoute {
     /// `onStateChange` is called on connection changes (from the MQTT thread; do not block in it).
     public init(store: AuditStore, writer: AuditWriter, settings: MQTTSettings, messages: MessageFactory,
                 rescanInterval: TimeInterval = 30, logger: Logger = Logger(label: "inspectd.mqtt"),
-                onStateChange: (@Sendable (MQTTConnectionState) -> Void)? = nil) throws {
+                onStateChange: (@Sendable (MQTTConnectionState) -> Void)? = nil,
+                onMessage: (@Sendable (MQTTInboundMessage) -> Void)? = nil) throws {
         self.store = store; self.writer = writer; self.logger = logger
         self.window = max(1, settings.inflightWindow); self.rescanInterval = rescanInterval
         let clientID = settings.clientID
@@ -94,7 +95,8 @@ public final class OutboxPublisher: @unchecked Sendable, DirectRoute {
             onState: { state in
                 box.publisher?.handleState(state)
                 onStateChange?(state)
-            })
+            },
+            onMessage: onMessage)
         box.publisher = self
         writer.onOutboxCommitted { [weak self] in self?.outboxChanged() }
         writer.attach(route: self)
@@ -250,7 +252,8 @@ public final class OutboxPublisher: @unchecked Sendable, DirectRoute {
                 publishing = true
                 earlyAcks.removeAll()
                 condition.unlock()
-                let result = client?.publish(row.topic, row.payload, qos: row.qos, retained: row.retained) ?? .notConnected
+                let result = client?.publish(row.topic, row.payload, qos: row.qos, retained: row.retained,
+                                             correlation: row.correlation) ?? .notConnected
                 let now = Date()
                 condition.lock()
                 publishing = false
@@ -283,7 +286,8 @@ public final class OutboxPublisher: @unchecked Sendable, DirectRoute {
         publishing = true
         earlyAcks.removeAll()
         condition.unlock()
-        let result = client?.publish(m.topic, m.payload, qos: m.qos, retained: m.retained) ?? .notConnected
+        let result = client?.publish(m.topic, m.payload, qos: m.qos, retained: m.retained,
+                                     correlation: m.correlationData) ?? .notConnected
         condition.lock()
         publishing = false
         condition.broadcast()  // settleDirect may be waiting
@@ -311,13 +315,14 @@ public final class OutboxPublisher: @unchecked Sendable, DirectRoute {
 
 /// An undelivered outbox row, as the pump publishes it.
 private struct PendingRow {
-    var id: Int64, topic: String, payload: Data, qos: Int32, retained: Bool
+    var id: Int64, topic: String, payload: Data, qos: Int32, retained: Bool, correlation: Data?
 
     static func fetchPending(_ db: Database, after: Int64, limit: Int) throws -> [PendingRow] {
         try Row.fetchAll(db, sql: """
-            SELECT id, topic, payload, qos, retained FROM outbox WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?
+            SELECT id, topic, payload, qos, retained, correlation_data FROM outbox
+            WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?
             """, arguments: [after, limit]).map {
-            PendingRow(id: $0[0], topic: $0[1], payload: $0[2], qos: $0[3], retained: $0[4])
+            PendingRow(id: $0[0], topic: $0[1], payload: $0[2], qos: $0[3], retained: $0[4], correlation: $0[5])
         }
     }
 }

@@ -13,9 +13,13 @@ public struct OutgoingMessage: Sendable, Equatable, Codable {
     public var qos: Int32
     /// Retained on the broker (status topics).
     public var retained: Bool
+    /// MQTT v5 correlation data, for the answer to a request that set a response topic (a trigger's result).
+    public var correlationData: Data? = nil
 
     /// Creates a message.
-    public init(eventID: UUID, topic: String, payload: Data, qos: Int32 = 1, retained: Bool = false) {
+    public init(eventID: UUID, topic: String, payload: Data, qos: Int32 = 1, retained: Bool = false,
+                correlationData: Data? = nil) {
         self.eventID = eventID; self.topic = topic; self.payload = payload; self.qos = qos; self.retained = retained
+        self.correlationData = correlationData
     }
 }

@@ -34,6 +34,42 @@ public struct MessageFactory: Sendable {
         inspection(r, schema: "inspectd.result/1", topic: "\(prefix)/\(r.camera)/result", eventID: eventID, now: now)
     }
 
+    /// The copy of a trigger's result for the MQTT v5 response topic its trigger set (with its correlation
+    /// data), or nil when it set none.
+    public func reply(for r: InspectionRecord, eventID: UUID = EventID.make(), now: Date = Date()) -> OutgoingMessage? {
+        guard let topic = r.part?.replyTopic else { return nil }
+        var m = inspection(r, schema: "inspectd.result/1", topic: topic, eventID: eventID, now: now)
+        m.correlationData = r.part?.correlationData
+        return m
+    }
+
+    /// The answer to an MQTT trigger that was refused before any inspection (not a trigger document, unknown
+    /// or free-running camera): `inspectd.result/1` with verdict ERROR and the reason, on `{prefix}/{camera}/result`
+    /// and on the trigger's response topic when it set one.
+    public func refusedTrigger(camera: String, partID: String?, reason: String, replyTopic: String?, correlationData: Data?,
+                               now: Date = Date()) -> [OutgoingMessage] {
+        func make(_ topic: String) -> OutgoingMessage {
+            let eventID = EventID.make()
+            var w = JSONWriter()
+            w.raw("{")
+            w.field("schema", "inspectd.result/1")
+            w.field("event_id", Self.id(eventID))
+            w.field("timestamp", Timestamp.string(now))
+            w.field("line", line)
+            w.field("station", station)
+            w.field("camera", camera)
+            w.field("verdict", "ERROR")
+            w.field("error", reason)
+            if let partID { w.field("part_id", partID) }
+            w.field("trigger_source", "mqtt")
+            w.raw("}")
+            return OutgoingMessage(eventID: eventID, topic: topic, payload: Data(w.text.utf8))
+        }
+        var out = [make("\(prefix)/\(camera)/result")]
+        if let replyTopic { var m = make(replyTopic); m.correlationData = correlationData; out.append(m) }
+        return out
+    }
+
     private func inspection(_ r: InspectionRecord, schema: String, topic: String, eventID: UUID, now: Date) -> OutgoingMessage {
         var w = JSONWriter()
         w.raw("{")

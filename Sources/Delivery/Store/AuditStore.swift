@@ -174,8 +174,9 @@ public final class AuditStore: Sendable {
                 CREATE INDEX inspections_camera_captured_at ON inspections(camera, captured_at);
                 """)
         }
-        // v3: triggered inspections carry the part they were of (issue: part identity). Plain added columns,
-        // NULL for every row written before (free-running frames have no part).
+        // v3: triggered inspections carry the part they were of (issue: part identity), and an outbox message
+        // answering an MQTT v5 request its correlation data. Plain added columns, NULL for every row written
+        // before (free-running frames have no part).
         migrator.registerMigration("v3") { db in
             try db.execute(sql: """
                 ALTER TABLE inspections ADD COLUMN part_id TEXT;
@@ -186,6 +187,7 @@ public final class AuditStore: Sendable {
                 ALTER TABLE inspections ADD COLUMN trigger_id TEXT;
                 ALTER TABLE inspections ADD COLUMN trigger_source TEXT;
                 CREATE INDEX inspections_part_id ON inspections(part_id) WHERE part_id IS NOT NULL;
+                ALTER TABLE outbox ADD COLUMN correlation_data BLOB;
                 """)
         }
         return migrator

@@ -472,14 +472,14 @@ public final class AuditWriter: @unchecked Sendable {
         // jam the writer on the event id's UNIQUE index.
         let insertMessage = try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO outbox (event_id, topic, payload, qos, retained, state, created_at, inspection_id,
-                delivered_at) VALUES (?,?,?,?,?,?,?,?,?)
+                delivered_at, correlation_data) VALUES (?,?,?,?,?,?,?,?,?,?)
             """)
         func insert(_ messages: [OutgoingMessage], inspectionID: Int64?) throws {
             for m in messages {
                 let done = delivered.contains(m.eventID)
                 try insertMessage.execute(arguments: [MessageFactory.id(m.eventID), m.topic, m.payload,
                                                       m.qos, m.retained, done ? "delivered" : "pending", now,
-                                                      inspectionID, done ? now : nil])
+                                                      inspectionID, done ? now : nil, m.correlationData])
                 if db.changesCount > 0 { rows[m.eventID] = db.lastInsertedRowID }
                 added = true
             }

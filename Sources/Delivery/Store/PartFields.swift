@@ -15,6 +15,10 @@ public struct PartFields: Sendable, Equatable, Codable {
     public var triggerID: String?
     /// Where the trigger came from: `http`, `mqtt` or `modbus`.
     public var source: String
+    /// An MQTT v5 trigger's response topic and correlation data: its result is also published there, with them
+    /// (not stored on the inspection).
+    public var replyTopic: String? = nil
+    public var correlationData: Data? = nil
 
     /// Plain memberwise initializer.
     public init(partID: String, lot: String? = nil, order: String? = nil, recipe: String? = nil, meta: String? = nil,
