@@ -5,7 +5,7 @@ import ArgumentParser
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print figures (never pass/fail).",
-        subcommands: [BenchModel.self, BenchDecode.self, BenchPostprocess.self, BenchAudit.self, BenchMQTT.self,
+        subcommands: [BenchModel.self, BenchDecode.self, BenchPostprocess.self, BenchAudit.self, BenchMQTT.self, BenchTrigger.self,
                       BenchPipeline.self, BenchAlign.self, BenchHTTP.self],
         defaultSubcommand: BenchModel.self)
 }
