@@ -76,6 +76,16 @@ final class EventsAPITests: XCTestCase {
         XCTAssertEqual(bad.status, 400, bad.text)
         XCTAssertTrue((bad.object?["detail"] as? String ?? "").contains("nope"), bad.text)
         XCTAssertEqual(try daemon.client.get("/api/v1/events?last_event_id=x").status, 401)
+        // EventSource cannot send headers: the token may come as access_token=, on this endpoint only.
+        XCTAssertEqual(try daemon.client.get("/api/v1/events?access_token=\(viewer)&last_event_id=x").status, 400)
+        XCTAssertEqual(try daemon.client.get("/api/v1/events?access_token=wrong-token-0123456789&last_event_id=x").status, 401)
+        XCTAssertEqual(try daemon.client.get("/api/v1/status?access_token=\(viewer)").status, 401, "access_token= only for events")
+        // The caller's role, for clients that offer only what their token may do.
+        let session = try daemon.client.get("/api/v1/session", headers: auth)
+        XCTAssertEqual(session.status, 200, session.text)
+        XCTAssertEqual(session.object?["role"] as? String, "viewer", session.text)
+        XCTAssertEqual(session.object?["auth"] as? Bool, true, session.text)
+        XCTAssertEqual(try daemon.client.get("/api/v1/session").status, 401)
 
         // Client A starts at the newest record (given as last_event_id=, as a client without headers would) and
         // reads until it has three NG inspections, then goes away.
@@ -128,7 +138,7 @@ final class EventsAPITests: XCTestCase {
               + "\(all.filter { $0.type == "ok" }.count), service \(serviceIDs.count), alarms \(alarms.count); range \(start) … \(to.id)")
 
         // From the start of the record: the backlog first, as recorded.
-        let replay = try readEvents(daemon.port, query: "?last_event_id=0-0", headers: auth) { $0.count >= 3 }
+        let replay = try readEvents(daemon.port, query: "?last_event_id=0-0&access_token=\(viewer)", headers: [:]) { $0.count >= 3 }
         XCTAssertEqual(replay.first?.type, "inspection")
         XCTAssertEqual(replay.first?.data["camera"] as? String, "old")
         XCTAssertEqual(replay.first?.id, "1-0")
@@ -184,7 +194,9 @@ final class EventsAPITests: XCTestCase {
             + headers.flatMap { ["-H", "\($0.key): \($0.value)"] }
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        defer { if process.isRunning { process.terminate() }; process.waitUntilExit() }
+        // SIGKILL: the daemon in this process ignores SIGTERM (it handles it itself), and so does curl, which
+        // inherits that.
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) }; process.waitUntilExit() }
         let limit = Date().addingTimeInterval(240)
         var events: [Event] = []
         while Date() < limit {

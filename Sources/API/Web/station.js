@@ -3,7 +3,7 @@
 "use strict";
 
 const state = { token: sessionStorage.getItem("inspectd.token") || "", view: "overview", camera: null,
-                cameras: [], status: null, timers: [], objectURLs: new Map() };
+                cameras: [], status: null, timers: [], objectURLs: new Map(), role: null, events: null, okCount: 0 };
 
 // --- API ----------------------------------------------------------------------------------------------------
 
@@ -269,12 +269,74 @@ async function inspectImage(event) {
   }
 }
 
+
+// --- who am I (GET /api/v1/session) and the live feed (GET /api/v1/events) ---------------------------------------
+
+// The caller's role decides what the page offers: a viewer token gets no "Inspect an image" (POST needs operator).
+async function loadSession() {
+  try {
+    const session = await getJSON("/api/v1/session");
+    state.role = session.role;
+  } catch (e) {
+    state.role = null;
+    if (e.status !== 401) throw e;  // 401: api() has shown the login prompt
+  }
+  const canInspect = state.role === "operator";
+  document.getElementById("detect-link").hidden = !canInspect;
+  document.querySelector("#detect-form button[type=submit]").hidden = !canInspect;
+  return state.role;
+}
+
+// New NG inspections and alarms as they are recorded. EventSource cannot send an Authorization header, so the
+// token goes as ?access_token= (accepted for this endpoint only); on a reconnect EventSource sends Last-Event-ID
+// itself and the station resumes from the audit database, so the list misses nothing.
+function startLiveFeed() {
+  if (state.events) state.events.close();
+  const feed = document.getElementById("live-feed"), status = document.getElementById("live-state");
+  const source = new EventSource("/api/v1/events" + (state.token ? `?access_token=${encodeURIComponent(state.token)}` : ""));
+  state.events = source;
+  const add = (item) => {
+    item.classList.add("fresh");
+    feed.prepend(item);
+    while (feed.children.length > 100) feed.lastElementChild.remove();
+  };
+  source.addEventListener("open", () => { status.textContent = "· connected"; });
+  source.addEventListener("error", () => { status.textContent = "· reconnecting…"; });
+  source.addEventListener("inspection", (event) => {
+    const i = JSON.parse(event.data);
+    const classes = (i.defects || []).map((d) => d.class).join(", ");
+    add(el("li", { "data-id": i.id, "data-received": String(Date.now()),
+                   onclick: () => { location.hash = "#inspections"; setTimeout(() => showInspection(i.id).catch(showError), 0); } },
+      el("span", { class: i.verdict === "OK" ? "ok" : "ng" }, i.verdict), ` ${i.captured_at.slice(11, 23)} · ${i.camera} #${i.sequence}`,
+      classes ? ` · ${classes}` : "", i.error ? ` · ${i.error}` : ""));
+  });
+  source.addEventListener("alarm", (event) => {
+    const a = JSON.parse(event.data);
+    add(el("li", { class: "alarm", "data-alarm": a.rule_id }, el("strong", {}, "ALARM"),
+      ` ${a.timestamp.slice(11, 23)} · ${a.camera} · ${a.rule_id}: ${a.message}`));
+  });
+  source.addEventListener("camera_status", (event) => {
+    const c = JSON.parse(event.data);
+    if (c.state === "down") add(el("li", { class: "alarm" }, el("strong", {}, "CAMERA DOWN"), ` ${c.timestamp.slice(11, 23)} · ${c.camera}: ${c.reason}`));
+  });
+  source.addEventListener("ok", (event) => {
+    state.okCount += JSON.parse(event.data).count || 0;
+    document.getElementById("live-ok").textContent = `${state.okCount} OK frames since this page opened`;
+  });
+}
+
+async function start() {
+  if (await loadSession()) startLiveFeed();
+  route();
+}
+
 // --- routing ------------------------------------------------------------------------------------------------
 
 function route() {
   clearTimers();
   const [view, ...rest] = (location.hash.slice(1) || "overview").split("/");
   state.view = ["overview", "camera", "inspections", "detect"].includes(view) ? view : "overview";
+  if (state.view === "detect" && state.role === "viewer") state.view = "overview";
   state.camera = state.view === "camera" ? decodeURIComponent(rest.join("/")) : null;
   for (const section of document.querySelectorAll(".view")) section.hidden = section.id !== state.view;
   for (const a of document.querySelectorAll("header nav a")) a.classList.toggle("active", a.dataset.view === state.view);
@@ -295,7 +357,7 @@ document.addEventListener("DOMContentLoaded", () => {
     state.token = document.getElementById("token-input").value.trim();
     sessionStorage.setItem("inspectd.token", state.token);
     showTokenForm(false);
-    route();
+    start().catch(showError);
   });
   document.getElementById("detect-form").addEventListener("submit", inspectImage);
   document.getElementById("inspection-filter").addEventListener("submit", (event) => {
@@ -305,5 +367,5 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   document.getElementById("export-csv").addEventListener("click", () => exportCSV().catch(showError));
   window.addEventListener("hashchange", route);
-  route();
+  start().catch(showError);
 });
