@@ -92,6 +92,7 @@ public final class APIServer: Sendable {
         LiveRoutes(station: station).add(to: router)
         EventRoutes(station: station).add(to: router)
         SessionRoutes(tokens: settings.tokens).add(to: router)
+        TrendsRoutes(station: station).add(to: router)
         InspectionRoutes(station: station).add(to: router)
 
         let outcome = Outcome()

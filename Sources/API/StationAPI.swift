@@ -43,4 +43,7 @@ public protocol StationAPI: Sendable {
     func events(after cursor: EventCursor, limit: Int) throws -> [StationEvent]
     /// An event-stream client that stopped reading was cut off: counted.
     func eventClientCut()
+    /// `GET /api/v1/trends`: inspections, NG frames and defects per class in `buckets` buckets of `bucketSeconds`
+    /// from `since`, of camera `camera` (nil: all). Throws `APIError` (503 audit database unreadable).
+    func trends(since: Date, bucketSeconds: Int, buckets: Int, camera: String?) throws -> [TrendsDocument.Bucket]
 }

@@ -2,7 +2,7 @@
 Usage: station_page.py BASE_URL TOKEN CAMERA IMAGE VIEWER_TOKEN
 Checks what a person would: the page asks for the token with a clear login prompt, then shows the station and a
 tile per camera with a live image that changes, frame counts that grow, new NG inspections in the live feed as
-they are recorded, the camera view with its thresholds, and an image inspected on request with its boxes drawn;
+they are recorded, the trends charts drawn, the camera view with its thresholds, and an image inspected on request with its boxes drawn;
 with a viewer token the page offers no image upload. Prints the first-view time and how long after capture a new
 NG inspection showed in the live feed (no timed assertion: the machine is shared).
 Exit 0 when every check passed; otherwise the first failed check on stderr."""
@@ -102,6 +102,20 @@ try:
     wait("its defects are listed", lambda: driver.find_elements(By.CSS_SELECTOR, "#inspection-detail tbody tr"))
     wait("its snapshot is shown", lambda: loaded_image(driver.find_element(By.CSS_SELECTOR, "#inspection-detail img")))
     print(f"inspection: {driver.find_element(By.CSS_SELECTOR, '#inspection-detail h3').text}")
+
+    # Trends: the three charts are drawn (pixels on each canvas) for the buckets the API answered.
+    driver.get(base + "/#trends")
+    painted = """const c = document.getElementById(arguments[0]);
+        if (!c.dataset.buckets || c.width === 0) return 0;
+        const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+        let n = 0; for (let k = 3; k < d.length; k += 4) if (d[k] > 0) n++;
+        return n;"""
+    for chart in ("chart-volume", "chart-rate", "chart-classes"):
+        wait(f"the trends view draws {chart}", lambda: driver.execute_script(painted, chart) > 500)
+    buckets = driver.execute_script("return document.getElementById('chart-volume').dataset.buckets")
+    if buckets != "12":
+        sys.exit(f"FAILED: the 1h trends chart has {buckets} buckets, not 12")
+    print(f"trends: {driver.find_element(By.ID, 'trends-range').text}; legend {driver.find_element(By.ID, 'chart-legend').text!r}")
 
     driver.get(base + "/#detect")
     driver.find_element(By.ID, "detect-file").send_keys(image)

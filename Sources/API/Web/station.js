@@ -138,7 +138,8 @@ async function refreshCameras() {
     updateTile(tile, camera);
   }
   for (const tile of known.values()) tile.remove();
-  for (const select of [document.getElementById("detect-camera"), document.querySelector("#inspection-filter select[name=camera]")]) {
+  for (const select of [document.getElementById("detect-camera"), document.querySelector("#inspection-filter select[name=camera]"),
+                        document.querySelector("#trends-filter select[name=camera]")]) {
     const have = new Set([...select.options].map((o) => o.value));
     for (const camera of cameras) if (!have.has(camera.id)) select.append(el("option", { value: camera.id }, camera.id));
   }
@@ -330,12 +331,86 @@ async function start() {
   route();
 }
 
+// --- trends (GET /api/v1/trends), drawn on <canvas> without libraries --------------------------------------------
+
+const palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
+// Sizes the canvas to its box (sharp on high-DPI screens), draws the grid, the y labels and every few x labels.
+function chartFrame(canvas, labels, max, format) {
+  const ratio = window.devicePixelRatio || 1, width = canvas.clientWidth || 640, height = canvas.clientHeight || 220;
+  canvas.width = Math.round(width * ratio); canvas.height = Math.round(height * ratio);
+  const g = canvas.getContext("2d");
+  g.setTransform(ratio, 0, 0, ratio, 0, 0);
+  g.clearRect(0, 0, width, height);
+  g.font = "11px system-ui, sans-serif"; g.lineWidth = 1;
+  const plot = { x: 44, y: 8, w: width - 52, h: height - 28 };
+  for (let k = 0; k <= 4; k++) {
+    const y = plot.y + plot.h - plot.h * k / 4;
+    g.strokeStyle = "#d0d4d9"; g.beginPath(); g.moveTo(plot.x, y); g.lineTo(plot.x + plot.w, y); g.stroke();
+    g.fillStyle = "#5f6670"; g.fillText(format(max * k / 4), 2, y + 4);
+  }
+  const every = Math.ceil(labels.length / 8);
+  labels.forEach((label, i) => { if (i % every === 0) g.fillText(label, plot.x + plot.w * i / labels.length, height - 5); });
+  return { g, plot, slot: plot.w / Math.max(1, labels.length) };
+}
+
+// Bars per bucket: side by side, or stacked (defects per class).
+function drawBars(canvas, labels, series, stacked) {
+  const totals = labels.map((_, i) => series.reduce((sum, s) => stacked ? sum + s.values[i] : Math.max(sum, s.values[i]), 0));
+  const max = Math.max(1, ...totals);
+  const { g, plot, slot } = chartFrame(canvas, labels, max, (v) => String(Math.round(v)));
+  labels.forEach((_, i) => {
+    let base = 0;
+    series.forEach((s, k) => {
+      const h = plot.h * s.values[i] / max;
+      const width = stacked ? slot * 0.8 : slot * 0.8 / series.length;
+      const x = plot.x + slot * i + slot * 0.1 + (stacked ? 0 : width * k);
+      g.fillStyle = s.color;
+      g.fillRect(x, plot.y + plot.h - base - h, width, h);
+      if (stacked) base += h;
+    });
+  });
+}
+
+function drawLine(canvas, labels, values) {
+  const max = Math.max(0.01, ...values);
+  const { g, plot, slot } = chartFrame(canvas, labels, max, (v) => `${(100 * v).toFixed(v * 100 < 10 ? 1 : 0)}%`);
+  g.strokeStyle = "#b3261e"; g.fillStyle = "#b3261e"; g.lineWidth = 2;
+  g.beginPath();
+  values.forEach((v, i) => {
+    const x = plot.x + slot * (i + 0.5), y = plot.y + plot.h - plot.h * v / max;
+    if (i === 0) g.moveTo(x, y); else g.lineTo(x, y);
+  });
+  g.stroke();
+  values.forEach((v, i) => { g.beginPath(); g.arc(plot.x + slot * (i + 0.5), plot.y + plot.h - plot.h * v / max, 2.5, 0, 2 * Math.PI); g.fill(); });
+}
+
+async function refreshTrends() {
+  const form = document.getElementById("trends-filter");
+  const q = new URLSearchParams({ window: form.window.value });
+  if (form.camera.value) q.set("camera", form.camera.value);
+  const t = await getJSON(`/api/v1/trends?${q}`);
+  const labels = t.buckets.map((b) => b.start.slice(11, 16));
+  drawBars(document.getElementById("chart-volume"), labels, [
+    { color: "#9aa5b1", values: t.buckets.map((b) => b.inspections) },
+    { color: "#b3261e", values: t.buckets.map((b) => b.ng_frames) }], false);
+  drawLine(document.getElementById("chart-rate"), labels, t.buckets.map((b) => b.ng_rate));
+  const classes = [...new Set(t.buckets.flatMap((b) => b.defects.map((d) => d.class)))].sort();
+  const series = classes.map((c, k) => ({ name: c, color: palette[k % palette.length],
+    values: t.buckets.map((b) => (b.defects.find((d) => d.class === c) || { count: 0 }).count) }));
+  drawBars(document.getElementById("chart-classes"), labels, series, true);
+  document.getElementById("chart-legend").replaceChildren(...(series.length ? series.map((s) =>
+    el("span", {}, el("i", { style: `background:${s.color}` }), s.name)) : ["no defects in this window"]));
+  document.getElementById("trends-range").textContent = `${t.since.slice(0, 16).replace("T", " ")} – ${t.until.slice(11, 16)} UTC, ${t.bucket_seconds / 60} min buckets`;
+  for (const id of ["chart-volume", "chart-rate", "chart-classes"]) document.getElementById(id).dataset.buckets = String(t.buckets.length);
+}
+
 // --- routing ------------------------------------------------------------------------------------------------
 
 function route() {
   clearTimers();
   const [view, ...rest] = (location.hash.slice(1) || "overview").split("/");
-  state.view = ["overview", "camera", "inspections", "detect"].includes(view) ? view : "overview";
+  state.view = ["overview", "camera", "inspections", "trends", "detect"].includes(view) ? view : "overview";
   if (state.view === "detect" && state.role === "viewer") state.view = "overview";
   state.camera = state.view === "camera" ? decodeURIComponent(rest.join("/")) : null;
   for (const section of document.querySelectorAll(".view")) section.hidden = section.id !== state.view;
@@ -344,6 +419,7 @@ function route() {
   if (state.view === "overview") { every(1000, refreshCameras); every(500, refreshTileImages); }
   if (state.view === "camera") every(500, refreshCamera);
   if (state.view === "detect") every(5000, refreshCameras);
+  if (state.view === "trends") { every(5000, refreshCameras); every(30000, refreshTrends); }
   if (state.view === "inspections") {
     every(5000, refreshCameras);
     loadInspections().catch(showError);
@@ -366,6 +442,7 @@ document.addEventListener("DOMContentLoaded", () => {
     loadInspections().catch(showError);
   });
   document.getElementById("export-csv").addEventListener("click", () => exportCSV().catch(showError));
+  document.getElementById("trends-filter").addEventListener("change", () => refreshTrends().catch(showError));
   window.addEventListener("hashchange", route);
   start().catch(showError);
 });

@@ -58,7 +58,8 @@ extension StationFacade {
 
     public func eventClientCut() { metrics.eventClientCut.increment() }
 
-    private func readAuditForEvents<T>(_ body: (AuditQueries) throws -> T) throws -> T {
+    /// Runs `body` on the audit database in force (503 while starting or when it cannot be read).
+    func readAuditForEvents<T>(_ body: (AuditQueries) throws -> T) throws -> T {
         guard let path = auditPath else {
             throw APIError(.serviceUnavailable, "starting", "the station is starting", headers: [.retryAfter: "1"])
         }
