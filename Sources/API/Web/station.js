@@ -372,17 +372,20 @@ function drawBars(canvas, labels, series, stacked) {
   });
 }
 
+// A line through the buckets that have inspections (null: none, no point: a rate of nothing is not 0 %).
 function drawLine(canvas, labels, values) {
-  const max = Math.max(0.01, ...values);
+  const max = Math.max(0.01, ...values.filter((v) => v !== null));
   const { g, plot, slot } = chartFrame(canvas, labels, max, (v) => `${(100 * v).toFixed(v * 100 < 10 ? 1 : 0)}%`);
   g.strokeStyle = "#b3261e"; g.fillStyle = "#b3261e"; g.lineWidth = 2;
+  const at = (v, i) => [plot.x + slot * (i + 0.5), plot.y + plot.h - plot.h * v / max];
   g.beginPath();
   values.forEach((v, i) => {
-    const x = plot.x + slot * (i + 0.5), y = plot.y + plot.h - plot.h * v / max;
-    if (i === 0) g.moveTo(x, y); else g.lineTo(x, y);
+    if (v === null) return;
+    const [x, y] = at(v, i);
+    if (i === 0 || values[i - 1] === null) g.moveTo(x, y); else g.lineTo(x, y);
   });
   g.stroke();
-  values.forEach((v, i) => { g.beginPath(); g.arc(plot.x + slot * (i + 0.5), plot.y + plot.h - plot.h * v / max, 2.5, 0, 2 * Math.PI); g.fill(); });
+  values.forEach((v, i) => { if (v === null) return; const [x, y] = at(v, i); g.beginPath(); g.arc(x, y, 2.5, 0, 2 * Math.PI); g.fill(); });
 }
 
 async function refreshTrends() {
@@ -394,7 +397,7 @@ async function refreshTrends() {
   drawBars(document.getElementById("chart-volume"), labels, [
     { color: "#9aa5b1", values: t.buckets.map((b) => b.inspections) },
     { color: "#b3261e", values: t.buckets.map((b) => b.ng_frames) }], false);
-  drawLine(document.getElementById("chart-rate"), labels, t.buckets.map((b) => b.ng_rate));
+  drawLine(document.getElementById("chart-rate"), labels, t.buckets.map((b) => b.inspections ? b.ng_rate : null));
   const classes = [...new Set(t.buckets.flatMap((b) => b.defects.map((d) => d.class)))].sort();
   const series = classes.map((c, k) => ({ name: c, color: palette[k % palette.length],
     values: t.buckets.map((b) => (b.defects.find((d) => d.class === c) || { count: 0 }).count) }));
