@@ -90,6 +90,9 @@ public final class APIServer: Sendable {
         }
         Routes(station: station, settings: settings).add(to: router)
         LiveRoutes(station: station).add(to: router)
+        EventRoutes(station: station).add(to: router)
+        SessionRoutes(tokens: settings.tokens).add(to: router)
+        TrendsRoutes(station: station).add(to: router)
         InspectionRoutes(station: station).add(to: router)
 
         let outcome = Outcome()

@@ -40,4 +40,15 @@ public protocol StationAPI: Sendable {
     /// One page of `GET /api/v1/defects?format=csv`: CSV lines (the header line first when `header`), how many
     /// defect rows they hold and the cursor of the next page (nil: last page).
     func defectsCSV(_ query: RecordQuery, header: Bool) throws -> (text: String, rows: Int, next: String?)
+    /// `GET /api/v1/events`: the feed's position now (the newest ids on record), where a client that gives no
+    /// `Last-Event-ID` starts. Throws `APIError` (503 audit database unreadable).
+    func eventHead() throws -> EventCursor
+    /// `GET /api/v1/events`: what was recorded after `cursor`, in order, at most `limit` rows of each audit table
+    /// (OK inspections folded into `ok` counts); empty when nothing new. Throws `APIError` (503).
+    func events(after cursor: EventCursor, limit: Int) throws -> [StationEvent]
+    /// An event-stream client that stopped reading was cut off: counted.
+    func eventClientCut()
+    /// `GET /api/v1/trends`: inspections, NG frames and defects per class in `buckets` buckets of `bucketSeconds`
+    /// from `since`, of camera `camera` (nil: all). Throws `APIError` (503 audit database unreadable).
+    func trends(since: Date, bucketSeconds: Int, buckets: Int, camera: String?) throws -> [TrendsDocument.Bucket]
 }

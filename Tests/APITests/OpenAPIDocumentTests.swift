@@ -26,7 +26,8 @@ final class OpenAPIDocumentTests: XCTestCase {
         let paths = Set(((a?["paths"] as? [String: Any]) ?? [:]).keys)
         XCTAssertEqual(paths, ["/metrics", "/healthz", "/api/v1/openapi.json", "/api/v1/status", "/api/v1/cameras",
                                "/api/v1/cameras/{id}", "/api/v1/detect", "/api/v1/cameras/{id}/frame.jpg",
-                               "/api/v1/cameras/{id}/trigger", "/api/v1/inspections", "/api/v1/inspections/{id}", "/api/v1/inspections/{id}/snapshot.jpg",
-                               "/api/v1/defects"])
+                               "/api/v1/cameras/{id}/trigger", "/api/v1/inspections", "/api/v1/inspections/{id}",
+                               "/api/v1/inspections/{id}/snapshot.jpg", "/api/v1/defects", "/api/v1/events", "/api/v1/session",
+                               "/api/v1/trends"])
     }
 }

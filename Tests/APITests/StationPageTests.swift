@@ -17,7 +17,8 @@ final class StationPageTests: XCTestCase {
             throw TestProcess.Failure(description: "\(tool) is missing: run Scripts/setup (chromium, chromium-driver, selenium)")
         }
         let operatorToken = "operator-page-0123456789"
-        try "\(operatorToken) operator\n".write(to: dir.appendingPathComponent("tokens"), atomically: true, encoding: .utf8)
+        let viewerToken = "viewer-page-0123456789ab"
+        try "\(operatorToken) operator\n\(viewerToken) viewer\n".write(to: dir.appendingPathComponent("tokens"), atomically: true, encoding: .utf8)
         let daemon = try RunningDaemon(yaml: """
             site: {line: page, station: s1}
             model: {path: \(RunningDaemon.model)}
@@ -44,7 +45,7 @@ final class StationPageTests: XCTestCase {
         let val = TestProcess.shared + "/datasets/deeppcb/images/val/"
         let image = val + (try FileManager.default.contentsOfDirectory(atPath: val).filter { $0.hasSuffix(".jpg") }.sorted()[0])
         let script = TestProcess.repositoryRoot.appendingPathComponent("Tests/Web/station_page.py").path
-        let run = try TestProcess.run(python, [script, "http://127.0.0.1:\(daemon.client.port)", operatorToken, "cam1", image],
+        let run = try TestProcess.run(python, [script, "http://127.0.0.1:\(daemon.client.port)", operatorToken, "cam1", image, viewerToken],
                                       timeout: 300)
         print(run.output)
         XCTAssertEqual(run.status, 0, run.output)

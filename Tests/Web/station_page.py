@@ -1,8 +1,10 @@
 """Drives the station page in headless Chromium (selenium + Debian's chromium-driver) against a running daemon.
-Usage: station_page.py BASE_URL TOKEN CAMERA IMAGE
-Checks what a person would: the page asks for the token, then shows the station and a tile per camera with a
-live image that changes, frame counts that grow, the camera view with its thresholds, and an image inspected on
-request with its boxes drawn. Prints the first-view time (no timed assertion: the machine is shared).
+Usage: station_page.py BASE_URL TOKEN CAMERA IMAGE VIEWER_TOKEN
+Checks what a person would: the page asks for the token with a clear login prompt, then shows the station and a
+tile per camera with a live image that changes, frame counts that grow, new NG inspections in the live feed as
+they are recorded, the trends charts drawn, the camera view with its thresholds, and an image inspected on request with its boxes drawn;
+with a viewer token the page offers no image upload. Prints the first-view time and how long after capture a new
+NG inspection showed in the live feed (no timed assertion: the machine is shared).
 Exit 0 when every check passed; otherwise the first failed check on stderr."""
 import sys
 import time
@@ -13,7 +15,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-base, token, camera, image = sys.argv[1:5]
+base, token, camera, image, viewer = sys.argv[1:6]
 options = Options()
 for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900"):
     options.add_argument(arg)
@@ -44,6 +46,9 @@ try:
     driver.get(base + "/")
     # Without a token the API answers 401 and the page asks for one.
     wait("the token form shows after a 401", lambda: driver.find_element(By.ID, "token-form").is_displayed())
+    prompt = driver.find_element(By.ID, "login-prompt").text
+    if "needs a token" not in prompt:
+        sys.exit(f"FAILED: no clear login prompt after a 401: {prompt!r}")
     driver.find_element(By.ID, "token-input").send_keys(token)
     driver.find_element(By.CSS_SELECTOR, "#token-form button").click()
     tile = f'#cameras .tile[data-camera="{camera}"]'
@@ -53,6 +58,23 @@ try:
     health = driver.find_element(By.ID, "health").text
     if health not in ("ok", "failing"):
         sys.exit(f"FAILED: health badge shows {health!r}")
+
+    # The live feed: a new NG inspection shows as it is recorded (the stream starts at the newest record, so
+    # any item is new). Its delay after capture is printed, not asserted.
+    item = "#live-feed li[data-id]"
+    wait("the live feed shows a new NG inspection", lambda: driver.find_elements(By.CSS_SELECTOR, item), timeout=120)
+    first_item = driver.find_element(By.CSS_SELECTOR, item)
+    delay = driver.execute_script("""
+        const li = arguments[0];
+        return [li.dataset.id, li.textContent, Number(li.dataset.received)];""", first_item)
+    inspection = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        fetch(`/api/v1/inspections/${arguments[0]}`, {headers: {Authorization: `Bearer ${arguments[1]}`}})
+          .then((r) => r.json()).then(done, (e) => done(String(e)));""", delay[0], token)
+    if not isinstance(inspection, dict) or inspection.get("verdict") not in ("NG", "ERROR"):
+        sys.exit(f"FAILED: the live feed item {delay[1]!r} is not an NG inspection on record: {inspection!r}")
+    captured = driver.execute_script("return Date.parse(arguments[0])", inspection["captured_at"])
+    print(f"live feed: inspection {delay[0]} ({delay[1]}) shown {delay[2] - captured} ms after capture")
 
     figures = lambda: driver.find_element(By.CSS_SELECTOR, tile + " .figures").text
     frames = lambda: int(figures().split(" frames")[0]) if " frames" in figures() else -1
@@ -81,6 +103,20 @@ try:
     wait("its snapshot is shown", lambda: loaded_image(driver.find_element(By.CSS_SELECTOR, "#inspection-detail img")))
     print(f"inspection: {driver.find_element(By.CSS_SELECTOR, '#inspection-detail h3').text}")
 
+    # Trends: the three charts are drawn (pixels on each canvas) for the buckets the API answered.
+    driver.get(base + "/#trends")
+    painted = """const c = document.getElementById(arguments[0]);
+        if (!c.dataset.buckets || c.width === 0) return 0;
+        const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+        let n = 0; for (let k = 3; k < d.length; k += 4) if (d[k] > 0) n++;
+        return n;"""
+    for chart in ("chart-volume", "chart-rate", "chart-classes"):
+        wait(f"the trends view draws {chart}", lambda: driver.execute_script(painted, chart) > 500)
+    buckets = driver.execute_script("return document.getElementById('chart-volume').dataset.buckets")
+    if buckets != "12":
+        sys.exit(f"FAILED: the 1h trends chart has {buckets} buckets, not 12")
+    print(f"trends: {driver.find_element(By.ID, 'trends-range').text}; legend {driver.find_element(By.ID, 'chart-legend').text!r}")
+
     driver.get(base + "/#detect")
     driver.find_element(By.ID, "detect-file").send_keys(image)
     driver.find_element(By.CSS_SELECTOR, "#detect-form button").click()
@@ -89,6 +125,20 @@ try:
     if size[0] <= 0 or size[1] <= 0:
         sys.exit(f"FAILED: the inspected image was not drawn ({size})")
     print(f"detect: {driver.find_element(By.ID, 'detect-summary').text}; drawn {size[0]}x{size[1]}")
+
+    # A viewer token: the station and the live feed, but no image upload anywhere.
+    driver.execute_script("sessionStorage.setItem('inspectd.token', arguments[0])", viewer)
+    driver.get(base + "/#overview")
+    driver.refresh()
+    wait("the viewer sees the camera tile", lambda: driver.find_elements(By.CSS_SELECTOR, tile))
+    wait("the viewer's live feed connects", lambda: "connected" in driver.find_element(By.ID, "live-state").text)
+    if driver.find_element(By.ID, "detect-link").is_displayed():
+        sys.exit("FAILED: a viewer token is offered 'Inspect an image'")
+    driver.get(base + "/#detect")
+    wait("a viewer sent to #detect gets the station view", lambda: driver.find_element(By.ID, "overview").is_displayed())
+    if driver.find_element(By.CSS_SELECTOR, "#detect-form button[type=submit]").is_displayed():
+        sys.exit("FAILED: a viewer token gets an upload button")
+    print("viewer: no upload offered")
     logs = [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and "401" not in e["message"]]
     if logs:
         sys.exit(f"FAILED: browser console errors: {logs}")

@@ -3,7 +3,7 @@
 "use strict";
 
 const state = { token: sessionStorage.getItem("inspectd.token") || "", view: "overview", camera: null,
-                cameras: [], status: null, timers: [], objectURLs: new Map() };
+                cameras: [], status: null, timers: [], objectURLs: new Map(), role: null, events: null, okCount: 0 };
 
 // --- API ----------------------------------------------------------------------------------------------------
 
@@ -138,7 +138,8 @@ async function refreshCameras() {
     updateTile(tile, camera);
   }
   for (const tile of known.values()) tile.remove();
-  for (const select of [document.getElementById("detect-camera"), document.querySelector("#inspection-filter select[name=camera]")]) {
+  for (const select of [document.getElementById("detect-camera"), document.querySelector("#inspection-filter select[name=camera]"),
+                        document.querySelector("#trends-filter select[name=camera]")]) {
     const have = new Set([...select.options].map((o) => o.value));
     for (const camera of cameras) if (!have.has(camera.id)) select.append(el("option", { value: camera.id }, camera.id));
   }
@@ -269,12 +270,151 @@ async function inspectImage(event) {
   }
 }
 
+
+// --- who am I (GET /api/v1/session) and the live feed (GET /api/v1/events) ---------------------------------------
+
+// The caller's role decides what the page offers: a viewer token gets no "Inspect an image" (POST needs operator).
+async function loadSession() {
+  try {
+    const session = await getJSON("/api/v1/session");
+    state.role = session.role;
+  } catch (e) {
+    state.role = null;
+    if (e.status !== 401) throw e;  // 401: api() has shown the login prompt
+  }
+  const canInspect = state.role === "operator";
+  document.getElementById("detect-link").hidden = !canInspect;
+  document.querySelector("#detect-form button[type=submit]").hidden = !canInspect;
+  return state.role;
+}
+
+// New NG inspections and alarms as they are recorded. EventSource cannot send an Authorization header, so the
+// token goes as ?access_token= (accepted for this endpoint only); on a reconnect EventSource sends Last-Event-ID
+// itself and the station resumes from the audit database, so the list misses nothing.
+function startLiveFeed() {
+  if (state.events) state.events.close();
+  const feed = document.getElementById("live-feed"), status = document.getElementById("live-state");
+  const source = new EventSource("/api/v1/events" + (state.token ? `?access_token=${encodeURIComponent(state.token)}` : ""));
+  state.events = source;
+  const add = (item) => {
+    item.classList.add("fresh");
+    feed.prepend(item);
+    while (feed.children.length > 100) feed.lastElementChild.remove();
+  };
+  source.addEventListener("open", () => { status.textContent = "· connected"; });
+  source.addEventListener("error", () => { status.textContent = "· reconnecting…"; });
+  source.addEventListener("inspection", (event) => {
+    const i = JSON.parse(event.data);
+    const classes = (i.defects || []).map((d) => d.class).join(", ");
+    add(el("li", { "data-id": i.id, "data-received": String(Date.now()),
+                   onclick: () => { location.hash = "#inspections"; setTimeout(() => showInspection(i.id).catch(showError), 0); } },
+      el("span", { class: i.verdict === "OK" ? "ok" : "ng" }, i.verdict), ` ${i.captured_at.slice(11, 23)} · ${i.camera} #${i.sequence}`,
+      classes ? ` · ${classes}` : "", i.error ? ` · ${i.error}` : ""));
+  });
+  source.addEventListener("alarm", (event) => {
+    const a = JSON.parse(event.data);
+    add(el("li", { class: "alarm", "data-alarm": a.rule_id }, el("strong", {}, "ALARM"),
+      ` ${a.timestamp.slice(11, 23)} · ${a.camera} · ${a.rule_id}: ${a.message}`));
+  });
+  source.addEventListener("camera_status", (event) => {
+    const c = JSON.parse(event.data);
+    if (c.state === "down") add(el("li", { class: "alarm" }, el("strong", {}, "CAMERA DOWN"), ` ${c.timestamp.slice(11, 23)} · ${c.camera}: ${c.reason}`));
+  });
+  source.addEventListener("ok", (event) => {
+    state.okCount += JSON.parse(event.data).count || 0;
+    document.getElementById("live-ok").textContent = `${state.okCount} OK frames since this page opened`;
+  });
+}
+
+async function start() {
+  if (await loadSession()) startLiveFeed();
+  route();
+}
+
+// --- trends (GET /api/v1/trends), drawn on <canvas> without libraries --------------------------------------------
+
+const palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
+// Sizes the canvas to its box (sharp on high-DPI screens), draws the grid, the y labels and every few x labels.
+function chartFrame(canvas, labels, max, format) {
+  const ratio = window.devicePixelRatio || 1, width = canvas.clientWidth || 640, height = canvas.clientHeight || 220;
+  canvas.width = Math.round(width * ratio); canvas.height = Math.round(height * ratio);
+  const g = canvas.getContext("2d");
+  g.setTransform(ratio, 0, 0, ratio, 0, 0);
+  g.clearRect(0, 0, width, height);
+  g.font = "11px system-ui, sans-serif"; g.lineWidth = 1;
+  const plot = { x: 44, y: 8, w: width - 52, h: height - 28 };
+  for (let k = 0; k <= 4; k++) {
+    const y = plot.y + plot.h - plot.h * k / 4;
+    g.strokeStyle = "#d0d4d9"; g.beginPath(); g.moveTo(plot.x, y); g.lineTo(plot.x + plot.w, y); g.stroke();
+    g.fillStyle = "#5f6670"; g.fillText(format(max * k / 4), 2, y + 4);
+  }
+  const every = Math.ceil(labels.length / 8);
+  labels.forEach((label, i) => { if (i % every === 0) g.fillText(label, plot.x + plot.w * i / labels.length, height - 5); });
+  return { g, plot, slot: plot.w / Math.max(1, labels.length) };
+}
+
+// Bars per bucket: side by side, or stacked (defects per class).
+function drawBars(canvas, labels, series, stacked) {
+  const totals = labels.map((_, i) => series.reduce((sum, s) => stacked ? sum + s.values[i] : Math.max(sum, s.values[i]), 0));
+  const max = Math.max(1, ...totals);
+  const { g, plot, slot } = chartFrame(canvas, labels, max, (v) => String(Math.round(v)));
+  labels.forEach((_, i) => {
+    let base = 0;
+    series.forEach((s, k) => {
+      const h = plot.h * s.values[i] / max;
+      const width = stacked ? slot * 0.8 : slot * 0.8 / series.length;
+      const x = plot.x + slot * i + slot * 0.1 + (stacked ? 0 : width * k);
+      g.fillStyle = s.color;
+      g.fillRect(x, plot.y + plot.h - base - h, width, h);
+      if (stacked) base += h;
+    });
+  });
+}
+
+// A line through the buckets that have inspections (null: none, no point: a rate of nothing is not 0 %).
+function drawLine(canvas, labels, values) {
+  const max = Math.max(0.01, ...values.filter((v) => v !== null));
+  const { g, plot, slot } = chartFrame(canvas, labels, max, (v) => `${(100 * v).toFixed(v * 100 < 10 ? 1 : 0)}%`);
+  g.strokeStyle = "#b3261e"; g.fillStyle = "#b3261e"; g.lineWidth = 2;
+  const at = (v, i) => [plot.x + slot * (i + 0.5), plot.y + plot.h - plot.h * v / max];
+  g.beginPath();
+  values.forEach((v, i) => {
+    if (v === null) return;
+    const [x, y] = at(v, i);
+    if (i === 0 || values[i - 1] === null) g.moveTo(x, y); else g.lineTo(x, y);
+  });
+  g.stroke();
+  values.forEach((v, i) => { if (v === null) return; const [x, y] = at(v, i); g.beginPath(); g.arc(x, y, 2.5, 0, 2 * Math.PI); g.fill(); });
+}
+
+async function refreshTrends() {
+  const form = document.getElementById("trends-filter");
+  const q = new URLSearchParams({ window: form.window.value });
+  if (form.camera.value) q.set("camera", form.camera.value);
+  const t = await getJSON(`/api/v1/trends?${q}`);
+  const labels = t.buckets.map((b) => b.start.slice(11, 16));
+  drawBars(document.getElementById("chart-volume"), labels, [
+    { color: "#9aa5b1", values: t.buckets.map((b) => b.inspections) },
+    { color: "#b3261e", values: t.buckets.map((b) => b.ng_frames) }], false);
+  drawLine(document.getElementById("chart-rate"), labels, t.buckets.map((b) => b.inspections ? b.ng_rate : null));
+  const classes = [...new Set(t.buckets.flatMap((b) => b.defects.map((d) => d.class)))].sort();
+  const series = classes.map((c, k) => ({ name: c, color: palette[k % palette.length],
+    values: t.buckets.map((b) => (b.defects.find((d) => d.class === c) || { count: 0 }).count) }));
+  drawBars(document.getElementById("chart-classes"), labels, series, true);
+  document.getElementById("chart-legend").replaceChildren(...(series.length ? series.map((s) =>
+    el("span", {}, el("i", { style: `background:${s.color}` }), s.name)) : ["no defects in this window"]));
+  document.getElementById("trends-range").textContent = `${t.since.slice(0, 16).replace("T", " ")} – ${t.until.slice(11, 16)} UTC, ${t.bucket_seconds / 60} min buckets`;
+  for (const id of ["chart-volume", "chart-rate", "chart-classes"]) document.getElementById(id).dataset.buckets = String(t.buckets.length);
+}
+
 // --- routing ------------------------------------------------------------------------------------------------
 
 function route() {
   clearTimers();
   const [view, ...rest] = (location.hash.slice(1) || "overview").split("/");
-  state.view = ["overview", "camera", "inspections", "detect"].includes(view) ? view : "overview";
+  state.view = ["overview", "camera", "inspections", "trends", "detect"].includes(view) ? view : "overview";
+  if (state.view === "detect" && state.role === "viewer") state.view = "overview";
   state.camera = state.view === "camera" ? decodeURIComponent(rest.join("/")) : null;
   for (const section of document.querySelectorAll(".view")) section.hidden = section.id !== state.view;
   for (const a of document.querySelectorAll("header nav a")) a.classList.toggle("active", a.dataset.view === state.view);
@@ -282,6 +422,7 @@ function route() {
   if (state.view === "overview") { every(1000, refreshCameras); every(500, refreshTileImages); }
   if (state.view === "camera") every(500, refreshCamera);
   if (state.view === "detect") every(5000, refreshCameras);
+  if (state.view === "trends") { every(5000, refreshCameras); every(30000, refreshTrends); }
   if (state.view === "inspections") {
     every(5000, refreshCameras);
     loadInspections().catch(showError);
@@ -295,7 +436,7 @@ document.addEventListener("DOMContentLoaded", () => {
     state.token = document.getElementById("token-input").value.trim();
     sessionStorage.setItem("inspectd.token", state.token);
     showTokenForm(false);
-    route();
+    start().catch(showError);
   });
   document.getElementById("detect-form").addEventListener("submit", inspectImage);
   document.getElementById("inspection-filter").addEventListener("submit", (event) => {
@@ -304,6 +445,7 @@ document.addEventListener("DOMContentLoaded", () => {
     loadInspections().catch(showError);
   });
   document.getElementById("export-csv").addEventListener("click", () => exportCSV().catch(showError));
+  document.getElementById("trends-filter").addEventListener("change", () => refreshTrends().catch(showError));
   window.addEventListener("hashchange", route);
-  route();
+  start().catch(showError);
 });

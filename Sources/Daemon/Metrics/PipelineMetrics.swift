@@ -67,6 +67,8 @@ public final class PipelineMetrics: Sendable {
     public let reloadFailures: CoreMetrics.Counter
     /// 1 while the audit database can be written, 0 while it cannot (disk full, read-only, I/O error).
     public let auditWritable: CoreMetrics.Gauge
+    /// `GET /api/v1/events` clients cut off because they stopped reading.
+    public let eventClientCut: CoreMetrics.Counter
 
     /// Makes the metrics with their own registry.
     public init() {
@@ -87,6 +89,7 @@ public final class PipelineMetrics: Sendable {
         mqttConnected = Self.gauge("inspectd_mqtt_connected", [], registry, f)
         reloadFailures = Self.counter("inspectd_config_reload_failures_total", [], registry, f)
         auditWritable = Self.gauge("inspectd_audit_writable", [], registry, f)
+        eventClientCut = Self.counter("inspectd_http_event_clients_cut_total", [], registry, f)
         outboxDepth.record(0); mqttConnected.record(0)
         let build = BuildInfo.current
         Self.gauge("inspectd_build_info", [("version", build.version), ("commit", build.commit)], registry, f).record(1)
@@ -117,6 +120,7 @@ public final class PipelineMetrics: Sendable {
         "inspectd_frame_errors_total": "Frames not judged (recorded with verdict ERROR), by camera and reason.",
         "inspectd_http_auth_failures_total": "HTTP requests refused by http.auth (reason: missing, unknown or forbidden).",
         "inspectd_triggers_total": "Triggers answered, by camera, source (http, mqtt, modbus) and outcome (ok, ng, trigger_timeout, trigger_queue_full, inspection_failed, stopping).",
+        "inspectd_http_event_clients_cut_total": "GET /api/v1/events clients cut off because they accepted no data for 10 s while events waited.",
     ]
 
     /// The full name (unit suffix included) with its HELP text.

@@ -11,7 +11,7 @@ import Synchronization
 /// model on start and on every accepted reload, and attaches the pipeline, whose worker pool inspects the API's
 /// images and whose cameras' latest frames `frame.jpg` serves.
 public final class StationFacade: StationAPI {
-    private let metrics: PipelineMetrics
+    let metrics: PipelineMetrics
     private let health: PipelineHealth
     private let startedAt = Date()
     private let current = Mutex<(config: InspectdConfig?, model: Model?)>((nil, nil))
@@ -29,6 +29,8 @@ public final class StationFacade: StationAPI {
     let auditReader = AuditReader()
     /// `audit.path` in force (nil before the first `update`).
     var auditPath: String? { current.withLock { $0.config?.audit.path } }
+    /// `site.line` and `site.station` in force (empty before the first `update`), for the event feed.
+    var currentSite: (line: String, station: String) { current.withLock { ($0.config?.site.line ?? "", $0.config?.site.station ?? "") } }
 
     /// A façade over `metrics` and `health`; `status` and `cameras` work once `update` was called, `detect` and
     /// `frame` once the pipeline is attached too.
