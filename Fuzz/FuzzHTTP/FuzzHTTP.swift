@@ -23,7 +23,7 @@ public func fuzzHTTP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     if let v = field(1) { headers[.contentLength] = v }
     let uri = URI("/api/v1/detect" + (field(2).map { $0.hasPrefix("?") ? $0 : "?" + $0 } ?? ""))
     if let parsed = try? DetectParameters.parse(headers: headers, uri: uri, maxBody: 32 << 20) {
-        precondition(parsed.mediaType == "image/jpeg" || parsed.mediaType == "image/png")
+        precondition(["image/jpeg", "image/png", "multipart/form-data"].contains(parsed.mediaType))
         precondition(parsed.camera.map { !$0.isEmpty } ?? true)
     }
 
