@@ -39,6 +39,12 @@ public enum ModbusRegisterMap {
         case inspectionFailed = 5
         /// The station is stopping.
         case stopping = 6
+        /// Trigger was set again while the inspection ran (the PLC dropped trigger early and re-triggered):
+        /// the running inspection's result is withheld, as the PLC cannot tell which part it is for.
+        case outOfOrder = 7
+        /// The part-id registers changed while the part was inspected: the result is withheld, as it is not
+        /// the result of the part id the registers now hold.
+        case partIDChanged = 8
     }
 
     /// The first register of camera `index`'s block.

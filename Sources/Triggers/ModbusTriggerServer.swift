@@ -47,6 +47,9 @@ public final class ModbusTriggerServer: @unchecked Sendable {
     private let lock = NSLock()
     private var lastControl: [UInt16]
     private var pending: [Bool]
+    /// Per camera: the part id of the running inspection, and whether the PLC broke the handshake meanwhile.
+    private var runningPart: [String?]
+    private var outOfOrder: [Bool]
     private let thread = LoopThread(name: "modbus-server")
 
     /// Binds and starts serving. Throws naming the address when it cannot listen.
@@ -75,6 +78,8 @@ public final class ModbusTriggerServer: @unchecked Sendable {
         port = Int(UInt16(bigEndian: address.sin_port))
         lastControl = Array(repeating: 0, count: settings.cameras.count)
         pending = Array(repeating: false, count: settings.cameras.count)
+        runningPart = Array(repeating: nil, count: settings.cameras.count)
+        outOfOrder = Array(repeating: false, count: settings.cameras.count)
         for i in settings.cameras.indices { register(i, ModbusRegisterMap.status).pointee = ModbusRegisterMap.ready }
         thread.start { [self] in serve() }
     }
@@ -165,11 +170,19 @@ public final class ModbusTriggerServer: @unchecked Sendable {
                 let raw = UnsafeBufferPointer(start: mapping.pointee.tab_registers + base, count: ModbusRegisterMap.partIDRegisters)
                 if let partID = ModbusRegisterMap.decodePartID(raw) {
                     pending[i] = true
+                    runningPart[i] = partID
+                    outOfOrder[i] = false
                     started.append((camera, partID))
                 } else {
                     logger.warning("plc.modbus: \(camera) triggered without a valid part id (registers \(base)…\(base + 31))")
                     write(i, .failed(.badPartID))
                 }
+            } else if trigger && !was && pending[i] {
+                // Set again while busy: the PLC dropped trigger early and re-triggered. No second inspection; the
+                // running one's result is withheld (error 7), since the PLC would take it for the new part.
+                logger.warning("plc.modbus: \(camera) triggered again while busy; the running inspection's result is withheld")
+                outOfOrder[i] = true
+                status.pointee = readyBit | ModbusRegisterMap.busy | ModbusRegisterMap.error
             } else if !trigger && was {
                 // The PLC acknowledged: done and error clear; busy stays while an inspection still runs.
                 status.pointee = readyBit | (pending[i] ? ModbusRegisterMap.busy : 0)
@@ -183,7 +196,18 @@ public final class ModbusTriggerServer: @unchecked Sendable {
             guard let self, let i = settings.cameras.firstIndex(of: camera) else { return }
             lock.withLock {
                 pending[i] = false
-                write(i, outcome)
+                let base = ModbusRegisterMap.base(ofCamera: i) + ModbusRegisterMap.partID
+                let now = ModbusRegisterMap.decodePartID(
+                    UnsafeBufferPointer(start: mapping.pointee.tab_registers + base, count: ModbusRegisterMap.partIDRegisters))
+                if outOfOrder[i] {
+                    write(i, .failed(.outOfOrder, sequence: outcome.sequence))
+                } else if now != runningPart[i] {
+                    logger.warning("plc.modbus: \(camera)'s part id changed from \(runningPart[i] ?? "") to \(now ?? "(none)") during its inspection; result withheld")
+                    write(i, .failed(.partIDChanged, sequence: outcome.sequence))
+                } else {
+                    write(i, outcome)
+                }
+                runningPart[i] = nil; outOfOrder[i] = false
             }
         }
     }

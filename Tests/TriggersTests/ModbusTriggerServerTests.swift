@@ -81,6 +81,67 @@ final class ModbusTriggerServerTests: XCTestCase {
         XCTAssertEqual(seen.withLock { $0.count }, 3, "no inspection for a trigger without a part id")
     }
 
+    /// A PLC that breaks the handshake never gets a wrong result: re-triggering while busy withholds the running
+    /// inspection's result (error 7), a part id changed mid-inspection too (error 8); one that only drops trigger
+    /// early still gets its result, and the next trigger works.
+    func testOutOfOrderWritesGiveAnErrorNeverAWrongResult() throws {
+        let seen = Mutex<[String]>([])
+        let server = try ModbusTriggerServer(
+            settings: .init(host: "127.0.0.1", port: 0, unitID: 1, cameras: ["cam1"]),
+            logger: Logger(label: "test.modbus")) { _, partID, finish in
+                seen.withLock { $0.append(partID) }
+                DispatchQueue.global().asyncAfter(deadline: .now() + 0.6) {
+                    finish(TriggerOutcome(verdict: .ok, defectCount: 0, classCounts: [], sequence: 5))
+                }
+            }
+        defer { server.stop() }
+        let run = try TestProcess.run(TestProcess.python, ["-c", """
+            import sys, time, json
+            from pymodbus.client import ModbusTcpClient
+            c = ModbusTcpClient("127.0.0.1", port=\(server.port), timeout=5)
+            assert c.connect()
+            def rd(a, n=1): return c.read_holding_registers(a, count=n, device_id=1).registers
+            def wr(a, v): c.write_registers(a, v if isinstance(v, list) else [v], device_id=1)
+            def part(t):
+                d = t.encode().ljust(64, b"\\0"); return [d[i] << 8 | d[i + 1] for i in range(0, 64, 2)]
+            def until(f, what):
+                end = time.monotonic() + 30
+                while time.monotonic() < end:
+                    s = rd(1)[0]
+                    if f(s): return s
+                    time.sleep(0.01)
+                sys.exit("FAILED: " + what)
+            out = {}
+            # A: drop trigger while busy and set it again
+            wr(16, part("A-1")); wr(0, 1); until(lambda s: s & 2, "busy A")
+            wr(0, 0); wr(0, 1); until(lambda s: s & 4, "done A")
+            b = rd(0, 8); out["A"] = {"status": b[1], "verdict": b[3], "error": b[5]}
+            wr(0, 0); until(lambda s: not s & 12, "A acknowledged")
+            # B: change the part id while busy
+            wr(16, part("B-1")); wr(0, 1); until(lambda s: s & 2, "busy B")
+            wr(16, part("B-2")); until(lambda s: s & 4, "done B")
+            b = rd(0, 8); out["B"] = {"status": b[1], "verdict": b[3], "error": b[5]}
+            wr(0, 0); until(lambda s: not s & 12, "B acknowledged")
+            # C: drop trigger early only: the result still arrives; then a normal cycle
+            wr(16, part("C-1")); wr(0, 1); until(lambda s: s & 2, "busy C")
+            wr(0, 0); until(lambda s: s & 4, "done C")
+            b = rd(0, 8); out["C"] = {"status": b[1], "verdict": b[3], "error": b[5]}
+            wr(16, part("C-2")); wr(0, 1); until(lambda s: s & 4 and rd(2)[0] == b[2] + 1, "done C-2")
+            b = rd(0, 8); out["C2"] = {"status": b[1], "verdict": b[3], "error": b[5]}
+            wr(0, 0)
+            print(json.dumps(out))
+            """], timeout: 120)
+        XCTAssertEqual(run.status, 0, run.output)
+        let out = try XCTUnwrap(run.output.split(separator: "\n").last.flatMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: [String: Int]]
+        }, run.output)
+        XCTAssertEqual(out["A"], ["status": 0b1101, "verdict": 3, "error": Int(ModbusRegisterMap.ErrorCode.outOfOrder.rawValue)])
+        XCTAssertEqual(out["B"], ["status": 0b1101, "verdict": 3, "error": Int(ModbusRegisterMap.ErrorCode.partIDChanged.rawValue)])
+        XCTAssertEqual(out["C"], ["status": 0b0101, "verdict": 1, "error": 0], "dropping trigger early still gives the result")
+        XCTAssertEqual(out["C2"], ["status": 0b0101, "verdict": 1, "error": 0])
+        XCTAssertEqual(seen.withLock { $0 }, ["A-1", "B-1", "C-1", "C-2"], "no inspection for the out-of-order trigger")
+    }
+
     func testPartIdRegisters() {
         XCTAssertEqual(ModbusRegisterMap.decodePartID(ModbusRegisterMap.encodePartID("PCB-42")), "PCB-42")
         XCTAssertEqual(ModbusRegisterMap.decodePartID(ModbusRegisterMap.encodePartID("odd")), "odd")
