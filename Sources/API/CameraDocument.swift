@@ -50,6 +50,8 @@ public struct CameraDocument: Codable, Sendable, Equatable {
     /// What the source actually delivers, once known (nil before its first frame, or for V4L2 before the driver
     /// answered): for V4L2 what the driver agreed to, which may differ from the configured `source`.
     public var negotiated: Negotiated? = nil
+    /// `free_run` (every frame is judged) or `software` (a frame per trigger: `POST /api/v1/cameras/{id}/trigger`).
+    public var trigger: String = "free_run"
 
     /// The format, size and rate a source delivers.
     public struct Negotiated: Codable, Sendable, Equatable {

@@ -27,6 +27,9 @@ final class StationPageTests: XCTestCase {
               - id: cam1
                 source: {type: synthetic, width: 320, height: 320, fps: 4, defects_per_frame: [0, 2], seed: 5}
                 queue_size: 3
+              - id: line
+                source: {type: synthetic, width: 320, height: 320, fps: 4, seed: 9}
+                trigger: {mode: software, timeout: 20s}
             mqtt: {enabled: false}
             audit: {path: state/audit.db, batch_interval: 50ms}
             snapshots: {enabled: true, dir: snapshots}
@@ -45,7 +48,7 @@ final class StationPageTests: XCTestCase {
         let val = TestProcess.shared + "/datasets/deeppcb/images/val/"
         let image = val + (try FileManager.default.contentsOfDirectory(atPath: val).filter { $0.hasSuffix(".jpg") }.sorted()[0])
         let script = TestProcess.repositoryRoot.appendingPathComponent("Tests/Web/station_page.py").path
-        let run = try TestProcess.run(python, [script, "http://127.0.0.1:\(daemon.client.port)", operatorToken, "cam1", image, viewerToken],
+        let run = try TestProcess.run(python, [script, "http://127.0.0.1:\(daemon.client.port)", operatorToken, "cam1", image, viewerToken, "line"],
                                       timeout: 300)
         print(run.output)
         XCTAssertEqual(run.status, 0, run.output)

@@ -15,7 +15,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-base, token, camera, image, viewer = sys.argv[1:6]
+base, token, camera, image, viewer, triggered = sys.argv[1:7]
 options = Options()
 for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900"):
     options.add_argument(arg)
@@ -88,6 +88,17 @@ try:
     driver.find_element(By.CSS_SELECTOR, tile).click()
     wait("the camera view lists its thresholds", lambda: driver.find_elements(By.CSS_SELECTOR, "#camera-details tbody tr"))
     wait("the camera view shows the frame", lambda: loaded_image(driver.find_element(By.ID, "camera-frame")))
+    if driver.find_element(By.ID, "trigger-form").is_displayed():
+        sys.exit("FAILED: a free-running camera offers a trigger")
+
+    # A camera in trigger.mode software: the operator inspects the part under it by its id.
+    driver.get(base + "/#camera/" + triggered)
+    form = driver.find_element(By.ID, "trigger-form")
+    wait("the triggered camera offers 'Inspect this part'", lambda: form.is_displayed())
+    driver.find_element(By.ID, "trigger-part").send_keys("PAGE-0001")
+    driver.find_element(By.CSS_SELECTOR, "#trigger-form button").click()
+    wait("the part's verdict", lambda: "PAGE-0001" in driver.find_element(By.ID, "trigger-result").text)
+    print(f"trigger: {driver.find_element(By.ID, 'trigger-result').text}")
 
     # Inspections: the table fills, a filter applies, a row opens the inspection with its annotated snapshot.
     driver.get(base + "/#inspections")
@@ -138,7 +149,11 @@ try:
     wait("a viewer sent to #detect gets the station view", lambda: driver.find_element(By.ID, "overview").is_displayed())
     if driver.find_element(By.CSS_SELECTOR, "#detect-form button[type=submit]").is_displayed():
         sys.exit("FAILED: a viewer token gets an upload button")
-    print("viewer: no upload offered")
+    driver.get(base + "/#camera/" + triggered)
+    wait("the viewer sees the triggered camera", lambda: driver.find_element(By.ID, "camera-title").text.startswith(triggered))
+    if driver.find_element(By.ID, "trigger-form").is_displayed():
+        sys.exit("FAILED: a viewer token is offered a trigger")
+    print("viewer: no upload or trigger offered")
     logs = [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and "401" not in e["message"]]
     if logs:
         sys.exit(f"FAILED: browser console errors: {logs}")

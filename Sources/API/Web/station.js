@@ -145,8 +145,16 @@ async function refreshCameras() {
   }
 }
 
+// A camera with no judged frame yet (starting, or in trigger.mode software before its first trigger) has no
+// frame.jpg: it is not asked for, so the browser logs no failed request every half second.
+function hasFrame(id) {
+  const camera = state.cameras.find((c) => c.id === id);
+  return !camera || camera.frames_processed > 0;
+}
+
 async function refreshTileImages() {
   for (const tile of document.querySelectorAll("#cameras .tile")) {
+    if (!hasFrame(tile.dataset.camera)) continue;
     try { await showImage(tile.querySelector("img"), `/api/v1/cameras/${encodeURIComponent(tile.dataset.camera)}/frame.jpg?annotated=1`); }
     catch (e) { if (e.status !== 503) throw e; }  // no frame yet
   }
@@ -171,6 +179,9 @@ async function refreshCamera() {
     ]),
     el("h3", {}, "Thresholds in force"),
     el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "class"), el("th", {}, "confidence ≥"))), rows));
+  // Operator action: a camera in trigger.mode software inspects the part under it on request.
+  document.getElementById("trigger-form").hidden = !(state.role === "operator" && camera.trigger === "software");
+  if (camera.frames_processed === 0) return;  // no judged frame yet (see hasFrame)
   try { await showImage(document.getElementById("camera-frame"), `/api/v1/cameras/${encodeURIComponent(state.camera)}/frame.jpg?annotated=1`); }
   catch (e) { if (e.status !== 503) throw e; }  // no frame yet
 }
@@ -270,6 +281,25 @@ async function inspectImage(event) {
   }
 }
 
+
+// POST /api/v1/cameras/{id}/trigger with the part id typed in; shows the part's verdict when its frame is judged.
+async function triggerCamera(event) {
+  event.preventDefault();
+  const part = document.getElementById("trigger-part").value.trim();
+  const result = document.getElementById("trigger-result");
+  result.textContent = "inspecting…";
+  try {
+    const answer = await (await api(`/api/v1/cameras/${encodeURIComponent(state.camera)}/trigger`,
+      { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ part_id: part }) })).json();
+    result.replaceChildren(el("span", { class: answer.verdict === "OK" ? "ok" : "ng" }, answer.verdict),
+      ` ${answer.part_id} · frame ${answer.sequence} · ${answer.defects.length} defects · ${answer.latency_ms.toFixed(0)} ms`
+      + (answer.error ? ` · ${answer.error}` : ""));
+    showError(null);
+  } catch (e) {
+    result.textContent = "";
+    showError(e);
+  }
+}
 
 // --- who am I (GET /api/v1/session) and the live feed (GET /api/v1/events) ---------------------------------------
 
@@ -439,6 +469,7 @@ document.addEventListener("DOMContentLoaded", () => {
     start().catch(showError);
   });
   document.getElementById("detect-form").addEventListener("submit", inspectImage);
+  document.getElementById("trigger-form").addEventListener("submit", triggerCamera);
   document.getElementById("inspection-filter").addEventListener("submit", (event) => {
     event.preventDefault();
     document.getElementById("inspection-detail").hidden = true;

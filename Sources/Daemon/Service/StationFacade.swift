@@ -229,6 +229,7 @@ public final class StationFacade: StationAPI {
                                       queueDepth: count("inspectd_queue_depth"), queueSize: camera.queueSize,
                                       thresholds: thresholds)
             document.negotiated = negotiated(camera)
+            document.trigger = camera.trigger.mode.rawValue
             return document
         }
     }
