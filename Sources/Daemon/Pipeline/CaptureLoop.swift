@@ -79,7 +79,7 @@ final class CaptureLoop: Sendable {
             onEvent(event)
         }
         let (triggers, expire) = (self.triggers, self.expire)
-        let timeoutText = triggers.map { "no frame captured within trigger.timeout \(Self.describe($0.settings.timeout))" } ?? ""
+        let timeoutText = triggers.map { "no frame captured within trigger.timeout \(ConfigMapping.describe($0.settings.timeout))" } ?? ""
         func expireLate() {
             guard let triggers else { return }
             for t in triggers.expired(now: PipelineHealth.monotonicNanos()) { expire(t, .timeout, timeoutText) }
@@ -132,10 +132,5 @@ final class CaptureLoop: Sendable {
             }
             metrics.queueDepth.record(queues.depth(id))
         }
-    }
-
-    static func describe(_ d: Duration) -> String {
-        let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
-        return ms < 1000 ? "\(Int(ms)) ms" : String(format: "%g s", ms / 1000)
     }
 }
