@@ -100,7 +100,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: strict),
         .executableTarget(name: "inspectd", dependencies: [
-            "API", "Daemon", "Capture", "Imaging", "Engine", "Detection", "Delivery", "CModbus",
+            "API", "Daemon", "Capture", "Imaging", "Engine", "Detection", "Delivery", "CModbus", "CMosquitto",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),

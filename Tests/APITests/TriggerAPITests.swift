@@ -181,6 +181,14 @@ final class TriggerAPITests: XCTestCase {
         XCTAssertEqual(items.first?["trigger_source"] as? String, "http")
         XCTAssertEqual(items.first?["sequence"] as? Int, sequence)
 
+        // The live event stream names the part of an ERROR (or NG) inspection, as the MQTT payload does. curl ends
+        // the stream itself after 5 s (it inherits this process's ignored SIGTERM).
+        let url = "http://127.0.0.1:\(daemon.port)/api/v1/events?last_event_id=0-0"
+        let stream = try TestProcess.run("curl", ["-sSN", "-m", "5", url], timeout: 60).output
+        let lateEvent = stream.split(separator: "\n").first { $0.hasPrefix("data: ") && $0.contains(#""part_id":"PCB-LATE""#) }
+        XCTAssertNotNil(lateEvent, String(stream.prefix(4000)))
+        XCTAssertTrue(lateEvent?.contains(#""trigger_source":"http""#) ?? false, String(lateEvent ?? ""))
+
         let metrics = try http.get("/metrics").text
         XCTAssertTrue(metrics.contains(#"inspectd_triggers_total{camera="nocam",outcome="trigger_timeout",source="modbus"} 1"#)
                       || metrics.contains(#"inspectd_triggers_total{camera="nocam",source="modbus",outcome="trigger_timeout"} 1"#),

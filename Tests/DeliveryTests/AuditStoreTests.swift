@@ -61,6 +61,25 @@ final class AuditStoreTests: XCTestCase {
         writer.stop()
     }
 
+    /// A triggered part's record is committed at once, not at the end of the batch interval: its result message
+    /// waits in the outbox for that commit while a PLC gateway or MES waits for the result.
+    func testUrgentRecordIsCommittedWithoutWaitingForTheBatchInterval() throws {
+        let store = try openStore()
+        let writer = AuditWriter(store: store, settings: .init(maxDelay: 600))
+        writer.start()
+        defer { writer.stop() }
+        let count = { try store.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM inspections") } ?? 0 }
+        writer.submit(Fixtures.inspection(sequence: 1))
+        writer.submit(Fixtures.inspection(sequence: 2), urgent: true)
+        // Hang guard only: without the urgency the batch would wait 600 s.
+        let limit = Date().addingTimeInterval(60)
+        while try count() < 2 && Date() < limit { Thread.sleep(forTimeInterval: 0.01) }
+        XCTAssertEqual(try count(), 2, "the urgent record and the one batched before it are committed together")
+        writer.submit(Fixtures.inspection(sequence: 3))
+        Thread.sleep(forTimeInterval: 0.5)
+        XCTAssertEqual(try count(), 2, "an ordinary record waits for its batch again")
+    }
+
     func testFullQueueBlocksSubmitterAndDropsNothing() throws {
         let store = try openStore()
         let writer = AuditWriter(store: store, settings: .init(maxBatch: 3, maxDelay: 0.001, capacity: 2))

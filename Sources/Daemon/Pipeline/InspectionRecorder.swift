@@ -179,7 +179,7 @@ final class InspectionRecorder: Sendable {
         let camera = inspection.cameraID
         let judged = s.maker.judged(inspection, latencyNanos: latencyNanos,
                                     snapshot: snapshots?.save(inspection, jpeg: jpeg), part: part)
-        writer.submit(judged.record, messages: judged.messages)
+        writer.submit(judged.record, messages: judged.messages, urgent: part != nil)
         onRecorded.notify(captureNanos: inspection.monotonicNanos)
         for alarm in inspection.alarms {
             logger.warning("alarm \(alarm.ruleID): \(alarm.message)",
@@ -200,7 +200,7 @@ final class InspectionRecorder: Sendable {
                      latencyNanos: UInt64, part: PartFields? = nil) {
         let failed = state.withLock { $0 }.maker.failed(camera: camera, sequence: sequence, captureTime: captureTime,
                                                          reason: reason, latencyNanos: latencyNanos, part: part)
-        writer.submit(failed.record, messages: failed.messages)
+        writer.submit(failed.record, messages: failed.messages, urgent: part != nil)
         onRecorded.notify(captureNanos: captureNanos)
     }
 

@@ -78,6 +78,14 @@ extension StationFacade {
             },
         ]
         if let error = r.error { o["error"] = error }
+        if let p = r.part {  // as the MQTT payload writes them (MessageFactory)
+            o["part_id"] = p.partID; o["trigger_source"] = p.source
+            if let v = p.lot { o["lot"] = v }
+            if let v = p.order { o["order"] = v }
+            if let v = p.recipe { o["recipe"] = v }
+            if let v = p.meta, let meta = try? JSONSerialization.jsonObject(with: Data(v.utf8), options: .fragmentsAllowed) { o["meta"] = meta }
+            if let v = p.triggerID { o["trigger_id"] = v }
+        }
         if let s = r.snapshotPath { o["snapshot"] = s }
         if let s = r.annotatedPath { o["annotated_snapshot"] = s }
         return o

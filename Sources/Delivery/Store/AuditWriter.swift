@@ -131,9 +131,11 @@ public final class AuditWriter: @unchecked Sendable {
     public func start() { thread.start { [self] in self.run() } }
 
     /// Records an inspection, its defects and its outgoing messages (all in one transaction).
-    /// Blocks only while the queue is full.
-    public func submit(_ inspection: InspectionRecord, messages: [OutgoingMessage] = []) {
-        enqueue(.inspection(inspection, messages))
+    /// Blocks only while the queue is full. `urgent`: commit the batch now instead of at the end of
+    /// `batch_interval`, because someone waits for this record's messages (a triggered part's result: a PLC
+    /// gateway or MES waits on the result topic, and parts come a few per second, so the extra commits are cheap).
+    public func submit(_ inspection: InspectionRecord, messages: [OutgoingMessage] = [], urgent: Bool = false) {
+        enqueue(.inspection(inspection, messages), urgent: urgent)
     }
 
     /// Records a service event, with the messages it causes (e.g. a camera status or an alarm).
@@ -239,7 +241,7 @@ public final class AuditWriter: @unchecked Sendable {
         condition.unlock()
     }
 
-    private func enqueue(_ item: Item) {
+    private func enqueue(_ item: Item, urgent: Bool = false) {
         condition.lock()
         var bounded = true
         if case .event = item { bounded = false }
@@ -252,8 +254,9 @@ public final class AuditWriter: @unchecked Sendable {
         nextSeq += 1
         submitted += 1
         if firstQueuedAt == nil { firstQueuedAt = Date() }
+        if urgent { flushWanted = true }
         // Wake the writer only when a batch starts or fills: a wake-up per item costs a context switch per frame.
-        if queue.count == 1 || queue.count >= settings.maxBatch { condition.broadcast() }
+        if urgent || queue.count == 1 || queue.count >= settings.maxBatch { condition.broadcast() }
         condition.unlock()
     }
 

@@ -1,21 +1,25 @@
 import ArgumentParser
 import CModbus
+import CMosquitto
 import Daemon
 import Foundation
+import Glibc
 import Logging
 
 /// `inspectd bench trigger`: trigger-to-result latency of a software-triggered synthetic camera, over HTTP
-/// (`POST /api/v1/cameras/{id}/trigger`, one keep-alive client) and over the Modbus handshake (a libmodbus client
-/// polling the status register), at a few trigger rates. Prints p50/p99 against the goal "frame interval +
-/// engine latency + 5 ms"; never pass/fail.
+/// (`POST /api/v1/cameras/{id}/trigger`, one keep-alive client), over MQTT (a libmosquitto client publishing to
+/// the trigger topic and waiting on the result topic, through a mosquitto broker the bench starts) and over the
+/// Modbus handshake (a libmodbus client polling the status register), at a few trigger rates. Prints p50/p99
+/// against the goal "frame interval + engine latency + 5 ms", with where the daemon's time went; never pass/fail.
 struct BenchTrigger: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trigger",
         abstract: "Trigger-to-result latency over HTTP and Modbus TCP against a synthetic camera, at a few rates.",
         discussion: """
             Runs the daemon's service in this process (like inspectd run) with one synthetic camera in \
-            trigger.mode software, its HTTP listener and its Modbus server on free loopback ports, MQTT off and the \
-            audit database in a temporary directory. Each transport sends --triggers triggers at each --rates rate \
+            trigger.mode software, its HTTP listener and its Modbus server on free loopback ports, a mosquitto broker \
+            it starts on a free loopback port (MQTT is left out when mosquitto is not installed) and the audit \
+            database in a temporary directory. Each transport sends --triggers triggers at each --rates rate \
             (one at a time: a trigger still being answered delays the next).
             """)
 
@@ -47,6 +51,9 @@ struct BenchTrigger: ParsableCommand {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("inspectd.yaml")
+        let broker = MosquittoProcess(directory: dir)
+        defer { broker?.stop() }
+        if broker == nil { say("bench trigger: no mosquitto found (apt-get install mosquitto): MQTT is left out") }
         try """
             site: {line: bench, station: trigger}
             model: {path: \(URL(fileURLWithPath: model).standardizedFileURL.path)}
@@ -55,7 +62,7 @@ struct BenchTrigger: ParsableCommand {
               - id: cam
                 source: {type: synthetic, width: 640, height: 640, fps: \(fps), seed: 1}
                 trigger: {mode: software, timeout: 10s, queue: 16}
-            mqtt: {enabled: false}
+            mqtt: \(broker.map { "{host: 127.0.0.1, port: \($0.port)}" } ?? "{enabled: false}")
             audit: {path: \(dir.path)/audit.db}
             snapshots: {enabled: false}
             http: {listen: "127.0.0.1:0"}
@@ -77,33 +84,89 @@ struct BenchTrigger: ParsableCommand {
 
         let http = try BenchHTTPConnection(port: httpPort)
         var n = 0
-        let httpOnce: () throws -> Void = {
+        // Each returns the milliseconds from sending the trigger to having its result.
+        let httpOnce: () throws -> Double = {
             n += 1
+            let start = DispatchTime.now().uptimeNanoseconds
             let r = try http.request("POST", "/api/v1/cameras/cam/trigger", body: Data(#"{"part_id": "H\#(n)"}"#.utf8),
                                      contentType: "application/json")
             guard r.status == 200 else { throw ValidationError("HTTP trigger answered \(r.status): \(String(decoding: r.body, as: UTF8.self))") }
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         }
         let plc = try PLCClient(port: modbusPort, poll: poll / 1000)
         defer { plc.close() }
-        let modbusOnce: () throws -> Void = { n += 1; try plc.trigger(part: "M\(n)") }
+        let modbusOnce: () throws -> Double = { n += 1; return try plc.trigger(part: "M\(n)") }
+        var transports = [("HTTP  ", httpOnce), ("Modbus", modbusOnce)]
+        let mes = try broker.map { try MESClient(port: $0.port, prefix: "inspect/bench/trigger/cam") }
+        defer { mes?.close() }
+        if let mes {
+            // The daemon subscribes once it is connected: until then a trigger reaches nobody.
+            var answered = false
+            for _ in 0..<30 where !answered { n += 1; answered = (try? mes.trigger(part: "Q\(n)", timeout: 1)) != nil }
+            guard answered else { throw ValidationError("MQTT: no result for a trigger within 30 s") }
+            transports.append(("MQTT  ", { n += 1; return try mes.trigger(part: "Q\(n)", timeout: 30) }))
+        }
 
-        for _ in 0..<10 { try httpOnce() }  // warm-up
-        let engine = Self.inferenceMean(try http.request("GET", "/metrics").body)
+        for _ in 0..<10 { _ = try httpOnce() }  // warm-up
+        let metrics = { StageMeans.Totals(try http.request("GET", "/metrics").body) }
+        let engine = StageMeans(from: .init(), to: try metrics()).inference
         say(String(format: "  engine (inference stage mean while warming up): %.1f ms; goal p99 ≤ %.1f ms (frame interval + engine + 5 ms)",
                    engine, 1000 / fps + engine + 5))
         for rate in rateList {
-            for (name, once) in [("HTTP  ", httpOnce), ("Modbus", modbusOnce)] {
+            for (name, once) in transports {
+                let before = try metrics()
                 let ms = try Self.paced(triggers, rate: rate, once)
+                let stages = StageMeans(from: before, to: try metrics())
                 say(String(format: "  %@ at %5.1f/s  p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms", name, rate,
                            Self.percentile(ms, 0.5), Self.percentile(ms, 0.99), ms.max() ?? 0))
+                say("      " + stages.description)
             }
         }
-        say(String(format: "  Modbus figures include the PLC's poll period (%.1f ms) and its acknowledgement of each result", poll))
+        say(String(format: "  Modbus: from writing the trigger bit to reading done (polled every %.1f ms); the PLC's acknowledgement comes after", poll))
+        if mes != nil { say("  MQTT: from publishing the trigger (QoS 1) to receiving its result, through the audit commit and the outbox") }
+    }
+
+    /// Mean milliseconds per stage between two scrapes of /metrics: where a trigger's time goes in the daemon.
+    private struct StageMeans: CustomStringConvertible {
+        /// Per stage, the histogram's sum (s) and count.
+        struct Totals {
+            var sum: [String: Double] = [:], count: [String: Double] = [:]
+            init() {}
+            init(_ exposition: Data) {
+                for line in String(decoding: exposition, as: UTF8.self).split(separator: "\n")
+                where line.hasPrefix("inspectd_stage_latency_seconds_") {
+                    guard let r = line.range(of: "stage=\""), let end = line[r.upperBound...].firstIndex(of: "\""),
+                          let value = Double(line.split(separator: " ").last ?? "") else { continue }
+                    let stage = String(line[r.upperBound..<end])
+                    if line.hasPrefix("inspectd_stage_latency_seconds_sum") { sum[stage, default: 0] += value }
+                    if line.hasPrefix("inspectd_stage_latency_seconds_count") { count[stage, default: 0] += value }
+                }
+            }
+        }
+        let means: [String: Double]
+        init(from a: Totals, to b: Totals) {
+            var m: [String: Double] = [:]
+            for (stage, sum) in b.sum {
+                let count = b.count[stage, default: 0] - a.count[stage, default: 0]
+                if count > 0 { m[stage] = (sum - a.sum[stage, default: 0]) / count * 1000 }
+            }
+            means = m
+        }
+        var inference: Double { means["inference"] ?? 0 }
+        /// The trigger stage (arrival to answer) taken apart: the frame's wait and capture (for this source, drawing
+        /// and encoding it on demand) is what the frame's own stages leave of it.
+        var description: String {
+            let parts = ["queue", "preprocess", "inference", "postprocess"].map { ($0, means[$0] ?? 0) }
+            let trigger = means["trigger"] ?? 0
+            let capture = max(0, trigger - parts.reduce(0) { $0 + $1.1 })
+            return String(format: "in the daemon (means): trigger %.1f ms = capture %.1f", trigger, capture)
+                + parts.map { String(format: " + %@ %.1f", $0.0, $0.1) }.joined()
+        }
     }
 
     /// Runs `once` `count` times, starting one every 1/rate s (or at once when the last one took longer);
     /// returns each run's milliseconds.
-    private static func paced(_ count: Int, rate: Double, _ once: () throws -> Void) throws -> [Double] {
+    private static func paced(_ count: Int, rate: Double, _ once: () throws -> Double) throws -> [Double] {
         var out: [Double] = []
         var next = DispatchTime.now().uptimeNanoseconds
         let period = UInt64(1e9 / rate)
@@ -111,22 +174,10 @@ struct BenchTrigger: ParsableCommand {
             let now = DispatchTime.now().uptimeNanoseconds
             if next > now { usleep(UInt32((next - now) / 1000)) }
             let start = DispatchTime.now().uptimeNanoseconds
-            try once()
-            out.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            out.append(try once())
             next = max(next + period, start)
         }
         return out
-    }
-
-    /// The inference stage's mean from a Prometheus exposition, in ms.
-    private static func inferenceMean(_ exposition: Data) -> Double {
-        var sum = 0.0, count = 0.0
-        for line in String(decoding: exposition, as: UTF8.self).split(separator: "\n") where line.contains("stage=\"inference\"") {
-            let value = Double(line.split(separator: " ").last ?? "") ?? 0
-            if line.hasPrefix("inspectd_stage_latency_seconds_sum") { sum = value }
-            if line.hasPrefix("inspectd_stage_latency_seconds_count") { count = value }
-        }
-        return count > 0 ? sum / count * 1000 : 0
     }
 
     private static func percentile(_ values: [Double], _ p: Double) -> Double {
@@ -150,20 +201,23 @@ struct BenchTrigger: ParsableCommand {
         }
 
         /// Writes the part id, sets trigger, waits for done, reads the result, clears trigger, waits for done to clear.
-        func trigger(part: String) throws {
+        /// Returns the milliseconds from the trigger bit's write to done seen.
+        func trigger(part: String) throws -> Double {
             var id = Array(part.utf8.prefix(64)) + [UInt8](repeating: 0, count: 64 - min(64, part.utf8.count))
             var registers = stride(from: 0, to: 64, by: 2).map { UInt16(id[$0]) << 8 | UInt16(id[$0 + 1]) }
             id.removeAll()
-            guard modbus_write_registers(context, 16, 32, &registers) == 32, modbus_write_register(context, 0, 1) == 1 else {
-                throw ValidationError("Modbus write failed")
-            }
+            guard modbus_write_registers(context, 16, 32, &registers) == 32 else { throw ValidationError("Modbus write failed") }
+            let start = DispatchTime.now().uptimeNanoseconds
+            guard modbus_write_register(context, 0, 1) == 1 else { throw ValidationError("Modbus write failed") }
             var block = [UInt16](repeating: 0, count: 16)
             try wait { $0 & 4 != 0 }
+            let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
             guard modbus_read_registers(context, 0, 16, &block) == 16, block[5] == 0 else {
                 throw ValidationError("Modbus result: error code \(block[5])")
             }
             guard modbus_write_register(context, 0, 0) == 1 else { throw ValidationError("Modbus write failed") }
             try wait { $0 & 4 == 0 }
+            return ms
         }
 
         private func wait(_ status: (UInt16) -> Bool) throws {
@@ -178,5 +232,121 @@ struct BenchTrigger: ParsableCommand {
         }
 
         func close() { modbus_close(context); modbus_free(context) }
+    }
+
+    /// An MES on MQTT: publishes a trigger document (QoS 1) to the camera's trigger topic and waits for the
+    /// `inspectd.result/1` message with its part id on the result topic (libmosquitto, its own network thread).
+    private final class MESClient {
+        /// What the network thread hands over: result payloads and the subscription's acknowledgement.
+        private final class Inbox: @unchecked Sendable {
+            let condition = NSCondition()
+            var payloads: [Data] = []
+            var subscribed = false
+        }
+        private let handle: OpaquePointer
+        private let inbox = Inbox()
+        private let prefix: String
+
+        init(port: Int, prefix: String) throws {
+            mosquitto_lib_init()
+            self.prefix = prefix
+            guard let h = mosquitto_new("inspectd-bench-mes-\(getpid())", true, Unmanaged.passUnretained(inbox).toOpaque()) else {
+                throw ValidationError("mosquitto_new failed")
+            }
+            handle = h
+            mosquitto_message_callback_set(h) { _, context, message in
+                guard let context, let m = message?.pointee, let bytes = m.payload else { return }
+                let inbox = Unmanaged<Inbox>.fromOpaque(context).takeUnretainedValue()
+                inbox.condition.lock(); inbox.payloads.append(Data(bytes: bytes, count: Int(m.payloadlen)))
+                inbox.condition.broadcast(); inbox.condition.unlock()
+            }
+            mosquitto_subscribe_callback_set(h) { _, context, _, _, _ in
+                guard let context else { return }
+                let inbox = Unmanaged<Inbox>.fromOpaque(context).takeUnretainedValue()
+                inbox.condition.lock(); inbox.subscribed = true; inbox.condition.broadcast(); inbox.condition.unlock()
+            }
+            let limit = Date().addingTimeInterval(10)  // the broker was just started
+            while mosquitto_connect(h, "127.0.0.1", Int32(port), 30) != MOSQ_ERR_SUCCESS.rawValue {
+                guard Date() < limit else { mosquitto_destroy(h); throw ValidationError("MQTT: cannot connect to the broker on port \(port)") }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+            mosquitto_loop_start(h)
+            guard mosquitto_subscribe(h, nil, prefix + "/result", 1) == MOSQ_ERR_SUCCESS.rawValue,
+                  waitFor(timeout: 10, { $0.subscribed }) != nil else {
+                close(); throw ValidationError("MQTT: subscribing to \(prefix)/result failed")
+            }
+        }
+
+        /// Publishes a trigger for `part`; returns the milliseconds until its result arrived.
+        func trigger(part: String, timeout: TimeInterval) throws -> Double {
+            let body = Array(#"{"part_id": "\#(part)"}"#.utf8)
+            let start = DispatchTime.now().uptimeNanoseconds
+            guard mosquitto_publish(handle, nil, prefix + "/trigger", Int32(body.count), body, 1, false) == MOSQ_ERR_SUCCESS.rawValue else {
+                throw ValidationError("MQTT: publishing the trigger failed")
+            }
+            let found = waitFor(timeout: timeout) { inbox -> Bool? in
+                while !inbox.payloads.isEmpty {
+                    let p = inbox.payloads.removeFirst()
+                    if let o = try? JSONSerialization.jsonObject(with: p) as? [String: Any], o["part_id"] as? String == part { return true }
+                }
+                return nil
+            }
+            guard found != nil else { throw ValidationError("MQTT: no result for part \(part) within \(timeout) s") }
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        }
+
+        /// Waits until `ready` gives a value (it runs with the inbox locked); nil at the timeout.
+        private func waitFor<T>(timeout: TimeInterval, _ ready: (Inbox) -> T?) -> T? {
+            let deadline = Date().addingTimeInterval(timeout)
+            inbox.condition.lock(); defer { inbox.condition.unlock() }
+            while true {
+                if let v = ready(inbox) { return v }
+                if !inbox.condition.wait(until: deadline) { return ready(inbox) }
+            }
+        }
+
+        func close() {
+            mosquitto_disconnect(handle)
+            mosquitto_loop_stop(handle, false)
+            mosquitto_destroy(handle)
+        }
+    }
+
+    /// A mosquitto broker for the bench on a free loopback port, in `directory`; nil when mosquitto is not installed.
+    private final class MosquittoProcess {
+        let port: Int
+        private let process = Process()
+
+        init?(directory: URL) {
+            guard let path = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"]
+                .first(where: { FileManager.default.isExecutableFile(atPath: $0) }), let free = Self.freePort() else { return nil }
+            port = free
+            let conf = directory.appendingPathComponent("mosquitto.conf")
+            guard (try? "listener \(free) 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                .write(to: conf, atomically: true, encoding: .utf8)) != nil else { return nil }
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = ["-c", conf.path]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            guard (try? process.run()) != nil else { return nil }
+        }
+
+        func stop() { process.terminate(); process.waitUntilExit() }
+
+        /// A port the kernel just gave out on 127.0.0.1 (free for the moment it takes to start the broker).
+        private static func freePort() -> Int? {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { return nil }
+            defer { Glibc.close(fd) }
+            var a = sockaddr_in()
+            a.sin_family = sa_family_t(AF_INET); a.sin_port = 0; a.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let ok = withUnsafeMutablePointer(to: &a) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0
+                }
+            }
+            return ok ? Int(UInt16(bigEndian: a.sin_port)) : nil
+        }
     }
 }

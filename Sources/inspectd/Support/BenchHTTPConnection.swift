@@ -2,6 +2,9 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+// <sys/socket.h>'s SOCK_STREAM belongs to the first clang module that includes the header; in this target, with
+// libmodbus's and libmosquitto's module maps beside Glibc, that is CModbus (whose shim includes it).
+import CModbus
 
 /// A minimal HTTP/1.1 client on one keep-alive TCP connection to the loopback address, for `inspectd bench
 /// http`: requests with a body and `Content-Length` answers only, so the figures hold no client library's
