@@ -5,13 +5,20 @@ import XCTest
 /// Triggered inspection end to end, through the real transports: a software-triggered synthetic camera judged
 /// only when a trigger arrives over HTTP or from a PLC (pymodbus over Modbus TCP), its result recorded in the
 /// audit database with the part's fields and published on `{prefix}/{camera}/result` of a real mosquitto; a
-/// retried trigger id answered without a second inspection; a camera with no frames answering every trigger
-/// with a recorded timeout.
+/// retried trigger id answered without a second inspection; a camera that is down answering every trigger with a
+/// recorded camera_down error (Modbus code 3), and one with no frames left (a finished replay) with a timeout.
 final class TriggerAPITests: XCTestCase {
     private var dir: URL!
 
     override func setUpWithError() throws { dir = try TestProcess.temporaryDirectory("inspectd-api-trigger") }
     override func tearDown() { if let dir { try? FileManager.default.removeItem(at: dir) } }
+
+    /// One DeepPCB val image (from ../shared, never copied into the repository).
+    private static var oneImage: String {
+        let dir = TestProcess.shared + "/datasets/deeppcb/images/val"
+        let first = (try? FileManager.default.contentsOfDirectory(atPath: dir))?.filter { $0.hasSuffix(".jpg") }.sorted().first
+        return dir + "/" + (first ?? "missing.jpg")
+    }
 
     private func sql(_ db: String, _ query: String) throws -> String {
         try TestProcess.run("sqlite3", ["-readonly", "-separator", "|", "-cmd", ".timeout 10000", db, query]).output
@@ -37,6 +44,9 @@ final class TriggerAPITests: XCTestCase {
                 trigger: {mode: software, timeout: 300ms}
               - id: free
                 source: {type: synthetic, width: 320, height: 320, fps: 1, seed: 3}
+              - id: once
+                source: {type: replay, path: \(Self.oneImage), loop: false}
+                trigger: {mode: software, timeout: 300ms}
             detection: {confidence: 0.3}
             mqtt: {host: 127.0.0.1, port: \(broker.port), client_id: trg-daemon, topic_prefix: trg/s1}
             audit: {path: state/audit.db, batch_interval: 50ms}
@@ -80,10 +90,16 @@ final class TriggerAPITests: XCTestCase {
         let free = try trigger("free", #"{"part_id": "X"}"#)
         XCTAssertEqual(free.status, 409, free.text)
 
-        // A camera with no frames: the trigger times out, answered 504 and recorded as an error of that part.
+        // A camera that is down (no such device): the trigger finds no frame within its timeout, answered 503
+        // camera_down with the reason and recorded as an error of that part.
         let late = try trigger("nocam", #"{"part_id": "PCB-LATE"}"#)
-        XCTAssertEqual(late.status, 504, late.text)
-        XCTAssertTrue(late.text.contains("trigger_timeout"), late.text)
+        XCTAssertEqual(late.status, 503, late.text)
+        XCTAssertTrue(late.text.contains("camera_down") && late.text.contains("video-inspectd-test-missing"), late.text)
+        // A camera that is up but has no frame to give (its replay finished after one image): 504 trigger_timeout.
+        XCTAssertEqual(try trigger("once", #"{"part_id": "ONCE-1"}"#).status, 200)
+        let none = try trigger("once", #"{"part_id": "ONCE-2"}"#)
+        XCTAssertEqual(none.status, 504, none.text)
+        XCTAssertTrue(none.text.contains("trigger_timeout"), none.text)
 
         // The PLC: the whole handshake, twice, on the first triggered camera (block 0), then on the dead one (block 1).
         let port = try XCTUnwrap(daemon.service.modbusPort, "no Modbus server")
@@ -101,7 +117,7 @@ final class TriggerAPITests: XCTestCase {
         }
         let dead = try TestProcess.run(TestProcess.python, [script, "\(port)", "3", "1", "PLC-LATE"], timeout: 120)
         XCTAssertEqual(dead.status, 0, dead.output)
-        XCTAssertTrue(dead.output.contains(#""error": 2"#), "timeout error code 2: \(dead.output)")
+        XCTAssertTrue(dead.output.contains(#""error": 3"#), "camera down, error code 3: \(dead.output)")
 
         // MQTT: a message that is no trigger is answered with an error and the subscription goes on; a v5 trigger
         // with a response topic and correlation data gets its result there, with the correlation data.
@@ -130,10 +146,10 @@ final class TriggerAPITests: XCTestCase {
                       refused.filter { $0.topic.hasSuffix("/result") }.map(\.payload).joined(separator: "\n"))
 
         let recorded = try daemon.wait(60) {
-            try sql(db, "SELECT count(*) FROM inspections WHERE part_id IS NOT NULL") == "7"
+            try sql(db, "SELECT count(*) FROM inspections WHERE part_id IS NOT NULL") == "9"
         }
         let onRecord = try sql(db, "SELECT part_id, verdict FROM inspections WHERE part_id IS NOT NULL")
-        XCTAssertTrue(recorded, "seven triggered inspections on record: \(onRecord)")
+        XCTAssertTrue(recorded, "nine triggered inspections on record: \(onRecord)")
 
         // The audit database: one row per part (the retry made none), with its fields; the triggered camera judged
         // no frame without a trigger; the PLC's sequence numbers are the rows'.
@@ -142,10 +158,12 @@ final class TriggerAPITests: XCTestCase {
         XCTAssertEqual(try sql(db, "SELECT part_meta FROM inspections WHERE part_id = 'PCB-0001'"), #"{"shift":2}"#)
         XCTAssertEqual(try sql(db, "SELECT count(*) FROM inspections WHERE camera = 'line1' AND part_id IS NULL"), "0",
                        "a triggered camera judges only triggered frames")
-        XCTAssertEqual(try sql(db, "SELECT verdict, trigger_source, substr(error, 1, 15) FROM inspections WHERE part_id = 'PCB-LATE'"),
-                       "ERROR|http|trigger_timeout")
-        XCTAssertEqual(try sql(db, "SELECT verdict, trigger_source, substr(error, 1, 15) FROM inspections WHERE part_id = 'PLC-LATE'"),
-                       "ERROR|modbus|trigger_timeout")
+        XCTAssertEqual(try sql(db, "SELECT verdict, trigger_source, substr(error, 1, 11) FROM inspections WHERE part_id = 'PCB-LATE'"),
+                       "ERROR|http|camera_down")
+        XCTAssertEqual(try sql(db, "SELECT verdict, trigger_source, substr(error, 1, 11) FROM inspections WHERE part_id = 'PLC-LATE'"),
+                       "ERROR|modbus|camera_down")
+        XCTAssertEqual(try sql(db, "SELECT verdict, substr(error, 1, 15) FROM inspections WHERE part_id = 'ONCE-2'"),
+                       "ERROR|trigger_timeout")
         for c in cycles {
             let part = c["part"] as? String ?? ""
             XCTAssertEqual(try sql(db, "SELECT sequence, trigger_source FROM inspections WHERE part_id = '\(part)'"),
@@ -158,9 +176,9 @@ final class TriggerAPITests: XCTestCase {
 
         // The broker: one result per triggered inspection, OK ones included, with the part's fields (and the
         // refused MQTT message's error).
-        let results = subscriber.wait(timeout: 60) { $0.filter { $0.topic.hasSuffix("/result") }.count >= 8 }
+        let results = subscriber.wait(timeout: 60) { $0.filter { $0.topic.hasSuffix("/result") }.count >= 10 }
             .filter { $0.topic.hasSuffix("/result") }
-        XCTAssertEqual(results.count, 8, results.map(\.payload).joined(separator: "\n"))
+        XCTAssertEqual(results.count, 10, results.map(\.payload).joined(separator: "\n"))
         let payload = try XCTUnwrap(results.compactMap { m -> [String: Any]? in
             guard let o = try? JSONSerialization.jsonObject(with: Data(m.payload.utf8)) as? [String: Any] else { return nil }
             return o["part_id"] as? String == "PCB-0001" ? o : nil
@@ -190,8 +208,8 @@ final class TriggerAPITests: XCTestCase {
         XCTAssertTrue(lateEvent?.contains(#""trigger_source":"http""#) ?? false, String(lateEvent ?? ""))
 
         let metrics = try http.get("/metrics").text
-        XCTAssertTrue(metrics.contains(#"inspectd_triggers_total{camera="nocam",outcome="trigger_timeout",source="modbus"} 1"#)
-                      || metrics.contains(#"inspectd_triggers_total{camera="nocam",source="modbus",outcome="trigger_timeout"} 1"#),
+        XCTAssertTrue(metrics.contains(#"inspectd_triggers_total{camera="nocam",outcome="camera_down",source="modbus"} 1"#)
+                      || metrics.contains(#"inspectd_triggers_total{camera="nocam",source="modbus",outcome="camera_down"} 1"#),
                       metrics.split(separator: "\n").filter { $0.contains("triggers_total") }.joined(separator: "\n"))
         XCTAssertEqual(daemon.stop(), 0, "a clean stop")
     }

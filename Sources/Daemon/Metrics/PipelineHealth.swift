@@ -66,6 +66,11 @@ public final class PipelineHealth: Sendable {
         }
     }
 
+    /// Why camera `id` is down, or nil while it is not.
+    public func downReason(_ id: String) -> String? {
+        state.withLock { s in s.cameras[id].flatMap { $0.state == .down ? $0.reason ?? "no reason given" : nil } }
+    }
+
     /// A frame entered a camera queue.
     public func frameAccepted() { state.withLock { $0.accepted &+= 1 } }
     /// A queued frame was dropped (overload).

@@ -119,7 +119,7 @@ public final class PipelineMetrics: Sendable {
         "inspectd_audit_writable": "1 while the audit database accepts writes, 0 while records are held in the spill.",
         "inspectd_frame_errors_total": "Frames not judged (recorded with verdict ERROR), by camera and reason.",
         "inspectd_http_auth_failures_total": "HTTP requests refused by http.auth (reason: missing, unknown or forbidden).",
-        "inspectd_triggers_total": "Triggers answered, by camera, source (http, mqtt, modbus) and outcome (ok, ng, trigger_timeout, trigger_queue_full, inspection_failed, stopping).",
+        "inspectd_triggers_total": "Triggers answered, by camera, source (http, mqtt, modbus) and outcome (ok, ng, trigger_timeout, camera_down, trigger_queue_full, inspection_failed, stopping).",
         "inspectd_http_event_clients_cut_total": "GET /api/v1/events clients cut off because they accepted no data for 10 s while events waited.",
     ]
 

@@ -80,9 +80,17 @@ final class CaptureLoop: Sendable {
         }
         let (triggers, expire) = (self.triggers, self.expire)
         let timeoutText = triggers.map { "no frame captured within trigger.timeout \(ConfigMapping.describe($0.settings.timeout))" } ?? ""
+        // A trigger that found no frame on a camera that is down says so (Modbus error 3, HTTP 503): the PLC's
+        // operator is told to look at the camera, not at the line's timing.
         func expireLate() {
             guard let triggers else { return }
-            for t in triggers.expired(now: PipelineHealth.monotonicNanos()) { expire(t, .timeout, timeoutText) }
+            for t in triggers.expired(now: PipelineHealth.monotonicNanos()) {
+                if let reason = health.downReason(id) {
+                    expire(t, .cameraDown, "the camera is down (\(reason)): \(timeoutText)")
+                } else {
+                    expire(t, .timeout, timeoutText)
+                }
+            }
         }
         var backoff = 1.0
         while !isStopping {

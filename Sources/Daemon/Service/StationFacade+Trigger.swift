@@ -35,6 +35,8 @@ extension StationFacade {
             throw APIError(.tooManyRequests, result.failure!.rawValue, result.message, headers: [.retryAfter: "1"])
         case .stopping?:
             throw APIError(.serviceUnavailable, result.failure!.rawValue, result.message)
+        case .cameraDown?:
+            throw APIError(.serviceUnavailable, result.failure!.rawValue, result.message, headers: [.retryAfter: "5"])
         case .inspectionFailed?, nil:
             return TriggerAnswer(result)
         }

@@ -52,6 +52,7 @@ extension TriggerOutcome {
         }
         switch failure {
         case .timeout: self = .failed(.timeout)
+        case .cameraDown: self = .failed(.cameraDown)
         case .queueFull: self = .failed(.queueFull)
         case .inspectionFailed: self = .failed(.inspectionFailed, sequence: r.sequence)
         case .stopping: self = .failed(.stopping)

@@ -9,6 +9,8 @@ struct TriggerResult: Sendable {
     enum Failure: String, Sendable {
         /// No frame was inspected within the camera's `trigger.timeout`.
         case timeout = "trigger_timeout"
+        /// The same, while the camera was down (unplugged, failing to stream): the reason names why.
+        case cameraDown = "camera_down"
         /// `trigger.queue` triggers were already waiting.
         case queueFull = "trigger_queue_full"
         /// The frame was taken but could not be judged (undecodable, not aligned to its golden image, ...).
