@@ -213,4 +213,53 @@ final class TriggerAPITests: XCTestCase {
                       metrics.split(separator: "\n").filter { $0.contains("triggers_total") }.joined(separator: "\n"))
         XCTAssertEqual(daemon.stop(), 0, "a clean stop")
     }
+
+    /// A golden image per product: the recipe a trigger names chooses the board its frame is aligned to; another
+    /// product's board refuses the frame, and a recipe the camera does not know, or none without a default image,
+    /// is an ERROR result naming the recipes, never a verdict.
+    func testATriggersRecipeChoosesItsGoldenImage() throws {
+        let data = TestProcess.shared + "/datasets/deeppcb"
+        let names = try FileManager.default.contentsOfDirectory(atPath: data + "/images/val").filter { $0.hasSuffix(".jpg") }.sorted()
+        let image = data + "/images/val/" + names[0]
+        let right = data + "/templates/val/" + names[0], wrong = data + "/templates/val/" + names[7]
+        let model = TestProcess.repositoryRoot.appendingPathComponent("Models/deeppcb-ref-yolov8n.int8.onnx").path
+        let daemon = try RunningDaemon(yaml: """
+            site: {line: trg, station: s2}
+            model: {path: \(model)}
+            workers: {count: 1}
+            cameras:
+              - id: board
+                source: {type: replay, path: \(image), loop: true}
+                trigger: {mode: software, timeout: 20s}
+                reference:
+                  recipes: {top-\(names[0]): \(right), other: \(wrong)}
+            mqtt: {enabled: false}
+            audit: {path: state/audit.db, batch_interval: 50ms}
+            http: {listen: "127.0.0.1:0"}
+            """, directory: dir)
+        defer { daemon.stop() }
+        func trigger(_ json: String) throws -> [String: Any] {
+            let body = dir.appendingPathComponent("trigger-\(UUID().uuidString).json")
+            try json.write(to: body, atomically: true, encoding: .utf8)
+            let a = try daemon.client.request("POST", "/api/v1/cameras/board/trigger", bodyFile: body.path,
+                                              headers: ["Content-Type": "application/json"])
+            XCTAssertEqual(a.status, 200, a.text)
+            return a.object ?? [:]
+        }
+        let judged = try trigger(#"{"part_id": "R-1", "recipe": "top-\#(names[0])"}"#)
+        XCTAssertTrue(["OK", "NG"].contains(judged["verdict"] as? String ?? ""), "\(judged)")
+        let refused = try trigger(#"{"part_id": "R-2", "recipe": "other"}"#)
+        XCTAssertEqual(refused["verdict"] as? String, "ERROR", "\(refused)")
+        XCTAssertTrue((refused["error"] as? String ?? "").contains("does_not_match_reference"), "\(refused)")
+        let unknown = try trigger(#"{"part_id": "R-3", "recipe": "bottom"}"#)
+        XCTAssertEqual(unknown["verdict"] as? String, "ERROR", "\(unknown)")
+        let why = unknown["error"] as? String ?? ""
+        XCTAssertTrue(why.contains("unknown_recipe") && why.contains("'bottom'") && why.contains("other, top-"), why)
+        let none = try trigger(#"{"part_id": "R-4"}"#)
+        XCTAssertTrue((none["error"] as? String ?? "").contains("no_recipe"), "\(none)")
+        let db = dir.appendingPathComponent("state/audit.db").path
+        XCTAssertTrue(try daemon.wait(30) { try sql(db, "SELECT count(*) FROM inspections") == "4" })
+        XCTAssertEqual(try sql(db, "SELECT part_id || ':' || verdict || ':' || recipe FROM inspections WHERE part_id = 'R-3'"),
+                       "R-3:ERROR:bottom")
+    }
 }

@@ -301,5 +301,18 @@ final class ConfigTests: XCTestCase {
                          at: "cameras[0].reference.align.max_rotation", containing: "10")
         assertOneProblem(yaml(camera: "  - id: cam1\n    source: {type: synthetic, defective_fraction: 2}\n"),
                          at: "cameras[0].source.defective_fraction", containing: "1")
+        // Recipes: a golden image per product, for triggered cameras, with names a trigger can carry.
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/top.png", contents: Data([0])))
+        let triggered = "  - id: cam1\n    source: {type: replay, path: images}\n    trigger: {mode: software}\n"
+        let c = try? InspectdConfig.parse(yaml: yaml(camera: triggered + "    reference: {recipes: {top: top.png}}\n"),
+                                          file: "t.yaml", baseDirectory: dir)
+        XCTAssertEqual(c?.cameras[0].reference?.recipes, ["top": dir + "/top.png"])
+        XCTAssertNil(c?.cameras[0].reference?.image, "no default image needed with recipes")
+        assertOneProblem(yaml(camera: "  - id: cam1\n    source: {type: replay, path: images}\n    reference: {recipes: {top: top.png}}\n"),
+                         at: "cameras[0].reference", containing: "trigger.mode software")
+        assertOneProblem(yaml(camera: triggered + "    reference: {recipes: {top: nope.png}}\n"),
+                         at: "cameras[0].reference.recipes.top", containing: "does not exist")
+        assertOneProblem(yaml(camera: triggered + "    reference: {recipes: {\"caf\\u00e9\": top.png}}\n"),
+                         at: "cameras[0].reference.recipes.café", containing: "printable ASCII")
     }
 }

@@ -58,6 +58,9 @@ public struct CameraConfig: Sendable, Equatable {
         /// Lowest match score (normalised correlation after alignment, 0…1) accepted as the same product
         /// (`align.min_match`).
         public var minMatch: Double
+        /// A golden image per product (`recipes`, name → image), chosen by the `recipe` a trigger names; `image`
+        /// (or the synthetic board) then serves triggers that name none. Triggered cameras only.
+        public var recipes: [String: String] = [:]
     }
 
     /// What capture does with a new frame when the camera's queue is full.
@@ -177,14 +180,28 @@ extension CameraConfig {
             let rules: [NamedValue<LineRule>]? = m.has("line_rules") ? DetectionConfig.readLineRules(m) : nil
             let reference: Reference? = m.has("reference") ? m.section("reference") { r in
                 let image: String? = r.has("image") ? r.path("image", .readableFile) : nil
-                if !r.has("image"), let source, source.type != "synthetic" {
-                    r.report("image", "is required (only a synthetic camera paints its own golden board)")
+                let recipes: [String: String] = r.has("recipes") ? r.section("recipes") { c in
+                    if c.keys.count > 32 { c.reportHere("at most 32 recipes per camera (\(c.keys.count) given)") }
+                    var out: [String: String] = [:]
+                    for name in c.keys {
+                        // As a trigger's recipe field must be, or no trigger could ever name it.
+                        guard !name.isEmpty, name.utf8.count <= 64, name.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) else {
+                            _ = c.string(name)  // read, so it is not also reported as an unknown key
+                            c.report(name, "a recipe name is 1…64 printable ASCII characters, as a trigger's recipe")
+                            continue
+                        }
+                        if let path = c.path(name, .readableFile) { out[name] = path }
+                    }
+                    return out
+                } : [:]
+                if !r.has("image"), !r.has("recipes"), let source, source.type != "synthetic" {
+                    r.report("image", "is required (only a synthetic camera paints its own golden board), or give recipes")
                 }
                 let align = r.section("align") { a in
                     (a.double("max_shift", default: 20, in: 0...1000), a.double("max_rotation", default: 2, in: 0...10),
                      a.double("min_match", default: 0.5, in: 0...1))
                 }
-                return Reference(image: image, maxShift: align.0, maxRotation: align.1, minMatch: align.2)
+                return Reference(image: image, maxShift: align.0, maxRotation: align.1, minMatch: align.2, recipes: recipes)
             } : nil
             let trigger: Trigger = m.has("trigger") ? m.section("trigger") { t in
                 Trigger(mode: t.choice("mode", default: .freeRun),
@@ -192,6 +209,9 @@ extension CameraConfig {
                         timeout: t.duration("timeout", default: .seconds(2), in: .milliseconds(10)...(.seconds(600))),
                         queue: t.int("queue", default: 8, in: 1...1024))
             } : .freeRun
+            if let reference, !reference.recipes.isEmpty, !trigger.isTriggered {
+                m.report("reference", "recipes choose a golden image per trigger: the camera needs trigger.mode software")
+            }
             // A triggered frame must not be dropped for a newer one: it is the part's only inspection.
             let overloadPolicy = trigger.isTriggered && !m.has("overload") ? .block : overload
             guard let id, let source else { return nil }

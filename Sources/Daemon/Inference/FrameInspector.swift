@@ -87,7 +87,8 @@ public final class FrameInspector {
     private func tools(for reference: ReferenceImage) throws -> (aligner: ReferenceAligner, composer: ReferenceComposer) {
         let key = ObjectIdentifier(reference)
         if let p = prepared[key] { return (p.aligner, p.composer) }
-        if prepared.count >= 8 { prepared.removeAll() }  // references change only on reload; keep memory bounded
+        // references change only on reload; keep memory bounded (a camera has at most 32 recipes, one default)
+        if prepared.count >= 40 { prepared.removeAll() }
         let plane = try GrayPlane(reference.luma)
         let tools = (try ReferenceAligner(reference: plane, settings: reference.settings),
                      try ReferenceComposer(reference: plane, targetWidth: inputWidth, targetHeight: inputHeight))

@@ -21,6 +21,8 @@ final class CameraLane: Sendable {
     let queueGeneration: UInt64
     /// The golden image frames are aligned to and composed with (`reference`), when the camera has one.
     let reference: ReferenceImage?
+    /// The golden image of each recipe (`reference.recipes`), chosen by a trigger's recipe.
+    let recipeReferences: [String: ReferenceImage]
     /// The triggers waiting for or being inspected on a frame (`trigger.mode: software`); nil in free run.
     let triggers: TriggerBook?
     private let capture: CaptureLoop
@@ -84,6 +86,8 @@ final class CameraLane: Sendable {
             do {
                 if let path = r.image {
                     reference = try ReferenceImage(path: path, settings: settings)
+                } else if !r.recipes.isEmpty && source.reference == nil {
+                    reference = nil  // every trigger must name its recipe
                 } else if let board = source.reference {
                     reference = try ReferenceImage(name: "\(config.id)'s synthetic golden board", image: board,
                                                    settings: settings)
@@ -93,8 +97,16 @@ final class CameraLane: Sendable {
             } catch {
                 throw DaemonError("camera \(config.id): reference.image: \(error)")
             }
+            var recipes: [String: ReferenceImage] = [:]
+            for (name, path) in r.recipes {
+                do { recipes[name] = try ReferenceImage(path: path, settings: settings) } catch {
+                    throw DaemonError("camera \(config.id): reference.recipes.\(name): \(error)")
+                }
+            }
+            recipeReferences = recipes
         } else {
             reference = nil
+            recipeReferences = [:]
         }
         if case .synthetic = config.source { groundTruth = Mutex(GroundTruthScore()) } else { groundTruth = Mutex(nil) }
         judge = try rules.makeJudge(cameraID: config.id, state: recorder.loadAdaptiveState(camera: config.id))
@@ -171,6 +183,26 @@ final class CameraLane: Sendable {
         recorder.recordError(camera: t.camera, sequence: 0, captureTime: Date(), captureNanos: t.arrivedAt,
                              reason: "\(failure.rawValue): \(message)", latencyNanos: now &- t.arrivedAt, part: t.part)
         metrics.countTrigger(camera: t.camera, source: t.part.source, outcome: failure.rawValue)
+    }
+
+    /// The golden image for a frame taken for a trigger naming `recipe`: the recipe's own when the camera has
+    /// `reference.recipes` (a recipe it does not know is refused, never judged against another product's board),
+    /// else the camera's one reference (a recipe is then just a part field).
+    func reference(recipe: String?) throws -> ReferenceImage? {
+        guard !recipeReferences.isEmpty else { return reference }
+        let known = recipeReferences.keys.sorted().joined(separator: ", ")
+        if let recipe {
+            guard let r = recipeReferences[recipe] else {
+                throw FrameInspector.ReferenceError(description: "no golden image for recipe '\(SafeName.printable(recipe))' "
+                                                    + "(reference.recipes: \(known))", code: "unknown_recipe")
+            }
+            return r
+        }
+        guard let reference else {
+            throw FrameInspector.ReferenceError(description: "the trigger named no recipe and the camera has no default "
+                                                + "golden image (reference.image); recipes: \(known)", code: "no_recipe")
+        }
+        return reference
     }
 
     /// The detector in force (for a worker, per frame).

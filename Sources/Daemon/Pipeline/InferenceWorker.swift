@@ -90,7 +90,8 @@ final class InferenceWorker: @unchecked Sendable {
         // The frame's pixels outlive the capture buffer as the camera's latest frame (HTTP API): copied now, once.
         let view = lane.live.copy(frame.pixels, camera: frame.cameraID)
         do {
-            let r = try inspector.inspect(frame.pixels, detector: lane.detector, reference: lane.reference)
+            let reference = try lane.reference(recipe: job.trigger?.part.recipe)
+            let r = try inspector.inspect(frame.pixels, detector: lane.detector, reference: reference)
             metrics.record(.preprocess, nanoseconds: UInt64(r.timing.preprocessMs * 1e6))
             metrics.record(.inference, nanoseconds: UInt64(r.timing.inferenceMs * 1e6))
             var jpeg: Data?
