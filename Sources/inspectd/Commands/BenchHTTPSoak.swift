@@ -79,8 +79,8 @@ struct BenchHTTPSoak {
 
         let broker = try Self.launch(mosquitto, ["-c", dir.appendingPathComponent("mosquitto.conf").path],
                                      log: dir.appendingPathComponent("mosquitto.log"))
-        // SIGKILL: this process ignores SIGTERM (the daemon's signal watcher) and mosquitto inherits that; the
-        // broker keeps nothing on disk here.
+        // SIGKILL: mosquitto inherits this process's signal mask, in which SIGTERM is blocked (seen in its
+        // /proc/PID/status SigBlk), so it would never stop on SIGTERM; it keeps nothing on disk here.
         defer { if broker.isRunning { kill(broker.processIdentifier, SIGKILL); broker.waitUntilExit() } }
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let daemon = try Self.launch(executable, ["run", "--config", dir.appendingPathComponent("inspectd.yaml").path],
@@ -119,11 +119,12 @@ struct BenchHTTPSoak {
         // Resident memory and open descriptors of the daemon, printed as they are sampled.
         let started = Date()
         var samples: [Sample] = []
-        say("  t(s)  RSS(MiB)  fds   requests  SSE events")
+        say("  t(s)  RSS(MiB) (anon   file)  fds   requests  SSE events")
         func sample() {
-            let s = Sample(t: Date().timeIntervalSince(started), residentMiB: Self.residentMiB(pid), fds: Self.openFDs(pid))
+            let m = BenchPipeline.MemoryUsage.read(process: "\(pid)")
+            let s = Sample(t: Date().timeIntervalSince(started), residentMiB: m.residentMB, fds: Self.openFDs(pid))
             samples.append(s)
-            say(String(format: "  %5.0f  %8.1f  %4d  %9d  %10d", s.t, s.residentMiB, s.fds, tally.requests,
+            say(String(format: "  %5.0f  %8.1f %6.1f %6.1f  %4d  %9d  %10d", s.t, s.residentMiB, m.anonymousMB, m.fileMB, s.fds, tally.requests,
                        feeds.reduce(0) { $0 + $1.received }))
         }
         sample()
@@ -481,10 +482,6 @@ struct BenchHTTPSoak {
         let sxx = samples.reduce(0) { $0 + ($1.t - mt) * ($1.t - mt) }
         let sxy = samples.reduce(0) { $0 + ($1.t - mt) * ($1.residentMiB - mr) }
         return sxx > 0 ? sxy / sxx : 0
-    }
-
-    private static func residentMiB(_ pid: Int32) -> Double {
-        BenchPipeline.MemoryUsage.read(process: "\(pid)").residentMB
     }
 
     private static func openFDs(_ pid: Int32) -> Int {

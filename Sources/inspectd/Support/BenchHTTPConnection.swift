@@ -124,8 +124,14 @@ final class BenchHTTPConnection {
     /// framing of the body.
     private func readHead(_ data: inout Data) throws -> (Int, (length: Int?, chunked: Bool)) {
         let separator = Data("\r\n\r\n".utf8)
-        var end = data.range(of: separator)
-        while end == nil { try receive(into: &data); end = data.range(of: separator) }
+        var end = data.range(of: separator), waits = 0
+        while end == nil {
+            // A stream's short timeout is for its reader between events: the answer's head may take longer.
+            do { try receive(into: &data) } catch let failure as Failure where failure.timedOut && (timeout ?? 0) * Double(waits) < 60 {
+                waits += 1
+            }
+            end = data.range(of: separator)
+        }
         let lines = String(decoding: data[..<end!.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
         data = Data(data[end!.upperBound...])
         let parts = lines[0].split(separator: " ")
