@@ -38,7 +38,9 @@ struct BenchHTTPSoak {
         }
     }
 
-    /// Memory after warm-up may grow by at most this share of itself, or `flatAllowanceMiB` if that is larger.
+    /// Memory after warm-up may grow by at most this share of itself, or `flatAllowanceMiB` if that is larger: by
+    /// the end of the run, and in an hour at the least-squares slope of the samples after warm-up (so a steady
+    /// climb fails even when a short run ends inside the allowance).
     static let flatShare = 0.05, flatAllowanceMiB = 8.0
 
     func run() throws {
@@ -193,8 +195,9 @@ struct BenchHTTPSoak {
         let warmIndex = samples.firstIndex(where: { $0.t >= seconds / 4 }) ?? max(0, samples.count - 1)
         let warm = samples[warmIndex], last = samples[samples.count - 1]
         let allowance = max(Self.flatShare * warm.residentMiB, Self.flatAllowanceMiB)
-        let flat = last.residentMiB - warm.residentMiB <= allowance
         let later = samples[warmIndex...]
+        let hourly = Self.slope(later) * 3600
+        let flat = last.residentMiB - warm.residentMiB <= allowance && hourly <= allowance
         say(String(format: "  daemon RSS %.1f MiB at start, %.1f MiB after warm-up (t=%.0f s), %.1f MiB at the end (%+.1f; "
                    + "least-squares slope after warm-up %+.2f MiB per 10 min); fds %d…%d after warm-up",
                    samples[0].residentMiB, warm.residentMiB, warm.t, last.residentMiB, last.residentMiB - warm.residentMiB,
@@ -210,11 +213,15 @@ struct BenchHTTPSoak {
         if gaps > 0 || duplicates > 0 { failed.append("SSE: \(gaps) listeners saw a gap, \(duplicates) a duplicate") }
         if wrongResumes > 0 { failed.append("SSE: \(wrongResumes) resumes elsewhere than the last id") }
         if received == 0 && !feeds.isEmpty { failed.append("SSE: no event received") }
-        if !flat { failed.append(String(format: "RSS grew %.1f MiB after warm-up (allowed %.1f)", last.residentMiB - warm.residentMiB, allowance)) }
+        if !flat {
+            failed.append(String(format: "RSS not flat: %+.1f MiB after warm-up, %+.1f MiB an hour at its slope (allowed %.1f)",
+                                 last.residentMiB - warm.residentMiB, hourly, allowance))
+        }
         if exitCode != 0 { failed.append("the daemon did not stop cleanly") }
         say("  rule: no 5xx but 503, every request answered, no 4xx but 404 (a snapshot pruned) and 429, every SSE "
             + "listener's events exactly the audit database's between its first and last id, RSS at the end at most "
-            + String(format: "max(%.0f%%, %.0f MiB) above the first sample after the first quarter of the run, a clean stop",
+            + String(format: "max(%.0f%%, %.0f MiB) above the first sample after the first quarter of the run, and no more "
+                     + "than that an hour at the slope of the samples since, a clean stop",
                      Self.flatShare * 100, Self.flatAllowanceMiB))
         if failed.isEmpty {
             say("soak http: OK")
