@@ -11,7 +11,8 @@ import Synchronization
 /// `inspectd bench http`: what the HTTP API costs. Detect latency of one image over HTTP (one client, keep-alive)
 /// against the same image through `inspectd detect`'s in-process path; throughput with N concurrent clients; and
 /// the camera pipeline's frames/s without and with that API load (the API's images take their turn on the same
-/// worker pool). Prints figures, never pass/fail.
+/// worker pool). Prints figures, never pass/fail. With `--soak SECONDS` it is the API's soak instead
+/// (`BenchHTTPSoak`: the daemon as a child process under mixed load and SSE listeners, with a verdict).
 struct BenchHTTP: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "http",
@@ -21,10 +22,16 @@ struct BenchHTTP: ParsableCommand {
             Phase 1 measures the in-process path and, with the cameras removed, POST /api/v1/detect one request at a \
             time; phase 2 runs the cameras, counts their frames/s for --window seconds, then again while --clients \
             clients send the image as fast as they are answered.
+
+            With --soak SECONDS: starts mosquitto and `inspectd run` (a synthetic camera at full rate, --model) in \
+            a temporary directory, runs --clients clients mixing the API's requests and --listeners SSE listeners \
+            that cut and resume with Last-Event-ID, prints status codes, latency per request kind, the daemon's \
+            RSS and fds every --memory-every seconds, checks every listener's events against the audit database, \
+            and ends with a verdict (exit 1 on failure). --config is not used then.
             """)
 
-    @Option(name: .long, help: "The YAML config file (its cameras run in phase 2; replay cameras loop).")
-    var config: String
+    @Option(name: .long, help: "The YAML config file (its cameras run in phase 2; replay cameras loop). Required but with --soak.")
+    var config: String?
 
     @Option(name: .long, help: "JPEG or PNG image to send (default: the first DeepPCB val image in ../shared or $INSPECTD_SHARED).")
     var image: String?
@@ -38,10 +45,34 @@ struct BenchHTTP: ParsableCommand {
     @Option(name: .long, help: "Seconds each frames/s window lasts (without, then with API load).")
     var window: Double = 20
 
+    @Option(name: .long, help: "Soak the API for this many seconds instead (e.g. 600 with --clients 50 --listeners 10).")
+    var soak: Double?
+
+    @Option(name: .long, help: "Soak: SSE listeners on /api/v1/events.")
+    var listeners: Int = 10
+
+    @Option(name: .long, help: "Soak: sample the daemon's resident memory and open descriptors every this many seconds.")
+    var memoryEvery: Double = 60
+
+    @Option(name: .long, help: "Soak: each client's mean pause between requests, ms (uniform over 0 to twice this).")
+    var pause: Double = 100
+
+    @Option(name: .long, help: "Soak: the daemon's model.")
+    var model: String = "Models/deeppcb-yolov8n.int8.onnx"
+
+    @Option(name: .long, help: "Soak: the daemon's inference workers (default: the config default).")
+    var workers: Int?
+
     func run() throws {
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label); h.logLevel = .warning; return h
         }
+        if let soak {
+            try BenchHTTPSoak(seconds: soak, clients: clients, listeners: listeners, memoryEvery: memoryEvery, pause: pause,
+                              model: model, workers: workers).run()
+            return
+        }
+        guard let config else { failWithInputError(["--config is required (but with --soak)"]) }
         guard requests > 0, (1...256).contains(clients), window >= 1 else {
             failWithInputError(["--requests must be > 0, --clients within 1…256, --window at least 1 s"])
         }
@@ -90,12 +121,12 @@ struct BenchHTTP: ParsableCommand {
                 guard status == 200 else { throw BenchHTTPConnection.Failure("HTTP \(status): \(String(decoding: answer, as: UTF8.self))") }
             }
         }
-        say(String(format: "  detect in-process   p50 %7.2f ms  p95 %7.2f ms", Self.percentile(inProcess, 0.5),
-                   Self.percentile(inProcess, 0.95)))
+        say(String(format: "  detect in-process   p50 %7.2f ms  p95 %7.2f ms", percentile(inProcess, 0.5),
+                   percentile(inProcess, 0.95)))
         say(String(format: "  detect over HTTP    p50 %7.2f ms  p95 %7.2f ms   (extra at p50 %+.2f ms, at p95 %+.2f ms)",
-                   Self.percentile(overHTTP, 0.5), Self.percentile(overHTTP, 0.95),
-                   Self.percentile(overHTTP, 0.5) - Self.percentile(inProcess, 0.5),
-                   Self.percentile(overHTTP, 0.95) - Self.percentile(inProcess, 0.95)))
+                   percentile(overHTTP, 0.5), percentile(overHTTP, 0.95),
+                   percentile(overHTTP, 0.5) - percentile(inProcess, 0.5),
+                   percentile(overHTTP, 0.95) - percentile(inProcess, 0.95)))
 
         // Phase 2: the cameras without, then with, API load.
         let station = try Station(cfg)
@@ -187,18 +218,10 @@ struct BenchHTTP: ParsableCommand {
         }
     }
 
-    private static func percentile(_ values: [Double], _ p: Double) -> Double {
-        let sorted = values.sorted()
-        guard !sorted.isEmpty else { return 0 }
-        return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
-    }
-
     private static func defaultImage() -> String? {
         let shared = ProcessInfo.processInfo.environment["INSPECTD_SHARED"] ?? "../shared"
         let dir = shared + "/datasets/deeppcb/images/val"
         return (try? FileManager.default.contentsOfDirectory(atPath: dir))?.filter { $0.hasSuffix(".jpg") }.sorted().first
             .map { dir + "/" + $0 }
     }
-
-    private func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 }

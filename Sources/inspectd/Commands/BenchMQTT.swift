@@ -119,7 +119,4 @@ struct BenchMQTT: ParsableCommand {
     }
 
     private func throwExit(_ code: Int32) -> Never { Foundation.exit(code) }
-
-    /// Progress lines go out unbuffered: the tests read them from a pipe while the process runs.
-    private func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 }

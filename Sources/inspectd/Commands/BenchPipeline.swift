@@ -143,9 +143,6 @@ struct BenchPipeline: ParsableCommand {
         }
     }
 
-    /// Lines go out unbuffered, so a long run piped to a file or `tee` shows its memory samples as they come.
-    private func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
-
     static func monotonic() -> UInt64 {
         var ts = timespec(); clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
@@ -153,17 +150,18 @@ struct BenchPipeline: ParsableCommand {
 
     static func nanos(_ seconds: Double) -> UInt64 { UInt64(max(0, seconds) * 1e9) }
 
-    /// Resident memory of this process from /proc/self/status, and glibc's heap figures (malloc_info), MB.
+    /// Resident memory of a process from /proc/PID/status (this one by default), and for this one glibc's heap
+    /// figures (malloc_info), MB.
     /// Heap in use growing means something keeps memory per frame; free heap growing while in use stays flat
     /// means fragmentation.
     struct MemoryUsage {
         var residentMB = 0.0, anonymousMB = 0.0, fileMB = 0.0, peakMB = 0.0
         var heap: HeapUsage?
 
-        static func read() -> MemoryUsage {
+        static func read(process: String = "self") -> MemoryUsage {
             var m = MemoryUsage()
-            m.heap = HeapUsage.read()
-            guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return m }
+            if process == "self" { m.heap = HeapUsage.read() }
+            guard let text = try? String(contentsOfFile: "/proc/\(process)/status", encoding: .utf8) else { return m }
             for line in text.split(separator: "\n") {
                 let parts = line.split(whereSeparator: { $0 == ":" || $0 == " " || $0 == "\t" })
                 guard parts.count >= 2, let kB = Double(parts[1]) else { continue }

@@ -118,7 +118,7 @@ struct BenchTrigger: ParsableCommand {
                 let ms = try Self.paced(triggers, rate: rate, once)
                 let stages = StageMeans(from: before, to: try metrics())
                 say(String(format: "  %@ at %5.1f/s  p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms", name, rate,
-                           Self.percentile(ms, 0.5), Self.percentile(ms, 0.99), ms.max() ?? 0))
+                           percentile(ms, 0.5), percentile(ms, 0.99), ms.max() ?? 0))
                 say("      " + stages.description)
             }
         }
@@ -179,14 +179,6 @@ struct BenchTrigger: ParsableCommand {
         }
         return out
     }
-
-    private static func percentile(_ values: [Double], _ p: Double) -> Double {
-        guard !values.isEmpty else { return 0 }
-        let sorted = values.sorted()
-        return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
-    }
-
-    private func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
     /// A PLC running the handshake of README "Connecting a PLC" on block 0 with libmodbus.
     private final class PLCClient {
