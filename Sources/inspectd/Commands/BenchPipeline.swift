@@ -114,6 +114,7 @@ struct BenchPipeline: ParsableCommand {
         var afterWarmup: MemoryUsage?
         var measureStart: UInt64?
         var nextSample = started + Self.nanos(memoryEvery)
+        var cpuAtStart = 0.0, framesAtStart = 0
         let limit = Self.nanos(duration ?? 600)
         pipeline.start()
         var lastCommit: UInt64 = 0
@@ -128,6 +129,7 @@ struct BenchPipeline: ParsableCommand {
 
             let recorded = seen.load(ordering: .relaxed)
             if afterWarmup == nil, recorded >= warmup {
+                cpuAtStart = Self.cpuSeconds(); framesAtStart = recorded
                 let m = MemoryUsage.read()
                 afterWarmup = m; measureStart = now
                 memory.add(frames: recorded, m)
@@ -149,6 +151,7 @@ struct BenchPipeline: ParsableCommand {
         }
         let atEnd = MemoryUsage.read()
         let recordedAtEnd = seen.load(ordering: .relaxed)
+        let cpuPerFrame = (Self.cpuSeconds() - cpuAtStart) / Double(max(1, recordedAtEnd - framesAtStart))
         if afterWarmup != nil { memory.add(frames: recordedAtEnd, atEnd) }
         server?.shutdown()
         facade?.stop()
@@ -157,6 +160,9 @@ struct BenchPipeline: ParsableCommand {
         let seconds = Double(lastCommit &- first) / 1e9
         say(String(format: "  frames %d (after %d warm-up)  throughput %.1f frames/s", latencies.count, warmup,
                      Double(latencies.count) / max(seconds, 1e-9)))
+        // What this process spent per frame (user + system, all threads, the HTTP server's included): unlike
+        // frames/s it hardly moves when other processes load the machine, so it shows what serving costs.
+        say(String(format: "  cpu per frame %.2f ms (user + system of this process over the measured frames)", cpuPerFrame * 1000))
         say(String(format: "  latency capture→committed  p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms",
                      latencies.percentile(0.5), latencies.percentile(0.9), latencies.percentile(0.99), latencies.max))
         say("  memory at end     " + atEnd.line + "  (\(recordedAtEnd) frames)")
@@ -176,6 +182,13 @@ struct BenchPipeline: ParsableCommand {
     }
 
     static func nanos(_ seconds: Double) -> UInt64 { UInt64(max(0, seconds) * 1e9) }
+
+    /// User + system CPU seconds of this process so far.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
 
     /// Resident memory of this process from /proc/self/status, and glibc's heap figures (malloc_info), MB.
     /// Heap in use growing means something keeps memory per frame; free heap growing while in use stays flat
