@@ -93,6 +93,7 @@ public final class APIServer: Sendable {
         EventRoutes(station: station).add(to: router)
         SessionRoutes(tokens: settings.tokens).add(to: router)
         TrendsRoutes(station: station).add(to: router)
+        ThresholdRoutes(station: station).add(to: router)
         InspectionRoutes(station: station).add(to: router)
 
         let outcome = Outcome()

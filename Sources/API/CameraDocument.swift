@@ -23,9 +23,51 @@ public struct CameraDocument: Codable, Sendable, Equatable {
         public var className: String
         /// Confidence at or above which a detection of the class counts.
         public var threshold: Double
-        enum CodingKeys: String, CodingKey { case className = "class", threshold }
+        /// `/api/v1/cameras`: whether the threshold adapts (`detection.adaptive`; its recent values:
+        /// `GET /api/v1/cameras/{id}/thresholds`). Left out elsewhere (an inspection's thresholds).
+        public var adaptive: Bool?
+        enum CodingKeys: String, CodingKey { case className = "class", threshold, adaptive }
         /// Plain memberwise initializer.
-        public init(className: String, threshold: Double) { self.className = className; self.threshold = threshold }
+        public init(className: String, threshold: Double, adaptive: Bool? = nil) {
+            self.className = className; self.threshold = threshold; self.adaptive = adaptive
+        }
+    }
+
+    /// A V4L2 camera's control as its driver reports it (read-only here: inspectd sets controls from the config).
+    public struct Control: Codable, Sendable, Equatable {
+        /// The driver's name (e.g. "Exposure Time, Absolute").
+        public var name: String
+        /// The V4L2 control id.
+        public var id: UInt32
+        /// `integer`, `boolean`, `menu`, `integer_menu`, `integer64` or `bitmask`.
+        public var type: String
+        /// The value now (nil when the driver does not give it).
+        public var value: Int?
+        public var minimum: Int
+        public var maximum: Int
+        public var step: Int
+        /// The driver's default.
+        public var defaultValue: Int
+        /// Inactive now (e.g. the manual exposure while auto exposure is on).
+        public var inactive: Bool
+        enum CodingKeys: String, CodingKey {
+            case name, id, type, value, minimum, maximum, step, defaultValue = "default", inactive
+        }
+        /// Plain memberwise initializer.
+        public init(name: String, id: UInt32, type: String, value: Int?, minimum: Int, maximum: Int, step: Int,
+                    defaultValue: Int, inactive: Bool) {
+            self.name = name; self.id = id; self.type = type; self.value = value; self.minimum = minimum
+            self.maximum = maximum; self.step = step; self.defaultValue = defaultValue; self.inactive = inactive
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            // `value` is written as null rather than left out: every control has the same keys.
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name); try c.encode(id, forKey: .id); try c.encode(type, forKey: .type)
+            try c.encode(value, forKey: .value); try c.encode(minimum, forKey: .minimum)
+            try c.encode(maximum, forKey: .maximum); try c.encode(step, forKey: .step)
+            try c.encode(defaultValue, forKey: .defaultValue); try c.encode(inactive, forKey: .inactive)
+        }
     }
 
     /// Camera id (`cameras[].id`).
@@ -52,6 +94,9 @@ public struct CameraDocument: Codable, Sendable, Equatable {
     public var negotiated: Negotiated? = nil
     /// `free_run` (every frame is judged) or `software` (a frame per trigger: `POST /api/v1/cameras/{id}/trigger`).
     public var trigger: String = "free_run"
+    /// A V4L2 camera's controls as the driver reported them last (read after every open, then every 2 s);
+    /// empty for replay and synthetic sources and while a V4L2 camera is not open.
+    public var controls: [Control] = []
 
     /// The format, size and rate a source delivers.
     public struct Negotiated: Codable, Sendable, Equatable {

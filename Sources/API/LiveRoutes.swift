@@ -23,7 +23,21 @@ struct LiveRoutes: Sendable {
             headers[.init("X-Frame-Captured-At")!] = ISO8601DateFormatter.string(
                 from: frame.captureTime, timeZone: TimeZone(identifier: "UTC")!,
                 formatOptions: [.withInternetDateTime, .withFractionalSeconds])
+            // A name for whoever saves it (curl -OJ, the page's download): camera, capture time, sequence.
+            headers[.contentDisposition] = "inline; filename=\"\(Self.fileName(camera: id, frame: frame, annotated: annotated))\""
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: frame.jpeg)))
         }
+    }
+
+    /// `cam1-20261205T002707.123Z-4711.jpg` (`-annotated` before `.jpg` for the annotated copy); characters of the
+    /// camera id a file name or the header cannot hold become `_`.
+    static func fileName(camera: String, frame: FrameImage, annotated: Bool) -> String {
+        let time = ISO8601DateFormatter.string(from: frame.captureTime, timeZone: TimeZone(identifier: "UTC")!,
+                                               formatOptions: [.withInternetDateTime, .withFractionalSeconds])
+            .replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
+        let safe = String(camera.unicodeScalars.map { s -> Character in
+            s.isASCII && (CharacterSet.alphanumerics.contains(s) || s == "-" || s == "_" || s == ".") ? Character(s) : "_"
+        })
+        return "\(safe)-\(time)-\(frame.sequence)\(annotated ? "-annotated" : "").jpg"
     }
 }

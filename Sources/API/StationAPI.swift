@@ -51,4 +51,8 @@ public protocol StationAPI: Sendable {
     /// `GET /api/v1/trends`: inspections, NG frames and defects per class in `buckets` buckets of `bucketSeconds`
     /// from `since`, of camera `camera` (nil: all). Throws `APIError` (503 audit database unreadable).
     func trends(since: Date, bucketSeconds: Int, buckets: Int, camera: String?) throws -> [TrendsDocument.Bucket]
+    /// `GET /api/v1/cameras/{id}/thresholds`: per class of camera `camera`, the threshold each bucket of
+    /// `bucketSeconds` from `since` ended with (buckets without a change left out). Throws `APIError` (404
+    /// unknown camera, 503 audit database unreadable).
+    func thresholdHistory(camera: String, since: Date, bucketSeconds: Int) throws -> [ThresholdHistoryDocument.Series]
 }

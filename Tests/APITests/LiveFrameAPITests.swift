@@ -41,6 +41,10 @@ final class LiveFrameAPITests: XCTestCase {
         XCTAssertEqual(plain.headers["cache-control"], "no-store")
         XCTAssertNotNil(plain.headers["x-frame-sequence"].flatMap { UInt64($0) }, "\(plain.headers)")
         XCTAssertNotNil(plain.headers["x-frame-captured-at"])
+        // Saved under a name with the camera, capture time and sequence (the page's "Download raw frame").
+        let sequence = plain.headers["x-frame-sequence"] ?? ""
+        let stamp = (plain.headers["x-frame-captured-at"] ?? "").replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
+        XCTAssertEqual(plain.headers["content-disposition"], "inline; filename=\"syn-\(stamp)-\(sequence).jpg\"")
         let decoder = try JPEGDecoder()
         let size = try plain.body.withUnsafeBytes { try decoder.header($0) }
         XCTAssertEqual(size.width, 320); XCTAssertEqual(size.height, 320)
@@ -48,6 +52,7 @@ final class LiveFrameAPITests: XCTestCase {
         let annotated = try http.get("/api/v1/cameras/syn/frame.jpg?annotated=1")
         XCTAssertEqual(annotated.status, 200, annotated.text)
         XCTAssertEqual(annotated.contentType, "image/jpeg")
+        XCTAssertTrue(annotated.headers["content-disposition"]?.hasSuffix("-annotated.jpg\"") == true, "\(annotated.headers)")
         let rgb = PixelBuffer(capacity: 320 * 320 * 3)
         try annotated.body.withUnsafeBytes { _ = try decoder.decode($0, into: rgb) }
         XCTAssertEqual(rgb.width, 320)

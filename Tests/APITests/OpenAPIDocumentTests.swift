@@ -28,6 +28,6 @@ final class OpenAPIDocumentTests: XCTestCase {
                                "/api/v1/cameras/{id}", "/api/v1/detect", "/api/v1/cameras/{id}/frame.jpg",
                                "/api/v1/cameras/{id}/trigger", "/api/v1/inspections", "/api/v1/inspections/{id}",
                                "/api/v1/inspections/{id}/snapshot.jpg", "/api/v1/defects", "/api/v1/events", "/api/v1/session",
-                               "/api/v1/trends"])
+                               "/api/v1/trends", "/api/v1/cameras/{id}/thresholds"])
     }
 }

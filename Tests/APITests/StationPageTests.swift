@@ -23,6 +23,8 @@ final class StationPageTests: XCTestCase {
             site: {line: page, station: s1}
             model: {path: \(RunningDaemon.model)}
             workers: {count: 1, threads_per_worker: 1}
+            detection:
+              adaptive: {enabled: true, classes: [spur], window: 10, min_samples: 2, floor: 0.05}
             cameras:
               - id: cam1
                 source: {type: synthetic, width: 320, height: 320, fps: 4, defects_per_frame: [0, 2], seed: 5}
@@ -48,7 +50,7 @@ final class StationPageTests: XCTestCase {
         let val = TestProcess.shared + "/datasets/deeppcb/images/val/"
         let image = val + (try FileManager.default.contentsOfDirectory(atPath: val).filter { $0.hasSuffix(".jpg") }.sorted()[0])
         let script = TestProcess.repositoryRoot.appendingPathComponent("Tests/Web/station_page.py").path
-        let run = try TestProcess.run(python, [script, "http://127.0.0.1:\(daemon.client.port)", operatorToken, "cam1", image, viewerToken, "line"],
+        let run = try TestProcess.run(python, [script, "http://127.0.0.1:\(daemon.client.port)", operatorToken, "cam1", image, viewerToken, "line", "spur"],
                                       timeout: 300)
         print(run.output)
         XCTAssertEqual(run.status, 0, run.output)

@@ -43,11 +43,30 @@ public final class SimulatedV4L2Device: V4L2Device, @unchecked Sendable {
     public struct Control: Sendable, Equatable {
         /// Range and current value.
         public var minimum: Int32, maximum: Int32, value: Int32
+        /// The value the camera powers up with (QUERYCTRL's `default_value`): `value` as made.
+        public var defaultValue: Int32
         /// Makes a control.
         public init(minimum: Int32, maximum: Int32, value: Int32) {
-            self.minimum = minimum; self.maximum = maximum; self.value = value
+            self.minimum = minimum; self.maximum = maximum; self.value = value; self.defaultValue = value
         }
     }
+
+    /// The kernel's names and types (v4l2-ctrls-defs.c) of the controls a simulated camera may have.
+    static let controlDefinitions: [UInt32: (name: String, type: UInt32)] = [
+        CV4L2_CID_BRIGHTNESS: ("Brightness", CV4L2_CTRL_TYPE_INTEGER),
+        CV4L2_CID_CONTRAST: ("Contrast", CV4L2_CTRL_TYPE_INTEGER),
+        CV4L2_CID_SATURATION: ("Saturation", CV4L2_CTRL_TYPE_INTEGER),
+        CV4L2_CID_SHARPNESS: ("Sharpness", CV4L2_CTRL_TYPE_INTEGER),
+        CV4L2_CID_GAIN: ("Gain", CV4L2_CTRL_TYPE_INTEGER),
+        CV4L2_CID_POWER_LINE_FREQUENCY: ("Power Line Frequency", CV4L2_CTRL_TYPE_MENU),
+        CV4L2_CID_AUTO_WHITE_BALANCE: ("White Balance, Automatic", CV4L2_CTRL_TYPE_BOOLEAN),
+        CV4L2_CID_WHITE_BALANCE_TEMPERATURE: ("White Balance Temperature", CV4L2_CTRL_TYPE_INTEGER),
+        CV4L2_CID_EXPOSURE_AUTO: ("Auto Exposure", CV4L2_CTRL_TYPE_MENU),
+        CV4L2_CID_EXPOSURE_ABSOLUTE: ("Exposure Time, Absolute", CV4L2_CTRL_TYPE_INTEGER),
+        CV4L2_CID_EXPOSURE_AUTO_PRIORITY: ("Exposure, Dynamic Framerate", CV4L2_CTRL_TYPE_BOOLEAN),
+        CV4L2_CID_FOCUS_AUTO: ("Focus, Automatic Continuous", CV4L2_CTRL_TYPE_BOOLEAN),
+        CV4L2_CID_FOCUS_ABSOLUTE: ("Focus, Absolute", CV4L2_CTRL_TYPE_INTEGER),
+    ]
 
     private struct Slot { var memory: UnsafeMutableRawPointer; var length: Int; var queued: Bool; var mapped: Bool }
 
@@ -105,6 +124,10 @@ public final class SimulatedV4L2Device: V4L2Device, @unchecked Sendable {
     /// Current value of a control by name, nil if the camera lacks it.
     public func controlValue(_ name: String) -> Int32? {
         lock.withLock { CameraControl.ids[name].flatMap { controls[$0]?.value } }
+    }
+    /// The camera changes a control's value by itself (what auto exposure or auto white balance do).
+    public func drift(_ name: String, to value: Int32) {
+        lock.withLock { if let id = CameraControl.ids[name], controls[id] != nil { controls[id]?.value = value } }
     }
     /// Frames delivered so far.
     public var framesProduced: UInt64 { lock.withLock { produced } }
@@ -276,9 +299,27 @@ public final class SimulatedV4L2Device: V4L2Device, @unchecked Sendable {
     public func queryControl(_ fd: Int32, _ control: inout v4l2_queryctrl) throws {
         try lock.withLock {
             try checkFD(fd, "VIDIOC_QUERYCTRL")
-            guard let c = controls[control.id] else { throw V4L2Error("VIDIOC_QUERYCTRL", EINVAL) }
-            control.minimum = c.minimum; control.maximum = c.maximum; control.default_value = c.value
+            // As the kernel: with V4L2_CTRL_FLAG_NEXT_CTRL the next control with a larger id, EINVAL after the last.
+            let next = control.id & CV4L2_CTRL_FLAG_NEXT_CTRL != 0
+            let asked = control.id & ~(CV4L2_CTRL_FLAG_NEXT_CTRL | CV4L2_CTRL_FLAG_NEXT_COMPOUND)
+            let id = next ? controls.keys.filter { $0 > asked }.min() : asked
+            guard let id, let c = controls[id] else { throw V4L2Error("VIDIOC_QUERYCTRL", EINVAL) }
+            let definition = Self.controlDefinitions[id] ?? (name: "Control \(id)", type: CV4L2_CTRL_TYPE_INTEGER)
+            control = v4l2_queryctrl()
+            control.id = id; control.type = definition.type
+            withUnsafeMutableBytes(of: &control.name) { raw in
+                for (i, byte) in definition.name.utf8.prefix(raw.count - 1).enumerated() { raw[i] = byte }
+            }
+            control.minimum = c.minimum; control.maximum = c.maximum; control.default_value = c.defaultValue
             control.step = 1; control.flags = 0
+        }
+    }
+
+    public func getControl(_ fd: Int32, _ control: inout v4l2_control) throws {
+        try lock.withLock {
+            try checkFD(fd, "VIDIOC_G_CTRL")
+            guard let c = controls[control.id] else { throw V4L2Error("VIDIOC_G_CTRL", EINVAL) }
+            control.value = c.value
         }
     }
 

@@ -199,6 +199,38 @@ final class V4L2SourceTests: XCTestCase {
         }
     }
 
+    func testControlsAreReadFromTheDriverAfterOpenAndRefreshedWhileStreaming() throws {
+        let clock = ManualCaptureClock()
+        let device = SimulatedV4L2Device(controls: ["exposure_time_absolute": .init(minimum: 1, maximum: 5000, value: 156),
+                                                    "auto_exposure": .init(minimum: 0, maximum: 3, value: 3),
+                                                    "focus_automatic_continuous": .init(minimum: 0, maximum: 1, value: 1)],
+                                         clock: clock)
+        let (source, _) = try make(device, clock, controls: [try CameraControl(name: "exposure_absolute", value: 200)])
+        XCTAssertEqual(source.controls, [], "no controls before the camera is open")
+        try source.start()
+        let read = source.controls
+        XCTAssertEqual(read.map(\.name), ["Auto Exposure", "Exposure Time, Absolute", "Focus, Automatic Continuous"],
+                       "every control the driver enumerates, in id order, by the driver's names")
+        let exposure = try XCTUnwrap(read.first { $0.name == "Exposure Time, Absolute" })
+        XCTAssertEqual(exposure.type, "integer")
+        XCTAssertEqual(exposure.value, 200, "the value after the config's control was set")
+        XCTAssertEqual(exposure.defaultValue, 156)
+        XCTAssertEqual(exposure.minimum, 1); XCTAssertEqual(exposure.maximum, 5000); XCTAssertEqual(exposure.step, 1)
+        XCTAssertEqual(read.first { $0.name == "Auto Exposure" }?.type, "menu")
+        XCTAssertEqual(read.first { $0.name == "Focus, Automatic Continuous" }?.type, "boolean")
+
+        device.drift("exposure_time_absolute", to: 310)
+        _ = try XCTUnwrap(source.nextFrame(timeout: .seconds(1)))
+        XCTAssertEqual(source.controls.first { $0.name == "Exposure Time, Absolute" }?.value, 200,
+                       "values are not re-read on every frame")
+        // 90 frames at 30 fps: the simulated camera's clock passes the 2 s refresh interval.
+        for _ in 0..<90 { _ = try XCTUnwrap(source.nextFrame(timeout: .seconds(1))) }
+        XCTAssertEqual(source.controls.first { $0.name == "Exposure Time, Absolute" }?.value, 310,
+                       "a value the camera changed by itself shows after the refresh interval")
+        source.stop()
+        XCTAssertEqual(source.controls, [], "no controls once the camera is closed")
+    }
+
     func testBadConfigurationThrows() {
         let device = SimulatedV4L2Device()
         XCTAssertThrowsError(try V4L2Source(configuration: .init(cameraID: "c", device: "/dev/video0", formats: []), device: device))

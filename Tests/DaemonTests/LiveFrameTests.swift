@@ -30,7 +30,9 @@ final class LiveFrameTests: XCTestCase {
             snapshots: {enabled: false}
             metrics: {enabled: false}
             """, file: dir.appendingPathComponent("inspectd.yaml").path, baseDirectory: dir.path, revision: "r1")
-        let camera = SimulatedV4L2Device(paths: [device], modes: [.init(.yuyv, 320, 240)])
+        let camera = SimulatedV4L2Device(paths: [device], modes: [.init(.yuyv, 320, 240)],
+                                         controls: ["gain": .init(minimum: 0, maximum: 255, value: 32),
+                                                    "exposure_time_absolute": .init(minimum: 3, maximum: 2047, value: 250)])
         let metrics = PipelineMetrics()
         let health = PipelineHealth(cameraDownLimit: .seconds(60), stallLimit: .seconds(30))
         let pipeline = try Pipeline(config: config, metrics: metrics, health: health, logger: Logger(label: "test.live"),
@@ -68,6 +70,14 @@ final class LiveFrameTests: XCTestCase {
         XCTAssertEqual(negotiated.fps, 60, accuracy: 0.01)
         XCTAssertNotNil(negotiated.driverBuffers)
         XCTAssertEqual(facade.cameras().first?.source.width, 640, "the configured size stays in `source`")
+        // The driver's controls, read-only, as VIDIOC_QUERYCTRL and G_CTRL answered.
+        let controls = try XCTUnwrap(facade.cameras().first?.controls)
+        XCTAssertEqual(controls.map(\.name), ["Gain", "Exposure Time, Absolute"], "in id order: user class, then camera class")
+        let gain = try XCTUnwrap(controls.first { $0.name == "Gain" })
+        XCTAssertEqual(gain.value, 32); XCTAssertEqual(gain.minimum, 0); XCTAssertEqual(gain.maximum, 255)
+        XCTAssertEqual(gain.defaultValue, 32); XCTAssertEqual(gain.type, "integer")
+        let json = try XCTUnwrap(String(data: try JSONEncoder().encode(gain), encoding: .utf8))
+        XCTAssertTrue(json.contains("\"default\":32"), json)
 
         do {
             _ = try await facade.frame(camera: "nope", annotated: false)

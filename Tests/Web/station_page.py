@@ -1,11 +1,13 @@
 """Drives the station page in headless Chromium (selenium + Debian's chromium-driver) against a running daemon.
-Usage: station_page.py BASE_URL TOKEN CAMERA IMAGE VIEWER_TOKEN
+Usage: station_page.py BASE_URL TOKEN CAMERA IMAGE VIEWER_TOKEN TRIGGERED_CAMERA ADAPTIVE_CLASS
 Checks what a person would: the page asks for the token with a clear login prompt, then shows the station and a
 tile per camera with a live image that changes, frame counts that grow, new NG inspections in the live feed as
-they are recorded, the trends charts drawn, the camera view with its thresholds, and an image inspected on request with its boxes drawn;
+they are recorded, the trends charts drawn, the camera view with its thresholds, the raw frame
+downloaded, no controls for a synthetic camera, the adaptive class's threshold chart, and an image inspected on request with its boxes drawn;
 with a viewer token the page offers no image upload. Prints the first-view time and how long after capture a new
 NG inspection showed in the live feed (no timed assertion: the machine is shared).
 Exit 0 when every check passed; otherwise the first failed check on stderr."""
+import re
 import sys
 import time
 
@@ -15,7 +17,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-base, token, camera, image, viewer, triggered = sys.argv[1:7]
+base, token, camera, image, viewer, triggered, adaptive = sys.argv[1:8]
 options = Options()
 for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900"):
     options.add_argument(arg)
@@ -90,6 +92,37 @@ try:
     wait("the camera view shows the frame", lambda: loaded_image(driver.find_element(By.ID, "camera-frame")))
     if driver.find_element(By.ID, "trigger-form").is_displayed():
         sys.exit("FAILED: a free-running camera offers a trigger")
+    # The negotiated format and size, and no camera controls for a synthetic source (an empty list, not an error).
+    wait("the camera view shows what the source delivers", lambda: "×" in driver.find_element(By.ID, "camera-details").text)
+    wait("a synthetic camera lists no controls", lambda: driver.find_element(By.ID, "camera-controls").get_attribute("data-count") == "0")
+    if "none" not in driver.find_element(By.ID, "camera-controls").text:
+        sys.exit(f"FAILED: the controls panel does not say there are none: {driver.find_element(By.ID, 'camera-controls').text!r}")
+    # The raw frame: downloaded under the name the station gives it, a JPEG.
+    driver.find_element(By.ID, "download-frame").click()
+    result = lambda: driver.find_element(By.ID, "download-result")
+    wait("the raw frame is downloaded", lambda: result().get_attribute("data-file"))
+    name, kind = result().get_attribute("data-file"), result().get_attribute("data-type")
+    if not re.fullmatch(re.escape(camera) + r"-\d{8}T\d{6}\.\d{3}Z-\d+\.jpg", name) or kind != "image/jpeg":
+        sys.exit(f"FAILED: the raw frame download is {name!r} ({kind!r}), not CAMERA-TIME-SEQUENCE.jpg image/jpeg")
+    magic = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        fetch(`/api/v1/cameras/${arguments[0]}/frame.jpg`, {headers: {Authorization: `Bearer ${arguments[1]}`}})
+          .then((r) => r.arrayBuffer()).then((b) => done(Array.from(new Uint8Array(b.slice(0, 3)))), (e) => done(String(e)));""",
+        camera, token)
+    if magic != [0xFF, 0xD8, 0xFF]:
+        sys.exit(f"FAILED: the raw frame is not a JPEG: starts with {magic!r}")
+    print(f"raw frame: {result().text}")
+    # The adaptive class's threshold chart: drawn, with changes recorded in the last hour.
+    chart = f'#threshold-chart-list canvas[data-class="{adaptive}"]'
+    wait("the adaptive threshold chart shows recorded changes",
+         lambda: int(driver.find_element(By.CSS_SELECTOR, chart).get_attribute("data-changes")) > 0, timeout=120)
+    drawn = driver.execute_script("""const c = document.querySelector(arguments[0]);
+        const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+        let n = 0; for (let k = 3; k < d.length; k += 4) if (d[k] > 0) n++;
+        return n;""", chart)
+    if drawn < 300:
+        sys.exit(f"FAILED: the threshold chart of {adaptive} is (nearly) empty: {drawn} pixels")
+    print(f"threshold chart: {adaptive}, {driver.find_element(By.CSS_SELECTOR, chart).get_attribute('data-changes')} minutes with changes")
 
     # A camera in trigger.mode software: the operator inspects the part under it by its id.
     driver.get(base + "/#camera/" + triggered)

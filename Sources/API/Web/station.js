@@ -165,7 +165,9 @@ async function refreshCamera() {
   document.getElementById("camera-title").textContent = `${camera.id} (${camera.state})`;
   const source = camera.source || {};
   const rows = el("tbody");
-  for (const t of camera.thresholds || []) rows.append(el("tr", {}, el("td", {}, t.class), el("td", {}, t.threshold.toFixed(3))));
+  for (const t of camera.thresholds || []) {
+    rows.append(el("tr", {}, el("td", {}, t.class + (t.adaptive ? " (adaptive)" : "")), el("td", {}, t.threshold.toFixed(3))));
+  }
   document.getElementById("camera-details").replaceChildren(
     definitionList([
       ["source", `${source.type}${source.location ? " " + source.location : ""}`],
@@ -179,11 +181,76 @@ async function refreshCamera() {
     ]),
     el("h3", {}, "Thresholds in force"),
     el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "class"), el("th", {}, "confidence ≥"))), rows));
+  showControls(camera);
   // Operator action: a camera in trigger.mode software inspects the part under it on request.
   document.getElementById("trigger-form").hidden = !(state.role === "operator" && camera.trigger === "software");
   if (camera.frames_processed === 0) return;  // no judged frame yet (see hasFrame)
   try { await showImage(document.getElementById("camera-frame"), `/api/v1/cameras/${encodeURIComponent(state.camera)}/frame.jpg?annotated=1`); }
   catch (e) { if (e.status !== 503) throw e; }  // no frame yet
+}
+
+// A V4L2 camera's controls as its driver reports them (read-only: they are set in the config's controls:).
+function showControls(camera) {
+  const panel = document.getElementById("camera-controls");
+  const controls = camera.controls || [];
+  panel.dataset.count = String(controls.length);
+  if (!controls.length) {
+    panel.replaceChildren(el("h3", {}, "Camera controls"), el("p", { class: "muted" }, camera.source && camera.source.type === "v4l2"
+      ? "none reported (the camera is not open)" : `none: a ${camera.source ? camera.source.type : ""} source has no camera controls`));
+    return;
+  }
+  const rows = el("tbody");
+  for (const c of controls) {
+    rows.append(el("tr", { "data-id": String(c.id) }, el("td", { class: c.inactive ? "inactive" : "" }, c.name + (c.inactive ? " (inactive)" : "")),
+      el("td", {}, c.value === null ? "–" : String(c.value)), el("td", {}, String(c.minimum)), el("td", {}, String(c.maximum)),
+      el("td", {}, String(c.step)), el("td", {}, String(c.default))));
+  }
+  panel.replaceChildren(el("h3", {}, "Camera controls ", el("span", { class: "muted" }, "(read-only; set them with the camera's controls: in the config)")),
+    el("table", {}, el("thead", {}, el("tr", {}, ...["control", "value", "min", "max", "step", "default"].map((h) => el("th", {}, h)))), rows));
+}
+
+// The raw frame (no annotations) as the camera delivered it, saved under the name the station gives it
+// (camera, capture time, sequence): fetched with the token, since a plain link cannot send it.
+async function downloadFrame() {
+  const result = document.getElementById("download-result");
+  const response = await api(`/api/v1/cameras/${encodeURIComponent(state.camera)}/frame.jpg`);
+  const blob = await response.blob();
+  const match = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+  const name = match ? match[1] : `${state.camera}.jpg`;
+  const a = el("a", { href: URL.createObjectURL(blob), download: name });
+  document.body.append(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  result.textContent = `${name} (${bytes(blob.size)})`;
+  result.dataset.file = name; result.dataset.type = blob.type; result.dataset.bytes = String(blob.size);
+}
+
+// Adaptive thresholds (GET /api/v1/cameras/{id}/thresholds): a small chart per adaptive class over the last
+// hour, each minute's value carried forward (a minute without a change kept the threshold), ending with the
+// value in force now.
+async function refreshThresholdCharts() {
+  const id = encodeURIComponent(state.camera);
+  const camera = await getJSON(`/api/v1/cameras/${id}`);
+  const adaptive = (camera.thresholds || []).filter((t) => t.adaptive);
+  const box = document.getElementById("threshold-charts");
+  box.hidden = adaptive.length === 0;
+  if (!adaptive.length) return;
+  const h = await getJSON(`/api/v1/cameras/${id}/thresholds?window=1h`);
+  const start = Date.parse(h.since), step = h.bucket_seconds * 1000;
+  const n = Math.round((Date.parse(h.until) - start) / step);
+  const labels = Array.from({ length: n }, (_, i) => new Date(start + i * step).toISOString().slice(11, 16));
+  const now = Math.max(0, Math.min(n - 1, Math.floor((Date.now() - start) / step)));
+  const charts = adaptive.map((t) => {
+    const series = h.classes.find((c) => c.class === t.class);
+    const changes = new Map((series ? series.points : []).map((p) => [Math.floor((Date.parse(p.at) - start) / step), p.threshold]));
+    const values = Array(n).fill(null);
+    let last = null;
+    for (let i = 0; i <= now; i++) { if (changes.has(i)) last = changes.get(i); values[i] = last; }
+    values[now] = t.threshold;
+    const canvas = el("canvas", { "data-class": t.class, "data-changes": String(changes.size) });
+    return { canvas, values, figure: el("figure", { class: "panel" }, el("figcaption", {}, `${t.class}: ${t.threshold.toFixed(3)} now`), canvas) };
+  });
+  document.getElementById("threshold-chart-list").replaceChildren(...charts.map((c) => c.figure));
+  for (const c of charts) drawLine(c.canvas, labels, c.values, { max: 1, format: (v) => v.toFixed(2), dots: false });
 }
 
 // --- inspections (GET /api/v1/inspections, /inspections/{id}, /defects?format=csv) -------------------------------
@@ -402,10 +469,12 @@ function drawBars(canvas, labels, series, stacked) {
   });
 }
 
-// A line through the buckets that have inspections (null: none, no point: a rate of nothing is not 0 %).
-function drawLine(canvas, labels, values) {
-  const max = Math.max(0.01, ...values.filter((v) => v !== null));
-  const { g, plot, slot } = chartFrame(canvas, labels, max, (v) => `${(100 * v).toFixed(v * 100 < 10 ? 1 : 0)}%`);
+// A line through the buckets that have a value (null: none, no point: a rate of nothing is not 0 %); by default
+// a rate, scaled to its largest value.
+function drawLine(canvas, labels, values, options = {}) {
+  const max = options.max || Math.max(0.01, ...values.filter((v) => v !== null));
+  const format = options.format || ((v) => `${(100 * v).toFixed(v * 100 < 10 ? 1 : 0)}%`);
+  const { g, plot, slot } = chartFrame(canvas, labels, max, format);
   g.strokeStyle = "#b3261e"; g.fillStyle = "#b3261e"; g.lineWidth = 2;
   const at = (v, i) => [plot.x + slot * (i + 0.5), plot.y + plot.h - plot.h * v / max];
   g.beginPath();
@@ -415,6 +484,7 @@ function drawLine(canvas, labels, values) {
     if (i === 0 || values[i - 1] === null) g.moveTo(x, y); else g.lineTo(x, y);
   });
   g.stroke();
+  if (options.dots === false) return;
   values.forEach((v, i) => { if (v === null) return; const [x, y] = at(v, i); g.beginPath(); g.arc(x, y, 2.5, 0, 2 * Math.PI); g.fill(); });
 }
 
@@ -446,11 +516,12 @@ function route() {
   state.view = ["overview", "camera", "inspections", "trends", "detect"].includes(view) ? view : "overview";
   if (state.view === "detect" && state.role === "viewer") state.view = "overview";
   state.camera = state.view === "camera" ? decodeURIComponent(rest.join("/")) : null;
+  document.getElementById("download-result").textContent = "";
   for (const section of document.querySelectorAll(".view")) section.hidden = section.id !== state.view;
   for (const a of document.querySelectorAll("header nav a")) a.classList.toggle("active", a.dataset.view === state.view);
   every(2000, refreshStatus);
   if (state.view === "overview") { every(1000, refreshCameras); every(500, refreshTileImages); }
-  if (state.view === "camera") every(500, refreshCamera);
+  if (state.view === "camera") { every(500, refreshCamera); every(30000, refreshThresholdCharts); }
   if (state.view === "detect") every(5000, refreshCameras);
   if (state.view === "trends") { every(5000, refreshCameras); every(30000, refreshTrends); }
   if (state.view === "inspections") {
@@ -470,6 +541,7 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   document.getElementById("detect-form").addEventListener("submit", inspectImage);
   document.getElementById("trigger-form").addEventListener("submit", triggerCamera);
+  document.getElementById("download-frame").addEventListener("click", () => downloadFrame().catch(showError));
   document.getElementById("inspection-filter").addEventListener("submit", (event) => {
     event.preventDefault();
     document.getElementById("inspection-detail").hidden = true;

@@ -66,6 +66,9 @@ public final class LibV4L2Device: V4L2Device {
     public func setControl(_ fd: Int32, _ control: inout v4l2_control) throws {
         try ioctl(fd, CV4L2_VIDIOC_S_CTRL, &control, "VIDIOC_S_CTRL")
     }
+    public func getControl(_ fd: Int32, _ control: inout v4l2_control) throws {
+        try ioctl(fd, CV4L2_VIDIOC_G_CTRL, &control, "VIDIOC_G_CTRL")
+    }
     public func map(_ fd: Int32, length: Int, offset: Int) throws -> UnsafeMutableRawPointer {
         guard let p = cv4l2_mmap(nil, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, Int64(offset)),
               p != UnsafeMutableRawPointer(bitPattern: -1) else { throw V4L2Error("mmap", errno) }

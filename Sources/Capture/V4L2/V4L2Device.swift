@@ -48,6 +48,8 @@ public protocol V4L2Device: AnyObject, Sendable {
     func queryControl(_ fd: Int32, _ control: inout v4l2_queryctrl) throws
     /// VIDIOC_S_CTRL.
     func setControl(_ fd: Int32, _ control: inout v4l2_control) throws
+    /// VIDIOC_G_CTRL.
+    func getControl(_ fd: Int32, _ control: inout v4l2_control) throws
     /// Maps a queried buffer.
     func map(_ fd: Int32, length: Int, offset: Int) throws -> UnsafeMutableRawPointer
     /// Unmaps a buffer.

@@ -109,6 +109,8 @@ public final class V4L2Source: FrameSource, @unchecked Sendable {
     private var counters = Counters()
     private var handler: (@Sendable (SourceEvent) -> Void)?
     private var controlNotes: [String] = []
+    private var readings: [ControlReading] = []
+    private var readingsAt: UInt64 = 0
 
     /// Makes a source; throws `CaptureConfigurationError` for a bad configuration. `device` and `clock`
     /// default to libv4l2 and the real clock; tests pass a `SimulatedV4L2Device` and a `ManualCaptureClock`.
@@ -135,6 +137,12 @@ public final class V4L2Source: FrameSource, @unchecked Sendable {
     /// Controls the camera lacks or refused on the last open (not fatal; also in `.configured`, which the
     /// daemon logs).
     public var controlProblems: [String] { lock.withLock { controlNotes } }
+    /// The camera's controls as the driver reported them, read on the capture thread after every open and then
+    /// every `controlRefresh` while streaming (auto exposure and white balance change values); empty while the
+    /// camera is not open. A reader never waits for the device.
+    public var controls: [ControlReading] { lock.withLock { readings } }
+    /// How often streaming re-reads the control values (a few ioctls; UVC cameras answer each over USB).
+    static let controlRefresh: UInt64 = 2_000_000_000
 
     public func start() throws {
         var events: [SourceEvent] = []
@@ -203,7 +211,10 @@ public final class V4L2Source: FrameSource, @unchecked Sendable {
         } catch { goDown("\(error)", &events); return nil }
         let frame = take(buf, &events)
         do { try device.queueBuffer(fd, &buf) } catch {
-            goDown("\(error)", &events)
+            goDown("\(error)", &events); return frame
+        }
+        if clock.nowNanos() &- readingsAt >= Self.controlRefresh {
+            readings = ControlReading.readAll(device, fd: fd); readingsAt = clock.nowNanos()
         }
         return frame
     }
@@ -358,6 +369,7 @@ public final class V4L2Source: FrameSource, @unchecked Sendable {
             try device.queueBuffer(fd, &b)
         }
         try device.streamOn(fd)
+        readings = ControlReading.readAll(device, fd: fd); readingsAt = clock.nowNanos()
         current = Negotiated(format: format, width: width, height: height, fps: fps, bufferCount: Int(req.count))
     }
 
@@ -386,6 +398,7 @@ public final class V4L2Source: FrameSource, @unchecked Sendable {
         try? device.requestBuffers(fd, &req)
         device.close(fd)
         fd = -1
+        readings = []
     }
 
     private func emit(_ events: [SourceEvent]) {

@@ -38,12 +38,13 @@ final class SnapshotAnnotator: @unchecked Sendable {
         }
     }
 
-    /// A camera frame (any capture format) as JPEG: a JPEG frame as captured, others encoded.
+    /// A camera frame (any capture format) as JPEG: a JPEG frame as captured, others encoded at quality 95 (the raw
+    /// frame is for focus and exposure work, where quality 90 would smooth away fine detail and noise).
     func jpeg(of frame: PixelBuffer) throws -> Data {
         if frame.format == .jpeg { return Data(frame.contents) }
         lock.lock()
         defer { lock.unlock() }
-        return try encoder.encode(frame, quality: 90)
+        return try encoder.encode(frame, quality: 95)
     }
 
     /// A camera frame (any capture format) as JPEG with what a commissioning engineer sets up by: the ROI

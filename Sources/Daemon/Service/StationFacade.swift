@@ -113,6 +113,15 @@ public final class StationFacade: StationAPI {
         }
     }
 
+    /// A V4L2 camera's controls as its source read them last; none for other sources.
+    private func controls(_ camera: String) -> [CameraDocument.Control] {
+        guard let v4l2 = pipeline.withLock({ $0 })?.lane(camera)?.source as? V4L2Source else { return [] }
+        return v4l2.controls.map {
+            .init(name: $0.name, id: $0.id, type: $0.type, value: $0.value, minimum: $0.minimum, maximum: $0.maximum,
+                  step: $0.step, defaultValue: $0.defaultValue, inactive: $0.inactive)
+        }
+    }
+
     public func authenticationFailed(reason: String) { metrics.countAuthFailure(reason: reason) }
 
     public func detect(image: Data, camera: String?, record: Bool) async throws -> DetectAnswer {
@@ -217,8 +226,12 @@ public final class StationFacade: StationAPI {
         return config.cameras.sorted { $0.id < $1.id }.map { camera in
             let id = camera.id, state = report.cameras[id]
             func count(_ name: String) -> Int { Int(snapshot.value(name, ["camera": id]) ?? 0) }
+            let adaptive = config.detection.settings.adaptive
             let thresholds = snapshot.all("inspectd_threshold", ["camera": id])
-                .compactMap { s in s.labels["class"].map { CameraDocument.Threshold(className: $0, threshold: s.value) } }
+                .compactMap { s in s.labels["class"].map { name in
+                    CameraDocument.Threshold(className: name, threshold: s.value,
+                                             adaptive: adaptive.enabled && (adaptive.classes?.contains(name) ?? true))
+                } }
                 .sorted { $0.className < $1.className }
             var document = CameraDocument(id: id, state: state?.state.rawValue ?? "starting", stateSeconds: state?.seconds ?? 0,
                                       reason: state?.reason, source: Self.source(camera.source),
@@ -230,6 +243,7 @@ public final class StationFacade: StationAPI {
                                       thresholds: thresholds)
             document.negotiated = negotiated(camera)
             document.trigger = camera.trigger.mode.rawValue
+            document.controls = controls(camera.id)
             return document
         }
     }

@@ -1,3 +1,4 @@
+import API
 import ArgumentParser
 import Daemon
 import Foundation
@@ -40,6 +41,9 @@ struct BenchPipeline: ParsableCommand {
     @Option(name: .long, help: "Print resident memory every this many seconds.")
     var memoryEvery: Double = 30
 
+    @Option(name: .long, help: ArgumentHelp("Also serve the HTTP API and station page on this loopback HOST:PORT during the run (tokens off), so a browser can load the station while it is measured (Scripts/bench-page).", valueName: "host:port"))
+    var listen: String?
+
     func run() throws {
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label); h.logLevel = .warning; return h
@@ -66,6 +70,23 @@ struct BenchPipeline: ParsableCommand {
             pipeline = try Pipeline(config: cfg, metrics: metrics, health: health, logger: Logger(label: "bench"))
         } catch let e as ConfigError { failWithInputError(e.lines) }
 
+        var server: APIServer?, facade: StationFacade?
+        if let listen {
+            let parts = listen.split(separator: ":")
+            guard parts.count == 2, let port = Int(parts[1]), (0...65535).contains(port),
+                  ["127.0.0.1", "localhost", "::1"].contains(String(parts[0])) else {
+                failWithInputError(["--listen must be a loopback HOST:PORT (127.0.0.1:9470): the API runs without tokens here"])
+            }
+            let f = StationFacade(metrics: metrics, health: health)
+            f.update(config: cfg, model: pipeline.model)
+            f.attach(pipeline)
+            do {
+                server = try APIServer(settings: .init(host: String(parts[0]), port: port, maxBody: cfg.http.maxBody), station: f,
+                                       logger: Logger(label: "bench"))
+            } catch { failWithInputError(["--listen \(listen): \(error)"]) }
+            facade = f
+        }
+
         // Capture times of recorded frames not yet known to be committed; this thread stamps them after each
         // flush. Two buffers swapped, and latencies in a fixed histogram: the benchmark itself must not grow
         // with the frame count, or it would blur the memory figures it prints.
@@ -84,7 +105,8 @@ struct BenchPipeline: ParsableCommand {
         say("bench pipeline: \(cfg.cameras.count) camera(s), \(cfg.workers.count) worker(s) × "
               + "\(cfg.workers.threadsPerWorker) thread(s), model \((cfg.model.path as NSString).lastPathComponent), "
               + (fps.map { "replay paced at \($0) frames/s" } ?? "replay as configured") + ", "
-              + (duration.map { String(format: "measuring for %.0f s", $0) } ?? "measuring \(frames) frames"))
+              + (duration.map { String(format: "measuring for %.0f s", $0) } ?? "measuring \(frames) frames")
+              + (server.map { ", HTTP API and station page on \($0.port)" } ?? ""))
         let started = Self.monotonic()
         let atStart = MemoryUsage.read()
         say("  memory at start   " + atStart.line)
@@ -92,6 +114,7 @@ struct BenchPipeline: ParsableCommand {
         var afterWarmup: MemoryUsage?
         var measureStart: UInt64?
         var nextSample = started + Self.nanos(memoryEvery)
+        var cpuAtStart = 0.0, framesAtStart = 0
         let limit = Self.nanos(duration ?? 600)
         pipeline.start()
         var lastCommit: UInt64 = 0
@@ -106,6 +129,7 @@ struct BenchPipeline: ParsableCommand {
 
             let recorded = seen.load(ordering: .relaxed)
             if afterWarmup == nil, recorded >= warmup {
+                cpuAtStart = Self.cpuSeconds(); framesAtStart = recorded
                 let m = MemoryUsage.read()
                 afterWarmup = m; measureStart = now
                 memory.add(frames: recorded, m)
@@ -127,12 +151,18 @@ struct BenchPipeline: ParsableCommand {
         }
         let atEnd = MemoryUsage.read()
         let recordedAtEnd = seen.load(ordering: .relaxed)
+        let cpuPerFrame = (Self.cpuSeconds() - cpuAtStart) / Double(max(1, recordedAtEnd - framesAtStart))
         if afterWarmup != nil { memory.add(frames: recordedAtEnd, atEnd) }
+        server?.shutdown()
+        facade?.stop()
         pipeline.stop(timeout: .seconds(10))
         guard latencies.count > 0, let first = firstMeasured.withLock({ $0 }) else { say("bench: no frame measured"); return }
         let seconds = Double(lastCommit &- first) / 1e9
         say(String(format: "  frames %d (after %d warm-up)  throughput %.1f frames/s", latencies.count, warmup,
                      Double(latencies.count) / max(seconds, 1e-9)))
+        // What this process spent per frame (user + system, all threads, the HTTP server's included): unlike
+        // frames/s it hardly moves when other processes load the machine, so it shows what serving costs.
+        say(String(format: "  cpu per frame %.2f ms (user + system of this process over the measured frames)", cpuPerFrame * 1000))
         say(String(format: "  latency capture→committed  p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms",
                      latencies.percentile(0.5), latencies.percentile(0.9), latencies.percentile(0.99), latencies.max))
         say("  memory at end     " + atEnd.line + "  (\(recordedAtEnd) frames)")
@@ -149,6 +179,13 @@ struct BenchPipeline: ParsableCommand {
     }
 
     static func nanos(_ seconds: Double) -> UInt64 { UInt64(max(0, seconds) * 1e9) }
+
+    /// User + system CPU seconds of this process so far.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
 
     /// Resident memory of a process from /proc/PID/status (this one by default), and for this one glibc's heap
     /// figures (malloc_info), MB.
