@@ -61,10 +61,13 @@ final class LiveFrameAPITests: XCTestCase {
             return (Int(p[0]), Int(p[1]), Int(p[2]))
         }
         // The ROI's top edge (y 20–21) is drawn green (JPEG blurs colours a little: a margin, not exact values).
-        for x in [60, 160, 250] {
+        // A defect's box or label may be drawn over part of it, so most of the edge, not every point, is green.
+        let xs = Array(stride(from: 60, through: 250, by: 10))
+        let green = xs.filter { x in
             let (r, g, b) = pixel(x, 20)
-            XCTAssertGreaterThan(g - max(r, b), 60, "no green ROI line at (\(x), 20): \((r, g, b))")
+            return g - max(r, b) > 60
         }
+        XCTAssertGreaterThanOrEqual(green.count, xs.count / 2, "the ROI's top edge is not green: \(xs.map { pixel($0, 20) })")
 
         func expect(_ answer: HTTPClient.Answer, _ status: Int, _ code: String, _ fragment: String, line: UInt = #line) {
             XCTAssertEqual(answer.status, status, answer.text, line: line)
