@@ -41,5 +41,14 @@ final class MetricsExpositionTests: XCTestCase {
         XCTAssertTrue(body.contains("inspectd_build_info{version=\"\(build.version)\",commit=\"\(build.commit)\"} 1")
                       || body.contains("inspectd_build_info{commit=\"\(build.commit)\",version=\"\(build.version)\"} 1"),
                       body)
+        // The heap's parts are read at the scrape: this process has a heap in use, and SQLite's share fits in it.
+        func memory(_ kind: String) -> Double? {
+            body.split(separator: "\n").first { $0.hasPrefix("inspectd_memory_bytes{kind=\"\(kind)\"} ") }
+                .flatMap { Double($0.split(separator: " ").last!) }
+        }
+        let inUse = try XCTUnwrap(memory("heap_in_use"), body)
+        XCTAssertGreaterThan(inUse, 1_000_000, body)
+        XCTAssertLessThanOrEqual(try XCTUnwrap(memory("sqlite"), body), inUse, body)
+        XCTAssertNotNil(memory("heap_free"), body); XCTAssertNotNil(memory("heap_mmapped"), body)
     }
 }

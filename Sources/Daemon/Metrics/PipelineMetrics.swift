@@ -69,6 +69,8 @@ public final class PipelineMetrics: Sendable {
     public let auditWritable: CoreMetrics.Gauge
     /// `GET /api/v1/events` clients cut off because they stopped reading.
     public let eventClientCut: CoreMetrics.Counter
+    /// The heap's parts (`HeapUsage`), read at each scrape: growth in a soak is attributed from these.
+    private let memory: [String: CoreMetrics.Gauge]
 
     /// Makes the metrics with their own registry.
     public init() {
@@ -90,6 +92,11 @@ public final class PipelineMetrics: Sendable {
         reloadFailures = Self.counter("inspectd_config_reload_failures_total", [], registry, f)
         auditWritable = Self.gauge("inspectd_audit_writable", [], registry, f)
         eventClientCut = Self.counter("inspectd_http_event_clients_cut_total", [], registry, f)
+        var memory: [String: CoreMetrics.Gauge] = [:]
+        for kind in ["heap_in_use", "heap_free", "heap_mmapped", "sqlite"] {
+            memory[kind] = Self.gauge("inspectd_memory_bytes", [("kind", kind)], registry, f)
+        }
+        self.memory = memory
         outboxDepth.record(0); mqttConnected.record(0)
         let build = BuildInfo.current
         Self.gauge("inspectd_build_info", [("version", build.version), ("commit", build.commit)], registry, f).record(1)
@@ -121,6 +128,7 @@ public final class PipelineMetrics: Sendable {
         "inspectd_http_auth_failures_total": "HTTP requests refused by http.auth (reason: missing, unknown or forbidden).",
         "inspectd_triggers_total": "Triggers answered, by camera, source (http, mqtt, modbus) and outcome (ok, ng, trigger_timeout, camera_down, trigger_queue_full, inspection_failed, stopping).",
         "inspectd_http_event_clients_cut_total": "GET /api/v1/events clients cut off because they accepted no data for 10 s while events waited.",
+        "inspectd_memory_bytes": "The daemon's heap at this scrape, from glibc malloc_info: in use (kind=heap_in_use, of it SQLite's page caches and statements: kind=sqlite), free chunks kept (heap_free), large blocks mapped directly (heap_mmapped).",
     ]
 
     /// The full name (unit suffix included) with its HELP text.
@@ -251,5 +259,13 @@ public final class PipelineMetrics: Sendable {
     }
 
     /// The Prometheus text exposition of every metric.
-    public func exposition() -> String { registry.emitToString() }
+    public func exposition() -> String {
+        if let heap = HeapUsage.read() {
+            let mib = 1_048_576.0
+            memory["heap_in_use"]?.record(heap.inUseMB * mib); memory["heap_free"]?.record(heap.freeMB * mib)
+            memory["heap_mmapped"]?.record(heap.mmappedMB * mib)
+            if let sqlite = heap.sqliteMB { memory["sqlite"]?.record(sqlite * mib) }
+        }
+        return registry.emitToString()
+    }
 }

@@ -74,6 +74,10 @@ public final class MQTTClient: @unchecked Sendable {
         let version = settings.protocolVersion == .v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311
         check(mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, Int32(version)), "protocol version")
         check(mosquitto_int_option(mosq, MOSQ_OPT_SEND_MAXIMUM, Int32(settings.inflightWindow)), "inflight window")
+        // Nagle's algorithm held a small PUBLISH back until the broker's delayed ACK of the previous one (about 40 ms
+        // on Linux): a triggered part's result waited that long (`bench trigger`, MQTT). The broker's side of the
+        // connection is its own setting (mosquitto.conf `set_tcp_nodelay true`, see README "Connecting a PLC").
+        check(mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1), "TCP_NODELAY")
         check(mosquitto_reconnect_delay_set(mosq, UInt32(max(1, settings.retryDelayMin)),
                                             UInt32(max(1, settings.retryDelayMax)), true), "reconnect delay")
         if let user = settings.username {

@@ -121,12 +121,15 @@ struct BenchHTTPSoak {
         // Resident memory and open descriptors of the daemon, printed as they are sampled.
         let started = Date()
         var samples: [Sample] = []
-        say("  t(s)  RSS(MiB) (anon   file)  fds   requests  SSE events")
+        say("  t(s)  RSS(MiB) (anon   file)  heap: in use (SQLite)  free  mmapped  fds   requests  SSE events")
         func sample() {
             let m = BenchPipeline.MemoryUsage.read(process: "\(pid)")
-            let s = Sample(t: Date().timeIntervalSince(started), residentMiB: m.residentMB, fds: Self.openFDs(pid))
+            let s = Sample(t: Date().timeIntervalSince(started), residentMiB: m.residentMB, fds: Self.openFDs(pid),
+                           heap: Self.heap(port: httpPort))
             samples.append(s)
-            say(String(format: "  %5.0f  %8.1f %6.1f %6.1f  %4d  %9d  %10d", s.t, s.residentMiB, m.anonymousMB, m.fileMB, s.fds, tally.requests,
+            say(String(format: "  %5.0f  %8.1f %6.1f %6.1f  %12.1f (%6.1f) %5.1f %8.1f  %4d  %9d  %10d", s.t, s.residentMiB,
+                       m.anonymousMB, m.fileMB, s.heap["heap_in_use"] ?? .nan, s.heap["sqlite"] ?? .nan,
+                       s.heap["heap_free"] ?? .nan, s.heap["heap_mmapped"] ?? .nan, s.fds, tally.requests,
                        feeds.reduce(0) { $0 + $1.received }))
         }
         sample()
@@ -202,6 +205,12 @@ struct BenchHTTPSoak {
                    + "least-squares slope after warm-up %+.2f MiB per 10 min); fds %d…%d after warm-up",
                    samples[0].residentMiB, warm.residentMiB, warm.t, last.residentMiB, last.residentMiB - warm.residentMiB,
                    Self.slope(later) * 600, later.map(\.fds).min() ?? 0, later.map(\.fds).max() ?? 0))
+        // Where growth after warm-up sits: the heap's parts, so a cache filling (SQLite) tells itself from a leak.
+        let parts = ["heap_in_use", "sqlite", "heap_free", "heap_mmapped"].compactMap { kind -> String? in
+            guard let a = warm.heap[kind], let b = last.heap[kind] else { return nil }
+            return String(format: "%@ %+.1f", kind, b - a)
+        }
+        if !parts.isEmpty { say("  heap after warm-up to the end (MiB): " + parts.joined(separator: ", ")) }
         say("  daemon exit code: \(exitCode == -1 ? "died during the soak (see \(log))" : "\(exitCode)")")
 
         let server5xx = codes.filter { $0.key >= 500 && $0.key != 503 }.values.reduce(0, +)
@@ -479,7 +488,24 @@ struct BenchHTTPSoak {
 
     // MARK: - the daemon and its surroundings
 
-    private struct Sample { var t: Double, residentMiB: Double, fds: Int }
+    private struct Sample {
+        var t: Double, residentMiB: Double, fds: Int
+        /// The daemon's heap by part (`inspectd_memory_bytes` on its /metrics), MiB; empty when the scrape failed.
+        var heap: [String: Double] = [:]
+    }
+
+    /// The daemon's `inspectd_memory_bytes` by kind, in MiB.
+    private static func heap(port: Int) -> [String: Double] {
+        guard let c = try? BenchHTTPConnection(port: port, timeout: 10), let r = try? c.request("GET", "/metrics"),
+              r.status == 200 else { return [:] }
+        var out: [String: Double] = [:]
+        for line in String(decoding: r.body, as: UTF8.self).split(separator: "\n") where line.hasPrefix("inspectd_memory_bytes{kind=\"") {
+            let rest = line.dropFirst("inspectd_memory_bytes{kind=\"".count)
+            guard let q = rest.firstIndex(of: "\""), let v = Double(rest.split(separator: " ").last ?? "") else { continue }
+            out[String(rest[..<q])] = v / 1_048_576
+        }
+        return out
+    }
 
     /// Least-squares slope of RSS over time, MiB per second.
     private static func slope(_ samples: ArraySlice<Sample>) -> Double {

@@ -109,16 +109,30 @@ struct BenchTrigger: ParsableCommand {
 
         for _ in 0..<10 { _ = try httpOnce() }  // warm-up
         let metrics = { StageMeans.Totals(try http.request("GET", "/metrics").body) }
-        let engine = StageMeans(from: .init(), to: try metrics()).inference
-        say(String(format: "  engine (inference stage mean while warming up): %.1f ms; goal p99 ≤ %.1f ms (frame interval + engine + 5 ms)",
-                   engine, 1000 / fps + engine + 5))
+        let interval = 1000 / fps
+        say(String(format: "  goal: p99 ≤ frame interval + engine + 5 ms, that is what a trigger adds to its own inference "
+                   + "(end to end minus the engine's time for that frame in the daemon) ≤ %.1f ms at p99", interval + 5))
         for rate in rateList {
             for (name, once) in transports {
                 let before = try metrics()
-                let ms = try Self.paced(triggers, rate: rate, once)
-                let stages = StageMeans(from: before, to: try metrics())
-                say(String(format: "  %@ at %5.1f/s  p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms", name, rate,
-                           percentile(ms, 0.5), percentile(ms, 0.99), ms.max() ?? 0))
+                // One trigger at a time and no free-running camera: the inference stage's sum grows by exactly this
+                // trigger's frame between two scrapes.
+                var engine: [Double] = []
+                var last = before
+                let ms = try Self.paced(triggers, rate: rate) {
+                    let ms = try once()
+                    let now = try metrics()
+                    engine.append(1000 * (now.sum["inference", default: 0] - last.sum["inference", default: 0]))
+                    last = now
+                    return ms
+                }
+                let added = zip(ms, engine).map { $0 - $1 }
+                let stages = StageMeans(from: before, to: last)
+                let p99 = percentile(added, 0.99)
+                say(String(format: "  %@ at %5.1f/s  p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms; engine p50 %.1f p99 %.1f; "
+                           + "added p50 %.1f p99 %.1f ms: goal %@", name, rate, percentile(ms, 0.5), percentile(ms, 0.99),
+                           ms.max() ?? 0, percentile(engine, 0.5), percentile(engine, 0.99), percentile(added, 0.5), p99,
+                           p99 <= interval + 5 ? "met" : "NOT met"))
                 say("      " + stages.description)
             }
         }
@@ -152,7 +166,6 @@ struct BenchTrigger: ParsableCommand {
             }
             means = m
         }
-        var inference: Double { means["inference"] ?? 0 }
         /// The trigger stage (arrival to answer) taken apart: the frame's wait and capture (for this source, drawing
         /// and encoding it on demand) is what the frame's own stages leave of it.
         var description: String {
@@ -246,6 +259,7 @@ struct BenchTrigger: ParsableCommand {
                 throw ValidationError("mosquitto_new failed")
             }
             handle = h
+            mosquitto_int_option(h, MOSQ_OPT_TCP_NODELAY, 1)  // as the daemon's client: no Nagle delay on small packets
             mosquitto_message_callback_set(h) { _, context, message in
                 guard let context, let m = message?.pointee, let bytes = m.payload else { return }
                 let inbox = Unmanaged<Inbox>.fromOpaque(context).takeUnretainedValue()
@@ -314,7 +328,7 @@ struct BenchTrigger: ParsableCommand {
                 .first(where: { FileManager.default.isExecutableFile(atPath: $0) }), let free = Self.freePort() else { return nil }
             port = free
             let conf = directory.appendingPathComponent("mosquitto.conf")
-            guard (try? "listener \(free) 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            guard (try? "listener \(free) 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\n"
                 .write(to: conf, atomically: true, encoding: .utf8)) != nil else { return nil }
             process.executableURL = URL(fileURLWithPath: path)
             process.arguments = ["-c", conf.path]
@@ -323,7 +337,8 @@ struct BenchTrigger: ParsableCommand {
             guard (try? process.run()) != nil else { return nil }
         }
 
-        func stop() { process.terminate(); process.waitUntilExit() }
+        // SIGKILL: the broker inherits this process's signal mask, in which SIGTERM is blocked (as in BenchHTTPSoak).
+        func stop() { if process.isRunning { kill(process.processIdentifier, SIGKILL) }; process.waitUntilExit() }
 
         /// A port the kernel just gave out on 127.0.0.1 (free for the moment it takes to start the broker).
         private static func freePort() -> Int? {
