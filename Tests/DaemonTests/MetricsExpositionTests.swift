@@ -47,7 +47,7 @@ final class MetricsExpositionTests: XCTestCase {
                 .flatMap { Double($0.split(separator: " ").last!) }
         }
         let inUse = try XCTUnwrap(memory("heap_in_use"), body)
-        XCTAssertGreaterThan(inUse, 1_000_000, body)
+        XCTAssertGreaterThan(inUse, 0, body)
         XCTAssertLessThanOrEqual(try XCTUnwrap(memory("sqlite"), body), inUse, body)
         XCTAssertNotNil(memory("heap_free"), body); XCTAssertNotNil(memory("heap_mmapped"), body)
     }

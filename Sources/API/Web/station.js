@@ -75,7 +75,8 @@ function showTokenForm(show) { document.getElementById("token-form").hidden = !s
 function every(ms, fn) {
   let busy = false;
   const tick = async () => {
-    if (busy) return;  // never more than one request of a kind in flight: a slow station is not piled on
+    // Never more than one request of a kind in flight (a slow station is not piled on), none from a hidden tab.
+    if (busy || document.hidden) return;
     busy = true;
     try { await fn(); showError(null); } catch (e) { showError(e); } finally { busy = false; }
   };
@@ -393,17 +394,30 @@ function startLiveFeed() {
   const feed = document.getElementById("live-feed"), status = document.getElementById("live-state");
   const source = new EventSource("/api/v1/events" + (state.token ? `?access_token=${encodeURIComponent(state.token)}` : ""));
   state.events = source;
+  // Items are put in at most once a second, newest first, at most 100 kept: a busy line sends an event per frame,
+  // and laying the list out (and animating it) per event cost the browser more CPU than the rest of the page
+  // (Scripts/bench-page). The last batch is marked `fresh` until the next one.
+  let pending = [];
   const add = (item) => {
-    item.classList.add("fresh");
-    feed.prepend(item);
-    while (feed.children.length > 100) feed.lastElementChild.remove();
+    item.dataset.received = String(Date.now());
+    pending.push(item);
+    if (pending.length > 100) pending = pending.slice(-100);
   };
+  if (state.feedTimer) clearInterval(state.feedTimer);  // not in state.timers: the feed outlives view changes
+  state.feedTimer = setInterval(() => {
+    if (!pending.length) return;
+    for (const old of feed.querySelectorAll("li.fresh")) old.classList.remove("fresh");
+    for (const item of pending) item.classList.add("fresh");
+    feed.prepend(...pending.reverse());
+    pending = [];
+    while (feed.children.length > 100) feed.lastElementChild.remove();
+  }, 1000);
   source.addEventListener("open", () => { status.textContent = "· connected"; });
   source.addEventListener("error", () => { status.textContent = "· reconnecting…"; });
   source.addEventListener("inspection", (event) => {
     const i = JSON.parse(event.data);
     const classes = (i.defects || []).map((d) => d.class).join(", ");
-    add(el("li", { "data-id": i.id, "data-received": String(Date.now()),
+    add(el("li", { "data-id": i.id,
                    onclick: () => { location.hash = "#inspections"; setTimeout(() => showInspection(i.id).catch(showError), 0); } },
       el("span", { class: i.verdict === "OK" ? "ok" : "ng" }, i.verdict), ` ${i.captured_at.slice(11, 23)} · ${i.camera} #${i.sequence}`,
       classes ? ` · ${classes}` : "", i.error ? ` · ${i.error}` : ""));
@@ -446,8 +460,13 @@ function chartFrame(canvas, labels, max, format) {
     g.strokeStyle = "#d0d4d9"; g.beginPath(); g.moveTo(plot.x, y); g.lineTo(plot.x + plot.w, y); g.stroke();
     g.fillStyle = "#5f6670"; g.fillText(format(max * k / 4), 2, y + 4);
   }
-  const every = Math.ceil(labels.length / 8);
-  labels.forEach((label, i) => { if (i % every === 0) g.fillText(label, plot.x + plot.w * i / labels.length, height - 5); });
+  // As many x labels as fit side by side at this width (a tablet's narrow chart showed them overlapping), at most 8.
+  const labelWidth = Math.max(0, ...labels.map((l) => g.measureText(l).width)) + 10;
+  const every = Math.ceil(labels.length / Math.max(1, Math.min(8, Math.floor(plot.w / labelWidth))));
+  labels.forEach((label, i) => {
+    const x = plot.x + plot.w * i / labels.length;
+    if (i % every === 0 && x + labelWidth - 10 <= width) g.fillText(label, x, height - 5);
+  });
   return { g, plot, slot: plot.w / Math.max(1, labels.length) };
 }
 

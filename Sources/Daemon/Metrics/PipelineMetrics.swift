@@ -258,9 +258,10 @@ public final class PipelineMetrics: Sendable {
         gauge.record(value)
     }
 
-    /// The Prometheus text exposition of every metric.
-    public func exposition() -> String {
-        if let heap = HeapUsage.read() {
+    /// The Prometheus text exposition of every metric; `heap`: read the heap's parts first (a `/metrics` scrape;
+    /// the API's own documents built from the exposition skip it).
+    public func exposition(heap refresh: Bool = true) -> String {
+        if refresh, let heap = HeapUsage.read() {
             let mib = 1_048_576.0
             memory["heap_in_use"]?.record(heap.inUseMB * mib); memory["heap_free"]?.record(heap.freeMB * mib)
             memory["heap_mmapped"]?.record(heap.mmappedMB * mib)

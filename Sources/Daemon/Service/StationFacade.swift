@@ -195,7 +195,7 @@ public final class StationFacade: StationAPI {
         let (config, loaded) = current.withLock { $0 }
         let model = loaded?.info
         let report = health.report()
-        let snapshot = MetricsSnapshot(metrics.exposition())
+        let snapshot = MetricsSnapshot(metrics.exposition(heap: false))
         let build = BuildInfo.current
         let shape = model?.inputs.first?.shape ?? []
         let auditPath = config?.audit.path ?? ""
@@ -222,7 +222,7 @@ public final class StationFacade: StationAPI {
     public func cameras() -> [CameraDocument] {
         guard let config = current.withLock({ $0.config }) else { return [] }
         let report = health.report()
-        let snapshot = MetricsSnapshot(metrics.exposition())
+        let snapshot = MetricsSnapshot(metrics.exposition(heap: false))
         return config.cameras.sorted { $0.id < $1.id }.map { camera in
             let id = camera.id, state = report.cameras[id]
             func count(_ name: String) -> Int { Int(snapshot.value(name, ["camera": id]) ?? 0) }
