@@ -93,6 +93,8 @@ public final class InspectionService: @unchecked Sendable {
         }
         let health = self.health
         let watchdog = Watchdog(notifier: notifier) { health.isMakingProgress() }
+        let trimmer = HeapTrimmer()
+        defer { trimmer.stop() }
         // The start event is the first write: a database that cannot take it (full disk, read-only) makes the
         // station start degraded, and says so, rather than ready and fine.
         pipeline.flushAudit(timeout: 2)
