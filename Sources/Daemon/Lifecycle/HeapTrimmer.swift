@@ -17,10 +17,9 @@ final class HeapTrimmer {
     private static let trim: Trim? = dlsym(dlopen(nil, RTLD_NOW), "malloc_trim").map { unsafeBitCast($0, to: Trim.self) }
     private let timer: DispatchSourceTimer
 
-    init(every interval: Duration = .seconds(60)) {
+    init(everySeconds seconds: Int = 60) {
         timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "inspectd.heap-trim", qos: .utility))
-        let ms = Int(interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000)
-        timer.schedule(deadline: .now() + .milliseconds(ms), repeating: .milliseconds(ms), leeway: .seconds(1))
+        timer.schedule(deadline: .now() + .seconds(seconds), repeating: .seconds(seconds), leeway: .seconds(1))
         timer.setEventHandler { _ = Self.trim?(0) }
         timer.resume()
     }
