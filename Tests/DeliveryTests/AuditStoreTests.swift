@@ -187,6 +187,64 @@ final class AuditStoreTests: XCTestCase {
         XCTAssertThrowsError(try AuditStore.openReadOnly(path: dir.appendingPathComponent("none.sqlite").path))
         writer.stop()
     }
+
+    /// SQLite's memory stays near its limit however many readers scan however much of the database: with the
+    /// default 2 MiB page cache per connection, five readers scanning 10 MB would hold about 10 MiB.
+    func testSQLiteMemoryStaysBoundedWhileReadersScanALargeDatabase() throws {
+        var store: AuditStore? = try openStore()
+        try store!.pool.write { db in
+            try db.execute(sql: """
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40000)
+                INSERT INTO inspections (camera, sequence, captured_at, verdict, defect_count, latency_ms, model_sha256,
+                                         config_revision, snapshot_path, recorded_at)
+                SELECT 'cam-' || (i % 4), i, strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || i || ' seconds'),
+                       CASE WHEN i % 5 = 0 THEN 'NG' ELSE 'OK' END, i % 3, 12.5,
+                       hex(randomblob(32)), 'rev', 'snapshots/' || hex(randomblob(16)) || '.jpg',
+                       strftime('%Y-%m-%d %H:%M:%f', 'now') FROM n
+                """)
+        }
+        let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: store!.path)[.size] as? Int)
+            + ((try? FileManager.default.attributesOfItem(atPath: store!.path + "-wal")[.size] as? Int) ?? 0)
+        XCTAssertGreaterThan(size, 3 * AuditStore.memoryLimitBytes, "the database must be larger than the limit")
+        let path = store!.path
+        store = nil
+        /// Five readers open at once (the pool's default maximum: each its own connection and page cache), each
+        /// scanning the table and an index.
+        func scan(_ pool: DatabasePool) {
+            let arrived = DispatchSemaphore(value: 0), go = DispatchSemaphore(value: 0), done = DispatchGroup()
+            for k in 0..<5 {
+                done.enter()
+                Thread.detachNewThread {
+                    defer { done.leave() }
+                    do {
+                        try pool.read { db in
+                            arrived.signal(); go.wait()
+                            _ = try Int.fetchOne(db, sql: "SELECT sum(length(model_sha256) + length(snapshot_path)) FROM inspections WHERE camera != ?",
+                                                 arguments: ["cam-\(k)"])
+                            _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM inspections WHERE captured_at > '2000' AND verdict = 'NG'")
+                        }
+                    } catch { XCTFail("read \(k): \(error)") }
+                }
+            }
+            for _ in 0..<5 { arrived.wait() }
+            for _ in 0..<5 { go.signal() }
+            done.wait()
+        }
+        // Without the limit, as SQLite comes: the same scans hold well over it (so this test can fail).
+        var plain: DatabasePool? = try DatabasePool(path: path)
+        try plain!.write { _ = try Int.fetchOne($0, sql: "PRAGMA soft_heap_limit = 0") }
+        scan(plain!)
+        let unbounded = AuditStore.memoryUsedBytes
+        XCTAssertGreaterThan(unbounded, Int64(AuditStore.memoryLimitBytes) + (2 << 20), "without the limit SQLite held \(unbounded >> 10) KiB")
+        plain = nil
+        // The audit store's pool: near the limit.
+        let bounded = try AuditStore(path: path)
+        scan(bounded.pool)
+        let used = AuditStore.memoryUsedBytes
+        print("SQLite's memory after five concurrent scans of \(size >> 10) KiB: \(unbounded >> 10) KiB without the limit, \(used >> 10) KiB with it")
+        XCTAssertLessThanOrEqual(used, Int64(AuditStore.memoryLimitBytes) + (1 << 20),
+                                 "SQLite holds \(used >> 10) KiB, limit \(AuditStore.memoryLimitBytes >> 10) KiB (\(unbounded >> 10) KiB without it)")
+    }
 }
 
 /// Schema v2: frames that could not be judged are on record with verdict ERROR and their reason.

@@ -1,3 +1,4 @@
+import Delivery
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -13,14 +14,11 @@ public struct HeapUsage: Sendable {
     public var mmappedMB: Double
     public var arenas: Int
     /// Of the heap in use, what SQLite holds (page caches, statements), from `sqlite3_memory_used`.
-    public var sqliteMB: Double?
+    public var sqliteMB: Double
 
     private typealias MallocInfo = @convention(c) (Int32, UnsafeMutablePointer<FILE>?) -> Int32
-    private typealias MemoryUsed = @convention(c) () -> Int64
     private static let mallocInfo: MallocInfo? = dlsym(dlopen(nil, RTLD_NOW), "malloc_info")
         .map { unsafeBitCast($0, to: MallocInfo.self) }
-    private static let sqliteMemoryUsed: MemoryUsed? = dlsym(dlopen(nil, RTLD_NOW), "sqlite3_memory_used")
-        .map { unsafeBitCast($0, to: MemoryUsed.self) }
 
     public static func read() -> HeapUsage? {
         guard let mallocInfo else { return nil }
@@ -42,6 +40,6 @@ public struct HeapUsage: Sendable {
         let free = megabytes("<total type=\"fast\"") + megabytes("<total type=\"rest\"")
         return HeapUsage(inUseMB: megabytes("<system type=\"current\"") - free, freeMB: free,
                          mmappedMB: megabytes("<total type=\"mmap\""), arenas: xml.components(separatedBy: "<heap nr=").count - 1,
-                         sqliteMB: sqliteMemoryUsed.map { Double($0()) / 1_048_576 })
+                         sqliteMB: Double(AuditStore.memoryUsedBytes) / 1_048_576)
     }
 }

@@ -265,7 +265,7 @@ public final class PipelineMetrics: Sendable {
             let mib = 1_048_576.0
             memory["heap_in_use"]?.record(heap.inUseMB * mib); memory["heap_free"]?.record(heap.freeMB * mib)
             memory["heap_mmapped"]?.record(heap.mmappedMB * mib)
-            if let sqlite = heap.sqliteMB { memory["sqlite"]?.record(sqlite * mib) }
+            memory["sqlite"]?.record(heap.sqliteMB * mib)
         }
         return registry.emitToString()
     }

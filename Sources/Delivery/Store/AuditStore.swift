@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// The audit database: every judged frame, its defects, the MQTT outbox, service events and the adaptive
 /// threshold state, in one SQLite file that `inspectd audit` and plain `sqlite3` can read while the daemon writes.
@@ -26,7 +27,17 @@ import GRDB
 /// Pragmas: `auto_vacuum=INCREMENTAL` (set on a new file before WAL), `journal_mode=WAL`, `synchronous=FULL` by
 /// default (a commit is on disk when it returns: a power cut loses nothing committed; `NORMAL` skips that fsync,
 /// so a power cut can roll back the last commits, never corrupt), `busy_timeout` 5 s, `foreign_keys=ON`.
+///
+/// Memory: SQLite's page caches are bounded for the whole process by ``memoryLimitBytes`` (`PRAGMA
+/// soft_heap_limit`). Without it each connection of the pool may cache 2 MiB (SQLite's default `cache_size`), and
+/// the caches fill for hours as the database grows and API queries touch new pages, so the daemon's memory never
+/// looks flat. Past the limit SQLite reuses cache pages instead of allocating; a page it dropped is read again
+/// from the kernel's file cache.
 public final class AuditStore: Sendable {
+    /// The soft limit on all the memory SQLite holds in this process (page caches, statements, schema).
+    public static let memoryLimitBytes = 4 << 20
+    /// What SQLite holds now in this process (`sqlite3_memory_used`), in bytes.
+    public static var memoryUsedBytes: Int64 { sqlite3_memory_used() }
     /// The pool: one writer connection (used by ``AuditWriter``) and concurrent WAL readers.
     public let pool: DatabasePool
     /// The database file.
@@ -59,6 +70,8 @@ public final class AuditStore: Sendable {
         config.label = "inspectd.audit"
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
+            // Process-wide; set on every connection so no order of opening can miss it.
+            _ = try Int.fetchOne(db, sql: "PRAGMA soft_heap_limit = \(Self.memoryLimitBytes)")
         }
         pool = try DatabasePool(path: path, configuration: config)
         try Self.migrator.migrate(pool)

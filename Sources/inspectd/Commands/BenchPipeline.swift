@@ -217,7 +217,7 @@ struct BenchPipeline: ParsableCommand {
             String(format: "RSS %.1f MB (anonymous %.1f, file %.1f)", residentMB, anonymousMB, fileMB)
                 + (heap.map { String(format: "  heap in use %.1f MB, free %.1f MB in %d arenas, mmapped %.1f MB",
                                      $0.inUseMB, $0.freeMB, $0.arenas, $0.mmappedMB)
-                               + ($0.sqliteMB.map { String(format: ", SQLite %.1f MB", $0) } ?? "") } ?? "")
+                               + String(format: ", SQLite %.1f MB", $0.sqliteMB) } ?? "")
         }
     }
 
