@@ -52,19 +52,12 @@ struct BenchHTTPSoak {
         guard !images.isEmpty else {
             failWithInputError(["no DeepPCB val JPEG in $INSPECTD_SHARED or ../shared (datasets/deeppcb/images/val)"])
         }
-        guard let mosquitto = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"]
-            .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            failWithInputError(["mosquitto is not installed (apt-get install mosquitto)"])
-        }
+        guard BenchBroker.executable != nil else { failWithInputError(["mosquitto is not installed (apt-get install mosquitto)"]) }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("inspectd-soak-http-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let brokerPort = try Self.freePort(), httpPort = try Self.freePort()
-        try """
-            listener \(brokerPort) 127.0.0.1
-            allow_anonymous true
-            max_queued_messages 0
-            \(getuid() == 0 ? "user root" : "")
-            """.write(to: dir.appendingPathComponent("mosquitto.conf"), atomically: true, encoding: .utf8)
+        let broker = try BenchBroker(directory: dir)
+        defer { broker.stop() }
+        let brokerPort = broker.port, httpPort = try BenchBroker.freePort()
         try """
             site: {line: soak, station: http}
             model: {path: \(URL(fileURLWithPath: model).standardizedFileURL.path)}
@@ -79,11 +72,6 @@ struct BenchHTTPSoak {
             stats_interval: 1d
             """.write(to: dir.appendingPathComponent("inspectd.yaml"), atomically: true, encoding: .utf8)
 
-        let broker = try Self.launch(mosquitto, ["-c", dir.appendingPathComponent("mosquitto.conf").path],
-                                     log: dir.appendingPathComponent("mosquitto.log"))
-        // SIGKILL: mosquitto inherits this process's signal mask, in which SIGTERM is blocked (seen in its
-        // /proc/PID/status SigBlk), so it would never stop on SIGTERM; it keeps nothing on disk here.
-        defer { if broker.isRunning { kill(broker.processIdentifier, SIGKILL); broker.waitUntilExit() } }
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let daemon = try Self.launch(executable, ["run", "--config", dir.appendingPathComponent("inspectd.yaml").path],
                                      log: dir.appendingPathComponent("daemon.log"))
@@ -145,8 +133,7 @@ struct BenchHTTPSoak {
         daemon.terminate()
         daemon.waitUntilExit()
         let exitCode = daemon.terminationStatus
-        kill(broker.processIdentifier, SIGKILL)
-        broker.waitUntilExit()
+        broker.stop()
 
         try report(tally: tally, feeds: feeds, samples: samples, exitCode: daemonDied ? -1 : exitCode,
                    database: dir.appendingPathComponent("audit.db").path, log: dir.appendingPathComponent("daemon.log").path)
@@ -545,23 +532,6 @@ struct BenchHTTPSoak {
             Thread.sleep(forTimeInterval: 0.2)
         }
         throw ValidationError("the daemon did not answer /healthz with 200 within 2 minutes (log: \(log.path))")
-    }
-
-    /// A port nothing listens on now (bound and released; the daemon binds it a moment later).
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard bound else { throw ValidationError("cannot find a free port: \(String(cString: strerror(errno)))") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Rows of `sql` on the database (read only), with the sqlite3 shell: the check reads the file as any

@@ -51,7 +51,7 @@ struct BenchTrigger: ParsableCommand {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("inspectd.yaml")
-        let broker = MosquittoProcess(directory: dir)
+        let broker = BenchBroker.executable == nil ? nil : try BenchBroker(directory: dir)
         defer { broker?.stop() }
         if broker == nil { say("bench trigger: no mosquitto found (apt-get install mosquitto): MQTT is left out") }
         try """
@@ -315,45 +315,6 @@ struct BenchTrigger: ParsableCommand {
             mosquitto_disconnect(handle)
             mosquitto_loop_stop(handle, false)
             mosquitto_destroy(handle)
-        }
-    }
-
-    /// A mosquitto broker for the bench on a free loopback port, in `directory`; nil when mosquitto is not installed.
-    private final class MosquittoProcess {
-        let port: Int
-        private let process = Process()
-
-        init?(directory: URL) {
-            guard let path = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"]
-                .first(where: { FileManager.default.isExecutableFile(atPath: $0) }), let free = Self.freePort() else { return nil }
-            port = free
-            let conf = directory.appendingPathComponent("mosquitto.conf")
-            guard (try? "listener \(free) 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\n"
-                .write(to: conf, atomically: true, encoding: .utf8)) != nil else { return nil }
-            process.executableURL = URL(fileURLWithPath: path)
-            process.arguments = ["-c", conf.path]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            guard (try? process.run()) != nil else { return nil }
-        }
-
-        // SIGKILL: the broker inherits this process's signal mask, in which SIGTERM is blocked (as in BenchHTTPSoak).
-        func stop() { if process.isRunning { kill(process.processIdentifier, SIGKILL) }; process.waitUntilExit() }
-
-        /// A port the kernel just gave out on 127.0.0.1 (free for the moment it takes to start the broker).
-        private static func freePort() -> Int? {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { return nil }
-            defer { Glibc.close(fd) }
-            var a = sockaddr_in()
-            a.sin_family = sa_family_t(AF_INET); a.sin_port = 0; a.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let ok = withUnsafeMutablePointer(to: &a) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0
-                }
-            }
-            return ok ? Int(UInt16(bigEndian: a.sin_port)) : nil
         }
     }
 }
