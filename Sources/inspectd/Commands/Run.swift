@@ -14,6 +14,7 @@ struct Run: ParsableCommand {
     var config: String
 
     func run() throws {
+        HeapArenas.limitArenas()  // before any thread starts
         let loaded = try? InspectdConfig.load(path: config)
         JournalLogHandler.bootstrap(level: loaded?.logLevel ?? .info)
         let logger = Logger(label: "inspectd")
