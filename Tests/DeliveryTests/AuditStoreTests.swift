@@ -63,24 +63,6 @@ final class AuditStoreTests: XCTestCase {
 
     /// A triggered part's record is committed at once, not at the end of the batch interval: its result message
     /// waits in the outbox for that commit while a PLC gateway or MES waits for the result.
-    /// A stopped writer leaves every record in the database file itself: the write-ahead log is merged and emptied.
-    func testStopMergesTheWriteAheadLog() throws {
-        let store = try openStore()
-        let writer = AuditWriter(store: store)
-        writer.start()
-        for i in 0..<50 { writer.submit(Fixtures.inspection(sequence: UInt64(i), defects: 1)) }
-        XCTAssertTrue(writer.flush(timeout: 10))
-        let wal = store.path + "-wal"
-        XCTAssertGreaterThan(try XCTUnwrap(FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int), 0)
-        XCTAssertEqual(writer.stop(), 0)
-        XCTAssertEqual(try XCTUnwrap(FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int), 0)
-        // The database file alone, copied elsewhere without its WAL, holds all 50.
-        let copy = dir.appendingPathComponent("copy.sqlite").path
-        try FileManager.default.copyItem(atPath: store.path, toPath: copy)
-        let count = try DatabaseQueue(path: copy).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM inspections") }
-        XCTAssertEqual(count, 50)
-    }
-
     func testUrgentRecordIsCommittedWithoutWaitingForTheBatchInterval() throws {
         let store = try openStore()
         let writer = AuditWriter(store: store, settings: .init(maxDelay: 600))

@@ -170,8 +170,7 @@ public final class AuditWriter: @unchecked Sendable {
     }
 
     /// Flushes and stops the writer thread within `timeout`: a database still failing at the deadline is given
-    /// up, each item left unwritten logged in one line with the count. Then merges the write-ahead log into the
-    /// database file. Stop the ``OutboxPublisher`` first so its
+    /// up, each item left unwritten logged in one line with the count. Stop the ``OutboxPublisher`` first so its
     /// last PUBACKs are recorded; anything submitted after `stop` stays in memory only. Returns the items that
     /// were never written since start (dropped during a failure or left at the deadline).
     @discardableResult
@@ -194,14 +193,6 @@ public final class AuditWriter: @unchecked Sendable {
         condition.unlock()
         if kept > 0, let spill {
             logger.notice("audit spill \(spill.path): \(kept) records kept for the next start (\(spilledAtStop) moved there at stop)")
-        }
-        // Merge the write-ahead log into the database file, so a stopped station leaves one self-contained file
-        // (copied alone, `audit.db` then holds every record). Best effort: a reader still open or a failing disk
-        // leaves the WAL as it is, which SQLite merges at the next open.
-        do {
-            try store.pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
-        } catch {
-            logger.notice("audit database: write-ahead log not merged at stop (\(error)); SQLite merges it at the next open")
         }
         return Int(unwritten)
     }
