@@ -40,7 +40,10 @@ struct BenchHTTPSoak {
 
     /// Memory after warm-up may grow by at most this share of itself, or `flatAllowanceMiB` if that is larger: by
     /// the end of the run, and in an hour at the least-squares slope of the samples after warm-up (so a steady
-    /// climb fails even when a short run ends inside the allowance).
+    /// climb fails even when a short run ends inside the allowance). The slope is judged less two standard errors
+    /// (about 95% confidence): RSS wobbles by about ±1 MiB from sample to sample, and over a 10-minute run's
+    /// 8 samples that wobble alone extrapolates to ±10 MiB an hour; a real climb (+42 MiB an hour, 2026-12-05)
+    /// stays far above the allowance after the subtraction, while a run that ends +0.3 MiB up no longer fails.
     static let flatShare = 0.05, flatAllowanceMiB = 8.0
 
     func run() throws {
@@ -186,12 +189,13 @@ struct BenchHTTPSoak {
         let warm = samples[warmIndex], last = samples[samples.count - 1]
         let allowance = max(Self.flatShare * warm.residentMiB, Self.flatAllowanceMiB)
         let later = samples[warmIndex...]
-        let hourly = Self.slope(later) * 3600
-        let flat = last.residentMiB - warm.residentMiB <= allowance && hourly <= allowance
+        let (slope, slopeError) = Self.slope(later)
+        let hourly = slope * 3600, hourlyError = slopeError * 3600
+        let flat = last.residentMiB - warm.residentMiB <= allowance && hourly - 2 * hourlyError <= allowance
         say(String(format: "  daemon RSS %.1f MiB at start, %.1f MiB after warm-up (t=%.0f s), %.1f MiB at the end (%+.1f; "
-                   + "least-squares slope after warm-up %+.2f MiB per 10 min); fds %d…%d after warm-up",
+                   + "least-squares slope after warm-up %+.2f ± %.2f MiB per 10 min, one standard error); fds %d…%d after warm-up",
                    samples[0].residentMiB, warm.residentMiB, warm.t, last.residentMiB, last.residentMiB - warm.residentMiB,
-                   Self.slope(later) * 600, later.map(\.fds).min() ?? 0, later.map(\.fds).max() ?? 0))
+                   slope * 600, slopeError * 600, later.map(\.fds).min() ?? 0, later.map(\.fds).max() ?? 0))
         // Where growth after warm-up sits: the heap's parts, so a cache filling (SQLite) tells itself from a leak.
         let parts = ["heap_in_use", "sqlite", "heap_free", "heap_mmapped"].compactMap { kind -> String? in
             guard let a = warm.heap[kind], let b = last.heap[kind] else { return nil }
@@ -210,14 +214,15 @@ struct BenchHTTPSoak {
         if wrongResumes > 0 { failed.append("SSE: \(wrongResumes) resumes elsewhere than the last id") }
         if received == 0 && !feeds.isEmpty { failed.append("SSE: no event received") }
         if !flat {
-            failed.append(String(format: "RSS not flat: %+.1f MiB after warm-up, %+.1f MiB an hour at its slope (allowed %.1f)",
-                                 last.residentMiB - warm.residentMiB, hourly, allowance))
+            failed.append(String(format: "RSS not flat: %+.1f MiB after warm-up, %+.1f ± %.1f MiB an hour at its slope (allowed %.1f "
+                                 + "after subtracting two standard errors)",
+                                 last.residentMiB - warm.residentMiB, hourly, hourlyError, allowance))
         }
         if exitCode != 0 { failed.append("the daemon did not stop cleanly") }
         say("  rule: no 5xx but 503, every request answered, no 4xx but 404 (a snapshot pruned) and 429, every SSE "
             + "listener's events exactly the audit database's between its first and last id, RSS at the end at most "
             + String(format: "max(%.0f%%, %.0f MiB) above the first sample after the first quarter of the run, and no more "
-                     + "than that an hour at the slope of the samples since, a clean stop",
+                     + "than that an hour at the slope of the samples since less two standard errors, a clean stop",
                      Self.flatShare * 100, Self.flatAllowanceMiB))
         if failed.isEmpty {
             say("soak http: OK")
@@ -494,14 +499,18 @@ struct BenchHTTPSoak {
         return out
     }
 
-    /// Least-squares slope of RSS over time, MiB per second.
-    private static func slope(_ samples: ArraySlice<Sample>) -> Double {
-        guard samples.count >= 2 else { return 0 }
+    /// Least-squares slope of RSS over time and its standard error, MiB per second.
+    private static func slope(_ samples: ArraySlice<Sample>) -> (slope: Double, standardError: Double) {
+        guard samples.count >= 2 else { return (0, 0) }
         let n = Double(samples.count)
         let mt = samples.reduce(0) { $0 + $1.t } / n, mr = samples.reduce(0) { $0 + $1.residentMiB } / n
         let sxx = samples.reduce(0) { $0 + ($1.t - mt) * ($1.t - mt) }
         let sxy = samples.reduce(0) { $0 + ($1.t - mt) * ($1.residentMiB - mr) }
-        return sxx > 0 ? sxy / sxx : 0
+        guard sxx > 0 else { return (0, 0) }
+        let b = sxy / sxx
+        guard samples.count >= 3 else { return (b, 0) }
+        let residuals = samples.reduce(0) { let e = $1.residentMiB - mr - b * ($1.t - mt); return $0 + e * e }
+        return (b, (residuals / (n - 2) / sxx).squareRoot())
     }
 
     private static func openFDs(_ pid: Int32) -> Int {
