@@ -191,11 +191,18 @@ final class StorageFailureTests: XCTestCase {
         guard let disk = try mountSmallDisk(dir) else { return }
         defer { disk.unmount() }
         let db = disk.state.appendingPathComponent("audit.db").path
-        let store = try AuditStore(path: db)
-        let writer = AuditWriter(store: store)
-        writer.start()
-        writer.submit(event: ServiceEvent(.start, detail: "earlier run"))
-        XCTAssertEqual(writer.stop(timeout: 10), 0)
+        do {  // an earlier run, stopped cleanly: its last close merges the WAL
+            let store = try AuditStore(path: db)
+            let writer = AuditWriter(store: store)
+            writer.start()
+            writer.submit(event: ServiceEvent(.start, detail: "earlier run"))
+            XCTAssertEqual(writer.stop(timeout: 10), 0)
+            try store.pool.close()
+        }
+        // SQLite's default would delete both here; with them gone the start below cannot open the database.
+        for file in [db + "-wal", db + "-shm"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: file), "\(file) was removed at the last close")
+        }
         disk.fill()
 
         let model = TestProcess.repositoryRoot.appendingPathComponent("Models/deeppcb-yolov8n.int8.onnx").path
@@ -219,9 +226,9 @@ final class StorageFailureTests: XCTestCase {
         let exited = DispatchSemaphore(value: 0)
         Thread.detachNewThread { _ = service.run(errors: { print("service: \($0)") }); exited.signal() }
         let seen = notify.waitFor("READY=1", timeout: 120) ?? []
-        let ready = seen.first { $0.contains("READY=1") } ?? ""
-        XCTAssertTrue(ready.contains("STATUS=degraded: audit database not writable"), "READY without degraded status: \(seen)")
-        XCTAssertNotNil(service.health.storageProblem)
+        XCTAssertTrue(seen.contains { $0.contains("READY=1") }, "the service did not start: \(seen)")
+        // The WAL's old frames may take the start event; the inspections that follow cannot fit.
+        XCTAssertTrue(eventually { service.health.storageProblem != nil }, "no storage problem reported on a full disk")
         if let port = service.metricsPort {
             let (status, body) = try httpGet(port: port, path: "/healthz")
             XCTAssertEqual(status, 503, body)

@@ -28,6 +28,11 @@ import GRDBSQLite
 /// default (a commit is on disk when it returns: a power cut loses nothing committed; `NORMAL` skips that fsync,
 /// so a power cut can roll back the last commits, never corrupt), `busy_timeout` 5 s, `foreign_keys=ON`.
 ///
+/// Persistent WAL (`SQLITE_FCNTL_PERSIST_WAL` on every connection): the last close merges the WAL but leaves the
+/// `-wal` and `-shm` files (the WAL keeps its size). SQLite's default deletes them, and a station restarted on a
+/// full disk then cannot even open its database (it must create both files), so it exits instead of starting
+/// degraded with its records held in memory. The files left are the room such a start needs.
+///
 /// Memory: SQLite's page caches are bounded for the whole process by ``memoryLimitBytes`` (`PRAGMA
 /// soft_heap_limit`). Without it each connection of the pool may cache 2 MiB (SQLite's default `cache_size`), and
 /// the caches fill for hours as the database grows and API queries touch new pages, so the daemon's memory never
@@ -72,6 +77,9 @@ public final class AuditStore: Sendable {
             try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
             // Process-wide; set on every connection so no order of opening can miss it.
             _ = try Int.fetchOne(db, sql: "PRAGMA soft_heap_limit = \(Self.memoryLimitBytes)")
+            var persist: Int32 = 1
+            let rc = sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_PERSIST_WAL, &persist)
+            guard rc == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: "persistent WAL") }
         }
         pool = try DatabasePool(path: path, configuration: config)
         try Self.migrator.migrate(pool)
