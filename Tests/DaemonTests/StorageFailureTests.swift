@@ -191,18 +191,27 @@ final class StorageFailureTests: XCTestCase {
         guard let disk = try mountSmallDisk(dir) else { return }
         defer { disk.unmount() }
         let db = disk.state.appendingPathComponent("audit.db").path
-        do {  // an earlier run, stopped cleanly: its last close merges the WAL
+        do {  // an earlier run whose retention pruned rows (and truncated the WAL), stopped cleanly
             let store = try AuditStore(path: db)
             let writer = AuditWriter(store: store)
             writer.start()
+            writer.submit(event: ServiceEvent(.start, at: Date().addingTimeInterval(-10 * 86400), detail: "old run"))
             writer.submit(event: ServiceEvent(.start, detail: "earlier run"))
             XCTAssertEqual(writer.stop(timeout: 10), 0)
+            // The round the writer runs between batches: it prunes, vacuums and truncates the WAL.
+            var retention = Retention(policy: RetentionPolicy(maxAge: 86400, maxBytes: 1 << 40), logger: Logger(label: "test"))
+            while retention.step(store.pool) {}
+            XCTAssertEqual(try store.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM service_events") }, 1,
+                           "retention did not prune the old event")
             try store.pool.close()
         }
-        // SQLite's default would delete both here; with them gone the start below cannot open the database.
+        // SQLite's default would delete both at the last close, and retention's truncation would leave an empty
+        // WAL, which GRDB writes to at open: either way the start below could not open the database.
         for file in [db + "-wal", db + "-shm"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: file), "\(file) was removed at the last close")
         }
+        let walBytes = (try? FileManager.default.attributesOfItem(atPath: db + "-wal")[.size] as? Int) ?? 0
+        XCTAssertGreaterThan(walBytes, 0, "the WAL was left empty")
         disk.fill()
 
         let model = TestProcess.repositoryRoot.appendingPathComponent("Models/deeppcb-yolov8n.int8.onnx").path

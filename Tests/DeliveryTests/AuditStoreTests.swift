@@ -21,11 +21,14 @@ final class AuditStoreTests: XCTestCase {
         try store.pool.read { db in
             XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA auto_vacuum"), 2, "auto_vacuum must be INCREMENTAL")
             XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA journal_mode"), "wal")
-            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA synchronous"), 2, "synchronous must be FULL by default")
             for table in ["inspections", "defects", "outbox", "service_events", "adaptive_state"] {
                 XCTAssertTrue(try db.tableExists(table), table)
             }
             XCTAssertTrue(try db.indexes(on: "outbox").contains { $0.name == "outbox_pending" })
+        }
+        // On the writer: GRDB's WAL set-up switches its writer to NORMAL after our own set-up ran.
+        try store.pool.write { db in
+            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA synchronous"), 2, "synchronous must be FULL by default")
         }
         // Reopening an existing file migrates nothing new and keeps the data.
         let writer = AuditWriter(store: store); writer.start()

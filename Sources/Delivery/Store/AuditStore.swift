@@ -31,7 +31,9 @@ import GRDBSQLite
 /// Persistent WAL (`SQLITE_FCNTL_PERSIST_WAL` on every connection): the last close merges the WAL but leaves the
 /// `-wal` and `-shm` files (the WAL keeps its size). SQLite's default deletes them, and a station restarted on a
 /// full disk then cannot even open its database (it must create both files), so it exits instead of starting
-/// degraded with its records held in memory. The files left are the room such a start needs.
+/// degraded with its records held in memory. The files left are the room such a start needs. The WAL must also
+/// not be empty: GRDB writes a transaction at open to a zero-byte WAL, which fails on a full disk; retention,
+/// which truncates the WAL, therefore leaves one frame in it (see ``Retention``).
 ///
 /// Memory: SQLite's page caches are bounded for the whole process by ``memoryLimitBytes`` (`PRAGMA
 /// soft_heap_limit`). Without it each connection of the pool may cache 2 MiB (SQLite's default `cache_size`), and
@@ -82,6 +84,9 @@ public final class AuditStore: Sendable {
             guard rc == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: "persistent WAL") }
         }
         pool = try DatabasePool(path: path, configuration: config)
+        // GRDB's pool sets `synchronous = NORMAL` on its writer after `prepareDatabase` has run (its WAL set-up),
+        // so the setting is applied again where it matters: the one connection that writes.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)") }
         try Self.migrator.migrate(pool)
     }
 

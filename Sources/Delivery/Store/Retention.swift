@@ -19,7 +19,7 @@ public struct RetentionPolicy: Sendable, Equatable {
 
 /// Pruning run by ``AuditWriter`` between batches: one small transaction per step, so inspections keep flowing.
 /// Undelivered (`pending`) outbox rows are never pruned. After a round that deleted rows, the freed pages are
-/// returned to the file system (`incremental_vacuum`) and the WAL is truncated.
+/// returned to the file system (`incremental_vacuum`) and the WAL is truncated (to one frame).
 struct Retention {
     let policy: RetentionPolicy
     let logger: Logger
@@ -37,6 +37,11 @@ struct Retention {
                 try pool.writeWithoutTransaction { db in
                     try db.execute(sql: "PRAGMA incremental_vacuum")
                     try db.checkpoint(.truncate)
+                    // Leave one frame in the WAL: GRDB opens a pool whose WAL is empty by writing to it, which a
+                    // full disk refuses, and a station must still start then (degraded). Rewriting user_version
+                    // with its own value dirties only page 1.
+                    let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                    try db.execute(sql: "PRAGMA user_version = \(version)")
                 }
                 logger.info("retention: pruned \(deletedThisRound) rows")
             }
