@@ -234,8 +234,10 @@ final class StorageFailureTests: XCTestCase {
                                         logger: Logger(label: "test.storage.start"))
         let exited = DispatchSemaphore(value: 0)
         Thread.detachNewThread { _ = service.run(errors: { print("service: \($0)") }); exited.signal() }
-        let seen = notify.waitFor("READY=1", timeout: 120) ?? []
+        let hasExited = { if exited.wait(timeout: .now()) == .success { exited.signal(); return true }; return false }
+        let seen = notify.waitFor("READY=1", timeout: 120, givingUp: hasExited) ?? []
         let ready = seen.first { $0.contains("READY=1") } ?? ""
+        XCTAssertFalse(hasExited(), "the service exited instead of starting degraded")
         XCTAssertTrue(ready.contains("STATUS=degraded: audit database not writable"), "READY without degraded status: \(seen)")
         XCTAssertNotNil(service.health.storageProblem)
         if let port = service.metricsPort {

@@ -40,12 +40,13 @@ final class NotifySocket {
         return n > 0 ? String(decoding: buffer[..<n], as: UTF8.self) : nil
     }
 
-    /// Receives datagrams until one contains `line` (as a whole line); returns all received, or nil on timeout.
-    func waitFor(_ line: String, timeout: Double) -> [String]? {
+    /// Receives datagrams until one contains `line` (as a whole line); returns all received, or nil on timeout or
+    /// as soon as `givingUp` says so (checked at least every half second: e.g. the service has exited).
+    func waitFor(_ line: String, timeout: Double, givingUp: () -> Bool = { false }) -> [String]? {
         let deadline = Date().addingTimeInterval(timeout)
         var seen: [String] = []
-        while Date() < deadline {
-            guard let m = receive(timeout: deadline.timeIntervalSinceNow) else { continue }
+        while Date() < deadline && !givingUp() {
+            guard let m = receive(timeout: min(0.5, deadline.timeIntervalSinceNow)) else { continue }
             seen.append(m)
             if m.split(separator: "\n").contains(Substring(line)) { return seen }
         }
