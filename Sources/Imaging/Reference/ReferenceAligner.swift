@@ -192,6 +192,20 @@ public final class ReferenceAligner {
             quality = refine(level: k, psi: &psi, tx: &tx, ty: &ty, gain: &gain, bias: &bias,
                              iterations: Self.maxIterations[min(k - finest, Self.maxIterations.count - 1)])
         }
+        // On sparse or one-directional boards (a few pads on blank laminate, long parallel tracks) the coarse
+        // phase-correlation peak can be a wrong one, and refinement from there never finds the board. Before
+        // refusing, refine once more from no motion at all: where the part lies as taught. A wrong board still
+        // fails the same quality limit from either start.
+        if !(quality >= settings.minQuality) && (shiftX != 0 || shiftY != 0) {
+            var psi0 = 0.0, tx0 = 0.0, ty0 = 0.0, gain0 = 1.0, bias0 = 0.0, quality0 = 0.0
+            for k in stride(from: coarsest, through: finest, by: -1) {
+                quality0 = refine(level: k, psi: &psi0, tx: &tx0, ty: &ty0, gain: &gain0, bias: &bias0,
+                                  iterations: Self.maxIterations[min(k - finest, Self.maxIterations.count - 1)])
+            }
+            if quality0 > quality || !quality.isFinite {
+                (psi, tx, ty, quality) = (psi0, tx0, ty0, quality0)
+            }
+        }
         // Frame → reference in continuous coordinates (about the centre).
         let cx = Double(width) / 2 - 0.5, cy = Double(height) / 2 - 0.5
         let c = cos(psi), s = sin(psi)
