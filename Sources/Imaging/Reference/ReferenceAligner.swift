@@ -186,22 +186,14 @@ public final class ReferenceAligner {
         let scale = Double(1 << coarsest)
         // Warp reference → frame in full-resolution index coordinates: frame = R(psi)·ref + t.
         var psi = 0.0, tx = shiftX * scale, ty = shiftY * scale
-        var gain = 1.0, bias = 0.0
-        var quality = 0.0
-        for k in stride(from: coarsest, through: finest, by: -1) {
-            quality = refine(level: k, psi: &psi, tx: &tx, ty: &ty, gain: &gain, bias: &bias,
-                             iterations: Self.maxIterations[min(k - finest, Self.maxIterations.count - 1)])
-        }
+        var quality = refineCoarseToFine(psi: &psi, tx: &tx, ty: &ty)
         // On sparse or one-directional boards (a few pads on blank laminate, long parallel tracks) the coarse
         // phase-correlation peak can be a wrong one, and refinement from there never finds the board. Before
         // refusing, refine once more from no motion at all: where the part lies as taught. A wrong board still
         // fails the same quality limit from either start.
         if !(quality >= settings.minQuality) && (shiftX != 0 || shiftY != 0) {
-            var psi0 = 0.0, tx0 = 0.0, ty0 = 0.0, gain0 = 1.0, bias0 = 0.0, quality0 = 0.0
-            for k in stride(from: coarsest, through: finest, by: -1) {
-                quality0 = refine(level: k, psi: &psi0, tx: &tx0, ty: &ty0, gain: &gain0, bias: &bias0,
-                                  iterations: Self.maxIterations[min(k - finest, Self.maxIterations.count - 1)])
-            }
+            var psi0 = 0.0, tx0 = 0.0, ty0 = 0.0
+            let quality0 = refineCoarseToFine(psi: &psi0, tx: &tx0, ty: &ty0)
             if quality0 > quality || !quality.isFinite {
                 (psi, tx, ty, quality) = (psi0, tx0, ty0, quality0)
             }
@@ -224,6 +216,17 @@ public final class ReferenceAligner {
             return .refused(.rotationBeyondLimit(degrees: transform.degrees, limit: settings.maxRotationDegrees))
         }
         return .aligned(Alignment(transform: transform, quality: quality, peak: peak))
+    }
+
+    /// Gauss-Newton from the coarsest level down to the finest, starting at the given motion with unit gain
+    /// and no offset; returns the match quality at the finest level.
+    private func refineCoarseToFine(psi: inout Double, tx: inout Double, ty: inout Double) -> Double {
+        var gain = 1.0, bias = 0.0, quality = 0.0
+        for k in stride(from: levels.count - 1, through: finest, by: -1) {
+            quality = refine(level: k, psi: &psi, tx: &tx, ty: &ty, gain: &gain, bias: &bias,
+                             iterations: Self.maxIterations[min(k - finest, Self.maxIterations.count - 1)])
+        }
+        return quality
     }
 
     private func image(level k: Int) -> UnsafeMutablePointer<Float> {
