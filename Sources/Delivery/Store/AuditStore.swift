@@ -76,7 +76,6 @@ public final class AuditStore: Sendable {
         config.busyMode = .timeout(5)
         config.label = "inspectd.audit"
         config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
             // Process-wide; set on every connection so no order of opening can miss it.
             _ = try Int.fetchOne(db, sql: "PRAGMA soft_heap_limit = \(Self.memoryLimitBytes)")
             var persist: Int32 = 1
@@ -84,8 +83,8 @@ public final class AuditStore: Sendable {
             guard rc == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: "persistent WAL") }
         }
         pool = try DatabasePool(path: path, configuration: config)
-        // GRDB's pool sets `synchronous = NORMAL` on its writer after `prepareDatabase` has run (its WAL set-up),
-        // so the setting is applied again where it matters: the one connection that writes.
+        // Set here, not in `prepareDatabase`: GRDB's WAL set-up puts its writer to `synchronous = NORMAL` after
+        // `prepareDatabase` has run. Only this one connection writes, so only it needs the setting.
         try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)") }
         try Self.migrator.migrate(pool)
     }
