@@ -100,10 +100,39 @@ final class EvalReportTests: XCTestCase {
         let html = try String(contentsOf: out.appendingPathComponent("index.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("data &lt;b&gt;&amp;&quot;&#39;"), "the data path is escaped")
         XCTAssertFalse(html.contains("<b>&") || html.contains("<i>&"), "no name reaches the page unescaped")
-        XCTAssertTrue(html.contains("1 skipped (unreadable)"))
+        XCTAssertTrue(html.contains("1 skipped (1 unreadable)"))
         for link in Set(try Self.links(html)) {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(link).path), link)
         }
+    }
+
+    /// A golden-board model's eval: an image whose template is another board is skipped as not aligned, and
+    /// the summary says so (it said "unreadable" before).
+    func testImageNotAlignedToItsTemplateIsSkippedAsNotAligned() throws {
+        let data = dir.appendingPathComponent("ref")
+        for sub in ["images", "labels", "templates"] {
+            try FileManager.default.createDirectory(at: data.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: val.appendingPathComponent("images/val").path)
+            .filter { $0.hasSuffix(".jpg") }.sorted()
+        let image = val.appendingPathComponent("images/val/\(names[0])")
+        let label = val.appendingPathComponent("labels/val/\(names[0].dropLast(4)).txt")
+        // names[7]'s golden image is another board (the daemon's wrong-reference test uses the same pair).
+        for (copy, template) in [("own", names[0]), ("other", names[7])] {
+            try FileManager.default.copyItem(at: image, to: data.appendingPathComponent("images/\(copy).jpg"))
+            try FileManager.default.copyItem(at: label, to: data.appendingPathComponent("labels/\(copy).txt"))
+            try FileManager.default.copyItem(at: val.appendingPathComponent("templates/val/\(template)"),
+                                             to: data.appendingPathComponent("templates/\(copy).jpg"))
+        }
+        let model = CLI.repo.appendingPathComponent("Models/deeppcb-ref-yolov8n.int8.onnx").path
+        let out = dir.appendingPathComponent("report")
+        let r = try CLI.run(["eval", "--model", model, "--data", data.path, "--report", out.path])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.err.contains("other.jpg") && r.err.contains("does not match the reference"), r.err)
+        XCTAssertTrue(r.err.contains("skipped 1 of 2 images (1 not aligned to its golden image)"), r.err)
+        XCTAssertTrue(r.out.contains("on 1 images (1 skipped)"), r.out)
+        let html = try String(contentsOf: out.appendingPathComponent("index.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("1 skipped (1 not aligned to its golden image)"), html)
     }
 
     func testEveryImageUnreadableExits2() throws {

@@ -42,7 +42,7 @@ struct Eval: ParsableCommand {
         var detections: [ScoredBox] = []
         var latency: [Double] = []
         var problems: [String] = []
-        var evaluated: [Int] = [], skipped = 0
+        var evaluated: [Int] = [], unreadable = 0, unaligned = 0
         // Progress only for a person watching: "eval: 37/100 images", redrawn in place.
         let progress = isatty(STDERR_FILENO) == 1
         func status(_ text: String) { if progress { FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8)) } }
@@ -61,7 +61,7 @@ struct Eval: ParsableCommand {
                     status("")
                     let text = "\(error)"
                     printWarning("skipped " + (text.hasPrefix(item.image) ? text : "\(item.image): \(text)"))
-                    skipped += 1
+                    if error is FrameInspector.ReferenceError { unaligned += 1 } else { unreadable += 1 }
                     continue
                 }
                 evaluated.append(id)
@@ -76,7 +76,12 @@ struct Eval: ParsableCommand {
         status("")
         if !problems.isEmpty { failWithInputError(problems) }
         if evaluated.isEmpty { failWithInputError(["\(data): none of the \(dataset.items.count) images could be read"]) }
-        if skipped > 0 { printWarning("skipped \(skipped) of \(dataset.items.count) images (unreadable); figures are over the other \(evaluated.count)") }
+        let run = EvalReport.Run(model: model, data: data, images: evaluated.count, unreadable: unreadable,
+                                 unaligned: unaligned, conf: conf, iou: iou)
+        if run.skipped > 0 {
+            printWarning("skipped \(run.skipped) of \(dataset.items.count) images (\(run.skippedReasons)); "
+                + "figures are over the other \(evaluated.count)")
+        }
         let report = COCOEvaluator.evaluate(groundTruths: truths, detections: detections, classCount: classNames.count,
                                             imageIDs: evaluated, confidence: reportConf)
         if let dir = reportDir {
@@ -84,8 +89,7 @@ struct Eval: ParsableCommand {
                 let path = try EvalReport.write(to: dir, report: report, truths: truths, detections: detections,
                                                 classNames: classNames, imageIDs: evaluated,
                                                 imagePaths: dataset.items.map(\.image),
-                                                run: .init(model: model, data: data, images: evaluated.count, skipped: skipped,
-                                                           conf: conf, iou: iou))
+                                                run: run)
                 FileHandle.standardError.write(Data("inspectd: report written to \(path)\n".utf8))
             }
         }
@@ -106,7 +110,7 @@ struct Eval: ParsableCommand {
             print(String(decoding: try enc.encode(out), as: UTF8.self))
             return
         }
-        print("model \(model) on \(evaluated.count) images\(skipped > 0 ? " (\(skipped) skipped)" : ""), \(truths.count) labels (conf \(conf), NMS IoU \(iou))")
+        print("model \(model) on \(evaluated.count) images\(run.skipped > 0 ? " (\(run.skipped) skipped)" : ""), \(truths.count) labels (conf \(conf), NMS IoU \(iou))")
         print(String(format: "mAP@0.5 %.4f   mAP@0.5:0.95 %.4f   median latency %.1f ms", report.map50, report.map50_95, median))
         print(String(format: "at conf %.2f: precision %.4f  recall %.4f  F1 %.4f", reportConf, report.precision, report.recall, report.f1))
         print("class          labels   AP50    AP50:95  P       R       F1")

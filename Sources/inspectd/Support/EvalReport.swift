@@ -12,9 +12,19 @@ struct EvalReport {
         var model: String
         var data: String
         var images: Int
-        var skipped: Int
+        /// Images skipped because they could not be read, and because they did not align to their golden image.
+        var unreadable: Int
+        var unaligned: Int
         var conf: Float
         var iou: Double
+
+        var skipped: Int { unreadable + unaligned }
+        /// "2 unreadable, 1 not aligned to its golden image": why images were left out of the figures.
+        var skippedReasons: String {
+            [unreadable > 0 ? "\(unreadable) unreadable" : nil,
+             unaligned > 0 ? "\(unaligned) not aligned to \(unaligned == 1 ? "its" : "their") golden image" : nil]
+                .compactMap { $0 }.joined(separator: ", ")
+        }
     }
 
     var run: Run
@@ -170,7 +180,7 @@ struct EvalReport {
         .note{color:#555;font-size:.9em}
         </style></head><body>
         <h1>Evaluation of \(Self.escape(run.model))</h1>
-        <p>Data \(Self.escape(run.data)): \(run.images) images evaluated\(run.skipped > 0 ? ", <b>\(run.skipped) skipped (unreadable)</b>" : ""),
+        <p>Data \(Self.escape(run.data)): \(run.images) images evaluated\(run.skipped > 0 ? ", <b>\(run.skipped) skipped (\(Self.escape(run.skippedReasons)))</b>" : ""),
         \(details.curves.reduce(0) { $0 + $1.labels }) labels. Detections kept from confidence \(Self.f(Double(run.conf), 3)),
         NMS IoU \(Self.f(run.iou, 2)); matching at IoU 0.5.</p>
         <p>mAP@0.5 <b>\(Self.f(report.map50, 4))</b> · mAP@0.5:0.95 <b>\(Self.f(report.map50_95, 4))</b> ·
