@@ -186,18 +186,24 @@ public final class ReferenceAligner {
         let scale = Double(1 << coarsest)
         // Warp reference → frame in full-resolution index coordinates: frame = R(psi)·ref + t.
         var psi = 0.0, tx = shiftX * scale, ty = shiftY * scale
-        var quality = refineCoarseToFine(psi: &psi, tx: &tx, ty: &ty)
+        let quality = refineCoarseToFine(psi: &psi, tx: &tx, ty: &ty)
+        let first = judge(psi: psi, tx: tx, ty: ty, quality: quality, peak: peak)
         // On sparse or one-directional boards (a few pads on blank laminate, long parallel tracks) the coarse
-        // phase-correlation peak can be a wrong one, and refinement from there never finds the board. Before
-        // refusing, refine once more from no motion at all: where the part lies as taught. A wrong board still
-        // fails the same quality limit from either start.
-        if !(quality >= settings.minQuality) && (shiftX != 0 || shiftY != 0) {
-            var psi0 = 0.0, tx0 = 0.0, ty0 = 0.0
-            let quality0 = refineCoarseToFine(psi: &psi0, tx: &tx0, ty: &ty0)
-            if quality0 > quality || !quality.isFinite {
-                (psi, tx, ty, quality) = (psi0, tx0, ty0, quality0)
-            }
-        }
+        // phase-correlation peak can be a wrong one: refinement from there never finds the board, or settles on
+        // a false match far away (a 118 px "shift" of tracks that repeat). Before refusing, refine once more
+        // from no motion at all: where the part lies as taught. A wrong board still fails the same limits from
+        // either start; when both are refused, the better match gives the reason.
+        guard case .refused = first, shiftX != 0 || shiftY != 0 else { return first }
+        var psi0 = 0.0, tx0 = 0.0, ty0 = 0.0
+        let quality0 = refineCoarseToFine(psi: &psi0, tx: &tx0, ty: &ty0)
+        let second = judge(psi: psi0, tx: tx0, ty: ty0, quality: quality0, peak: peak)
+        if case .aligned = second { return second }
+        return quality0 > quality || !quality.isFinite ? second : first
+    }
+
+    /// The frame → reference motion from the reference → frame warp `frame = R(psi)·ref + t` (full-resolution
+    /// index coordinates), judged against the quality, shift and rotation limits.
+    private func judge(psi: Double, tx: Double, ty: Double, quality: Double, peak: Double) -> AlignmentOutcome {
         // Frame → reference in continuous coordinates (about the centre).
         let cx = Double(width) / 2 - 0.5, cy = Double(height) / 2 - 0.5
         let c = cos(psi), s = sin(psi)

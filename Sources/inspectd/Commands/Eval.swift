@@ -42,7 +42,7 @@ struct Eval: ParsableCommand {
         var detections: [ScoredBox] = []
         var latency: [Double] = []
         var problems: [String] = []
-        var evaluated: [Int] = [], unreadable = 0, unaligned = 0
+        var evaluated: [Int] = [], unreadable = 0, unusableGolden = 0, unaligned = 0
         // Progress only for a person watching: "eval: 37/100 images", redrawn in place.
         let progress = isatty(STDERR_FILENO) == 1
         func status(_ text: String) { if progress { FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8)) } }
@@ -61,7 +61,11 @@ struct Eval: ParsableCommand {
                     status("")
                     let text = "\(error)"
                     printWarning("skipped " + (text.hasPrefix(item.image) ? text : "\(item.image): \(text)"))
-                    if error is FrameInspector.ReferenceError { unaligned += 1 } else { unreadable += 1 }
+                    switch error {
+                    case is FrameInspector.ReferenceError: unaligned += 1
+                    case is Imaging.ReferenceError: unusableGolden += 1
+                    default: unreadable += 1
+                    }
                     continue
                 }
                 evaluated.append(id)
@@ -77,7 +81,7 @@ struct Eval: ParsableCommand {
         if !problems.isEmpty { failWithInputError(problems) }
         if evaluated.isEmpty { failWithInputError(["\(data): none of the \(dataset.items.count) images could be read"]) }
         let run = EvalReport.Run(model: model, data: data, images: evaluated.count, unreadable: unreadable,
-                                 unaligned: unaligned, conf: conf, iou: iou)
+                                 unusableGolden: unusableGolden, unaligned: unaligned, conf: conf, iou: iou)
         if run.skipped > 0 {
             printWarning("skipped \(run.skipped) of \(dataset.items.count) images (\(run.skippedReasons)); "
                 + "figures are over the other \(evaluated.count)")

@@ -12,16 +12,19 @@ struct EvalReport {
         var model: String
         var data: String
         var images: Int
-        /// Images skipped because they could not be read, and because they did not align to their golden image.
+        /// Images skipped: the image or its golden image could not be read; the golden image cannot be aligned on
+        /// (blank, too small); the image did not align to its golden image.
         var unreadable: Int
+        var unusableGolden: Int = 0
         var unaligned: Int
         var conf: Float
         var iou: Double
 
-        var skipped: Int { unreadable + unaligned }
+        var skipped: Int { unreadable + unusableGolden + unaligned }
         /// "2 unreadable, 1 not aligned to its golden image": why images were left out of the figures.
         var skippedReasons: String {
             [unreadable > 0 ? "\(unreadable) unreadable" : nil,
+             unusableGolden > 0 ? "\(unusableGolden) with a golden image that cannot be aligned on" : nil,
              unaligned > 0 ? "\(unaligned) not aligned to \(unaligned == 1 ? "its" : "their") golden image" : nil]
                 .compactMap { $0 }.joined(separator: ", ")
         }
