@@ -140,7 +140,7 @@ final class EvalReportTests: XCTestCase {
         let r = try CLI.run(["eval", "--model", model, "--data", data.path])
         XCTAssertEqual(r.status, 2, r.err)
         XCTAssertTrue(r.err.contains("x.jpg"), r.err)
-        XCTAssertTrue(r.err.contains("none of the 1 images could be read"), r.err)
+        XCTAssertTrue(r.err.contains("none of the 1 images could be evaluated (1 unreadable)"), r.err)
         XCTAssertFalse(r.out.contains("mAP"), r.out)
     }
 }

@@ -79,9 +79,11 @@ struct Eval: ParsableCommand {
         }
         status("")
         if !problems.isEmpty { failWithInputError(problems) }
-        if evaluated.isEmpty { failWithInputError(["\(data): none of the \(dataset.items.count) images could be read"]) }
         let run = EvalReport.Run(model: model, data: data, images: evaluated.count, unreadable: unreadable,
                                  unusableGolden: unusableGolden, unaligned: unaligned, conf: conf, iou: iou)
+        if evaluated.isEmpty {
+            failWithInputError(["\(data): none of the \(dataset.items.count) images could be evaluated (\(run.skippedReasons))"])
+        }
         if run.skipped > 0 {
             printWarning("skipped \(run.skipped) of \(dataset.items.count) images (\(run.skippedReasons)); "
                 + "figures are over the other \(evaluated.count)")

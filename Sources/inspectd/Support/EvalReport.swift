@@ -15,7 +15,7 @@ struct EvalReport {
         /// Images skipped: the image or its golden image could not be read; the golden image cannot be aligned on
         /// (blank, too small); the image did not align to its golden image.
         var unreadable: Int
-        var unusableGolden: Int = 0
+        var unusableGolden: Int
         var unaligned: Int
         var conf: Float
         var iou: Double
