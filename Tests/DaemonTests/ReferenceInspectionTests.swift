@@ -138,4 +138,31 @@ final class ReferenceInspectionTests: XCTestCase {
         XCTAssertTrue(r.output.contains("cameras[0].reference") && r.output.contains("cam9")
                       && r.output.contains("deeppcb-ref-yolov8n.int8.onnx"), r.output)
     }
+
+    /// A golden image frames cannot be aligned to (DeepPCB's near-blank template 20085159, edge strength 0.00) is
+    /// refused by `check-config` and by `run` at its key, instead of every frame becoming an ERROR later.
+    func testBlankGoldenImageIsAConfigErrorAtItsKey() throws {
+        let blank = TestProcess.shared + "/datasets/deeppcb/templates/train/20085159.jpg"
+        XCTAssertTrue(FileManager.default.fileExists(atPath: blank), "DeepPCB template missing: \(blank)")
+        let binary = try TestProcess.inspectdBinary()
+        let config = dir.appendingPathComponent("blank.yaml")
+        try """
+        site: {line: ref, station: s1}
+        model: {path: \(model)}
+        cameras:
+          - id: cam1
+            source: {type: replay, path: \(blank), fps: 1}
+            reference:
+              image: \(blank)
+        mqtt: {enabled: false}
+        audit: {path: state/audit.db}
+        metrics: {enabled: false}
+        """.write(to: config, atomically: true, encoding: .utf8)
+        for args in [["check-config", config.path], ["run", "--config", config.path]] {
+            let r = try TestProcess.run(binary, args)
+            XCTAssertEqual(r.status, 2, "\(args[0]): \(r.output)")
+            XCTAssertTrue(r.output.contains("cameras[0].reference") && r.output.contains("too little structure"),
+                          "\(args[0]): \(r.output)")
+        }
+    }
 }

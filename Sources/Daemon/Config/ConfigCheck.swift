@@ -34,6 +34,23 @@ public enum ConfigCheck {
         return (config, model.info)
     }
 
+    /// Reads every camera's golden images (`reference.image` and `reference.recipes`) as the daemon will: one
+    /// that cannot be read, or cannot be aligned on (blank, too small), is a problem at its key.
+    static func goldenImageProblems(_ config: InspectdConfig) -> [ConfigProblem] {
+        var problems: [ConfigProblem] = []
+        for (i, camera) in config.cameras.enumerated() {
+            guard let r = camera.reference else { continue }
+            let settings = AlignmentSettings(maxShift: r.maxShift, maxRotationDegrees: r.maxRotation, minQuality: r.minMatch)
+            let images = (r.image.map { [("image", $0)] } ?? []) + r.recipes.sorted { $0.key < $1.key }.map { ("recipes.\($0.key)", $0.value) }
+            for (key, path) in images {
+                do { _ = try ReferenceImage(path: path, settings: settings) } catch {
+                    problems.append(ConfigProblem(path: "cameras[\(i)].reference.\(key)", message: "\(path): \(error)"))
+                }
+            }
+        }
+        return problems
+    }
+
     /// Loads `config`'s model (with its `model.input_size`); a model that cannot be read is a problem at
     /// `model.path`.
     static func loadModel(_ config: InspectdConfig) throws -> Model {
@@ -43,9 +60,9 @@ public enum ConfigCheck {
         }
     }
 
-    /// Checks `model` against `config` and builds every camera's detection rules (keyed by camera id).
-    /// Throws `ConfigError`: model problems at `model.path`, class names at their keys, camera rules at the
-    /// camera.
+    /// Checks `model` against `config` (for a golden-board model, every golden image too) and builds every
+    /// camera's detection rules (keyed by camera id). Throws `ConfigError`: model problems at `model.path`, class
+    /// names and golden images at their keys, camera rules at the camera.
     static func detectionRules(_ config: InspectdConfig, model: Model) throws -> [String: DetectionRules] {
         let info = model.info, file = config.file
         func modelProblem(_ message: String) -> ConfigError {
@@ -61,8 +78,9 @@ public enum ConfigCheck {
         catch { throw modelProblem("output '\(output.name)': \(error)") }
         let composition: InputComposition
         do { composition = try InputComposition(model: info) } catch { throw modelProblem("\(error)") }
-        let problems = config.problems(classNames: names)
+        var problems = config.problems(classNames: names)
             + config.referenceProblems(composition: composition, modelPath: info.path)
+        if problems.isEmpty && composition.needsReference { problems = goldenImageProblems(config) }
         if !problems.isEmpty { throw ConfigError(file: file, problems: problems) }
         var rules: [String: DetectionRules] = [:]
         for (i, camera) in config.cameras.enumerated() {

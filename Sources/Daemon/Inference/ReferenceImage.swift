@@ -14,16 +14,18 @@ public final class ReferenceImage: @unchecked Sendable {
     public let settings: AlignmentSettings
 
     /// Reads the golden image at `path` (JPEG or PNG). Throws `ImagingError` naming the file when it cannot be
-    /// read or decoded.
+    /// read or decoded, `ReferenceError` when it cannot be aligned on (see `init(name:image:settings:)`).
     public convenience init(path: String, settings: AlignmentSettings = AlignmentSettings()) throws {
         let pixels = try ImageFileReader().read(path: path)
-        do { try self.init(name: path, image: pixels, settings: settings) } catch {
+        do { try self.init(name: path, image: pixels, settings: settings) } catch let e as ReferenceError { throw e } catch {
             throw ImagingError.unreadableFile(path: path, reason: "\(error)")
         }
     }
 
     /// A golden image already in memory (the synthetic camera's board), in any pixel format; copied. Throws
-    /// `ImagingError` when it cannot be decoded.
+    /// `ImagingError` when it cannot be decoded, and `ReferenceError` when frames cannot be aligned to it (a
+    /// blank or near-uniform picture, one under 64×64, settings out of range): refused when the config is
+    /// loaded, by `check-config`, at start and on reload, rather than every frame becoming an ERROR later.
     public init(name: String, image: PixelBuffer, settings: AlignmentSettings = AlignmentSettings()) throws {
         // The plane points into the converter's scratch (or into `image`): both stay alive until it is copied.
         let converter = try LumaConverter(expectedPixels: max(1, image.width * image.height))
@@ -36,5 +38,6 @@ public final class ReferenceImage: @unchecked Sendable {
         copy.width = plane.width; copy.height = plane.height; copy.format = .gray8
         copy.byteCount = plane.width * plane.height
         self.name = name; luma = copy; self.settings = settings
+        _ = try ReferenceAligner(reference: try GrayPlane(copy), settings: settings)
     }
 }
